@@ -1,0 +1,235 @@
+"""Physics section of the report, ``report.md`` and plots.  Every figure names its source:
+
+- ``emulator``: the hls4ml C-simulation of the firmware (bit-accurate);
+- ``float_view``: the quantized model's trained weights with every quantizer off (Keras, float32);
+- ``float_twin``: the separately trained float32 model (Keras), the physics reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import working_points as wp
+
+SOURCES = ("float_twin", "float_view", "emulator")
+
+
+def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances) -> dict:
+    bkg_sets = {"emulator": s_emu, "float_view": s_fview, "float_twin": s_twin}
+    bkg_sets = {k: v for k, v in bkg_sets.items() if v is not None}
+    signals = [k for k in s_emu if k != "background"]
+    rate = wp.stream_rate_hz(sm_month)
+    out_wps = []
+    thr = {}
+    for w in wps:
+        entry = {"name": w.name, "fpr": w.fpr, "background_rate_hz": w.fpr * rate,
+                 "n_test_background": len(s_emu["background"])}
+        for src, sc in bkg_sets.items():
+            t, n_above = wp.threshold_at_fpr(sc["background"], w.fpr)
+            thr[(w.name, src)] = t
+            entry[f"threshold_{src}"] = t
+            entry[f"n_background_above_{src}"] = n_above
+        entry["threshold"] = entry["threshold_emulator"]
+        entry["n_background_above"] = entry["n_background_above_emulator"]
+        if "float_view" in bkg_sets:
+            a = np.concatenate([s_emu[k] for k in s_emu])
+            b = np.concatenate([s_fview[k] for k in s_emu])
+            da = wp.decision_agreement(a, thr[(w.name, "emulator")], b, thr[(w.name, "float_view")])
+            entry["decision_agreement"] = da.decision_agreement
+            entry["decision_n_disagree"] = da.n_disagree
+            entry["decision_accepted_overlap"] = da.accepted_overlap
+        else:
+            entry["decision_agreement"] = None
+        out_wps.append(entry)
+    sig_out = {}
+    for s in signals:
+        d = {}
+        for src, sc in bkg_sets.items():
+            d[f"auc_{src}"] = wp.auc(sc["background"], sc[s])
+        for src in SOURCES:
+            d.setdefault(f"auc_{src}", None)
+        acc = acceptances.get(s)
+        d["acceptance_x_trigger_eff"] = acc
+        d["working_points"] = {}
+        for w in wps:
+            e = {}
+            for src in SOURCES:
+                e[f"eff_{src}"] = wp.efficiency(bkg_sets[src][s], thr[(w.name, src)]) if src in bkg_sets else None
+            if acc is not None:
+                e.update(wp.xsec_table_entries(w.fpr, sm_month, acc, e["eff_emulator"]))
+            else:
+                e.update(xsec_100_per_month_pb=None, xsec_sb_one_third_pb=None)
+            d["working_points"][w.name] = e
+        sig_out[s] = d
+    res = {"working_points": out_wps, "signals": sig_out}
+    if offline:
+        res["offline"] = {
+            "source": "float_twin full VAE (Keras)",
+            "auc": {s: {name: wp.auc(offline["background"][name], offline[s][name]) for name in ("kl", "reco")}
+                    for s in signals},
+        }
+    return res
+
+
+def _fmt(v, nd=4):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{nd}g}"
+    return str(v)
+
+
+def summary_table(report: dict) -> str:
+    """Plain-text summary (also the first table of report.md)."""
+    wps = report["working_points"]
+    lines = []
+    a = report["agreement"]["emulator_vs_keras"]
+    lines.append(
+        f"emulator (C-sim) vs quantized Keras: {a['n_mismatched']} mismatched / {a['n_events']} events, "
+        f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
+        + f", {a['n_differ_any']} events differ by float32 rounding only"
+    )
+    fv = report["agreement"].get("emulator_vs_float_view")
+    if fv:
+        lines.append(f"emulator vs float view: Pearson {fv['score_pearson']:.4f}, Spearman {fv['score_spearman']:.4f}")
+    for w in wps:
+        lines.append(
+            f"working point {w['name']}: FPR {w['fpr']:.3g} ({w['background_rate_hz'] * 1e3:.3g} mHz), emulator threshold "
+            f"{w['threshold']:.6g}, {w['n_background_above']} of {w['n_test_background']} SM test events above; "
+            f"decision agreement emulator/float view {_fmt(w.get('decision_agreement'), 6)}"
+        )
+    hdr = "| signal | AUC twin | AUC view | AUC emu | " + " | ".join(
+        f"eff {w['name']} twin / view / emu | xsec100 [pb] | xsec S/B=1/3 [pb]" for w in wps) + " |"
+    lines.append("")
+    lines.append(hdr)
+    lines.append("|" + "---|" * (4 + 3 * len(wps)))
+    for s, d in report["signals"].items():
+        row = [s, _fmt(d["auc_float_twin"]), _fmt(d["auc_float_view"]), _fmt(d["auc_emulator"])]
+        for w in wps:
+            e = d["working_points"][w["name"]]
+            row.append(f"{_fmt(e['eff_float_twin'], 3)} / {_fmt(e['eff_float_view'], 3)} / {_fmt(e['eff_emulator'], 3)}")
+            row.append(_fmt(e["xsec_100_per_month_pb"], 3))
+            row.append(_fmt(e["xsec_sb_one_third_pb"], 3))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _saturation_md(sat: dict) -> str:
+    if not sat:
+        return "No quantizer layers found.\n"
+    samples = list(next(iter(sat.values()))["samples"])
+    out = ["| layer | precision | " + " | ".join(samples) + " |", "|" + "---|" * (2 + len(samples))]
+    for name, d in sat.items():
+        cells = [f"{d['samples'][s]['frac_events']:.3g} ({d['samples'][s]['events_out_of_range']})" for s in samples]
+        out.append(f"| {name} | `{d['precision']}` | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = make_plots(out, report, s_emu, s_fview, s_twin)
+    md = [
+        f"# Firmware report: {report['model']}",
+        "",
+        f"Project: `{report['hls']['project_dir']}` ({report['hls']['backend']}, part {report['hls']['part']}, "
+        f"clock {report['hls']['clock_period_ns']} ns, {report['hls']['io_type']}, {report['hls']['strategy']}, "
+        f"reuse factor {report['hls']['reuse_factor']}).",
+        f"Emulator: {report['emulator']['label']}. Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** "
+        + ("; ".join(report["checks"]["failures"])),
+        "",
+        "Sources: *emu* = hls4ml C-simulation (bit-accurate firmware emulator); *view* = the quantized model's weights "
+        "with quantizers off (Keras float32); *twin* = separately trained float32 model (Keras).",
+        "",
+        "## Summary",
+        "",
+        summary_table(report),
+        "",
+        "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month).",
+        "",
+        "## Saturation / wrap per quantizer layer (fraction of events with any value out of range, count)",
+        "",
+        "Source: quantized Keras model (pre-quantizer values rounded as the quantizer rounds).",
+        "",
+        _saturation_md(report.get("saturation", {})),
+    ]
+    off = report.get("offline_scores")
+    if off:
+        md += ["## Offline scores of the full float VAE (source: float twin, Keras)", "",
+               "| signal | AUC KL | AUC reco |", "|---|---|---|"]
+        md += [f"| {s} | {v['kl']:.4f} | {v['reco']:.4f} |" for s, v in off["auc"].items()]
+        md.append("")
+    md += ["## Data", "", "```", str(report["data"]), "```", "", "## Timings [s]", "", "```",
+           str(report["timings_s"]), "```", "", "## Plots", ""]
+    md += [f"![{p.stem}]({p.name})" for p in plots]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    paths = []
+    names = list(s_emu)
+    # score distributions
+    fig, axes = plt.subplots(1, 2 if s_fview is not None else 1, figsize=(12, 4.5), squeeze=False)
+    for ax, (title, sc) in zip(axes[0], [("emulator (C-sim)", s_emu), ("float view (Keras)", s_fview)]):
+        if sc is None:
+            continue
+        hi = np.quantile(np.concatenate([sc[k] for k in names]), 0.999)
+        bins = np.linspace(0, max(hi, 1e-6), 80)
+        for k in names:
+            ax.hist(np.clip(sc[k], 0, bins[-1]), bins=bins, histtype="step", density=True, label=k, lw=1.5)
+        ax.set_yscale("log")
+        ax.set_xlabel("anomaly score sum(mu^2)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    p = out / "score_distributions.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    # ROC curves
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for k in names[1:]:
+        for src, sc, ls in (("emu", s_emu, "-"), ("twin", s_twin, ":")):
+            if sc is None:
+                continue
+            f, t = wp.roc(sc["background"], sc[k])
+            ax.plot(f, t, ls, label=f"{k} ({src})")
+    for w in report["working_points"]:
+        ax.axvline(w["fpr"], color="gray", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-6, 1)
+    ax.set_xlabel("SM false-positive rate")
+    ax.set_ylabel("signal efficiency")
+    ax.legend(fontsize=7)
+    p = out / "roc.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    # efficiency vs rate (emulator)
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    rate = report["working_points"][0]["background_rate_hz"] / report["working_points"][0]["fpr"]
+    bkg = np.sort(s_emu["background"])[::-1]
+    n = len(bkg)
+    ranks = np.unique(np.clip(np.logspace(np.log10(10), np.log10(n - 1), 60).astype(int), 1, n - 1))
+    for k in names[1:]:
+        effs = [np.mean(s_emu[k] > bkg[r]) for r in ranks]
+        ax.plot(ranks / n * rate, effs, label=k)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("SM rate [Hz]")
+    ax.set_ylabel("signal efficiency (emulator)")
+    ax.legend(fontsize=8)
+    p = out / "efficiency_vs_rate.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    return paths

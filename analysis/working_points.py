@@ -1,0 +1,111 @@
+"""Working points by background rate, signal efficiencies and the seed table's cross-sections.
+
+Rates follow the VAE-for-new-physics-mining setup (Cerri et al. 2019): the L1-accepted single-lepton
+stream has N_SM = sum of the SM events per month (W 110M, QCD 63M, Z 12M, ttbar 0.6M) = 185.6M events
+in a 30-day month, i.e. ~71.6 Hz.  "30 SM events per day" is then FPR = 30 / (71.6 Hz * 86400 s)
+~ 4.8e-6.  The integrated luminosity of one month is taken as 5 fb^-1 (the seed study's value), so a
+signal with acceptance x trigger efficiency A and anomaly-selection efficiency e gives
+N = sigma * A * e * L events per month.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+SECONDS_PER_MONTH = 30 * 86400.0
+LUMI_PER_MONTH_PB = 5000.0  # 5 fb^-1
+
+
+@dataclass(frozen=True)
+class WorkingPointSpec:
+    name: str
+    fpr: float
+
+    def __post_init__(self):
+        if not (0.0 < self.fpr < 1.0):
+            raise ValueError(f"working point {self.name!r}: FPR must be in (0, 1), got {self.fpr}")
+
+
+def stream_rate_hz(sm_events_per_month: float) -> float:
+    return sm_events_per_month / SECONDS_PER_MONTH
+
+
+def default_working_points(sm_events_per_month: float, extra_rates_hz=()) -> list[WorkingPointSpec]:
+    rate = stream_rate_hz(sm_events_per_month)
+    wps = [WorkingPointSpec("fpr_1e-5", 1e-5), WorkingPointSpec("30_per_day", 30.0 / (rate * 86400.0))]
+    for r in extra_rates_hz:
+        if not (0 < r < rate):
+            raise ValueError(f"--rate {r} Hz must be in (0, {rate:.3g}) Hz, the SM stream rate")
+        wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / rate))
+    return wps
+
+
+def required_background_events(wps: list[WorkingPointSpec], min_above: int = 10) -> int:
+    """SM test events needed so that every threshold has at least ``min_above`` events above it."""
+    return int(math.ceil(min_above / min(w.fpr for w in wps) * 1.02))
+
+
+def threshold_at_fpr(bkg_scores: np.ndarray, fpr: float) -> tuple[float, int]:
+    """Threshold t such that at most floor(fpr * N) background events have score > t.
+
+    Returns (t, number of background events above t)."""
+    s = np.sort(np.asarray(bkg_scores, dtype=np.float64))[::-1]
+    n_allowed = int(math.floor(fpr * len(s)))
+    if n_allowed < 1:
+        raise ValueError(f"FPR {fpr:g} needs more than {len(s)} background events (at least {math.ceil(1 / fpr)})")
+    t = float(s[n_allowed])
+    return t, int(np.count_nonzero(s > t))
+
+
+def efficiency(scores: np.ndarray, threshold: float) -> float:
+    return float(np.mean(np.asarray(scores) > threshold))
+
+
+def auc(bkg: np.ndarray, sig: np.ndarray) -> float:
+    y = np.r_[np.zeros(len(bkg)), np.ones(len(sig))]
+    return float(roc_auc_score(y, np.r_[bkg, sig]))
+
+
+def roc(bkg: np.ndarray, sig: np.ndarray):
+    y = np.r_[np.zeros(len(bkg)), np.ones(len(sig))]
+    fpr, tpr, _ = roc_curve(y, np.r_[bkg, sig])
+    return fpr, tpr
+
+
+def xsec_for_events_pb(n_events: float, acceptance: float, eff: float, lumi_pb: float = LUMI_PER_MONTH_PB) -> float | None:
+    """Cross-section [pb] giving ``n_events`` selected per month; None when the efficiency is 0."""
+    denom = acceptance * eff * lumi_pb
+    return float(n_events / denom) if denom > 0 else None
+
+
+def xsec_table_entries(fpr: float, sm_events_per_month: float, acceptance: float, eff: float) -> dict:
+    n_bkg_month = fpr * sm_events_per_month
+    return {
+        "xsec_100_per_month_pb": xsec_for_events_pb(100.0, acceptance, eff),
+        "xsec_sb_one_third_pb": xsec_for_events_pb(n_bkg_month / 3.0, acceptance, eff),
+    }
+
+
+@dataclass(frozen=True)
+class DecisionAgreement:
+    decision_agreement: float  # fraction of all test events with the same decision
+    n_disagree: int
+    accepted_overlap: float | None  # |A and B| / |A or B| among accepted events
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def decision_agreement(a_scores, a_thr, b_scores, b_thr) -> DecisionAgreement:
+    da = np.asarray(a_scores) > a_thr
+    db = np.asarray(b_scores) > b_thr
+    union = np.count_nonzero(da | db)
+    return DecisionAgreement(
+        decision_agreement=float(np.mean(da == db)),
+        n_disagree=int(np.count_nonzero(da != db)),
+        accepted_overlap=float(np.count_nonzero(da & db) / union) if union else None,
+    )

@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""Command line: ``python build_hls.py --model vae21`` (build).  Thin: parses arguments into one
+validated ``BuildConfig`` and calls the library (``emulation.pipeline.run_build``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _positive_int(s: str) -> int:
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _add_build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="vae21", help="registered model name (vae21) or path to a .keras model")
+    p.add_argument("--data", type=Path, help="HDF5 file with events to emulate (layout: see data/dataset.py)")
+    p.add_argument("--output", type=Path, help="project directory (default firmware_projects/<model>/)")
+    p.add_argument("--retrain", action="store_true", help="train even if a trained model is cached")
+    p.add_argument("--epochs", type=_positive_int, help="override training epochs")
+    p.add_argument("--seed", type=int, default=42, help="data generation seed")
+    p.add_argument("--n-train", type=_positive_int, default=150_000)
+    p.add_argument("--n-test-bkg", type=_positive_int, help="SM test events (default: enough for every working point)")
+    p.add_argument("--n-signal", type=_positive_int, default=50_000, help="test events per signal")
+    p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations")
+    p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
+    p.add_argument("--reuse-factor", type=_positive_int, default=1)
+    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
+    p.add_argument("--clock-period", type=float, default=5.0, help="ns")
+    p.add_argument("--rate", type=float, action="append", default=[], help="extra working point: SM rate in Hz")
+    p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
+    p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
+
+
+def build_main(args: argparse.Namespace) -> int:
+    from emulation.pipeline import BuildConfig, Tolerances, run_build
+    from hls.config import DEFAULT_PART, HLSConfig, Strategy
+
+    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
+    kw = {}
+    if args.cache_dir:
+        kw["cache_dir"] = args.cache_dir
+    if args.data is not None and not args.data.is_file():
+        raise FileNotFoundError(f"--data {args.data}: no such file")
+    cfg = BuildConfig(
+        model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
+        n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
+        precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate),
+        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), **kw,
+    )
+    from analysis.report import summary_table
+
+    report, ok = run_build(cfg)
+    print()
+    print(summary_table(report))
+    print()
+    print(f"timings [s]: {report['timings_s']}")
+    print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
+    if not ok:
+        print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
+        return 1
+    print("agreement checks passed")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="build_hls.py", description=__doc__)
+    _add_build_args(p)
+    args = p.parse_args(argv)
+    try:
+        return build_main(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Emulators of the firmware (behind ``predict(x) -> ndarray[n, n_out]``) and agreement metrics."""

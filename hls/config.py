@@ -1,0 +1,97 @@
+"""Validated hls4ml build configuration (strings from users become enums here, once)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass
+
+
+class Strategy(enum.Enum):
+    LATENCY = "Latency"
+    RESOURCE = "Resource"
+
+    @classmethod
+    def parse(cls, s: str) -> "Strategy":
+        for m in cls:
+            if m.value.lower() == s.lower():
+                return m
+        raise ValueError(f"unknown strategy {s!r}; choose one of {[m.value for m in cls]}")
+
+
+class IOType(enum.Enum):
+    PARALLEL = "io_parallel"
+
+    @classmethod
+    def parse(cls, s: str) -> "IOType":
+        for m in cls:
+            if m.value == s.lower():
+                return m
+        raise ValueError(f"unsupported io_type {s!r}; supported: {[m.value for m in cls]}")
+
+
+DEFAULT_PART = "xcvu13p-flga2577-2-e"
+
+
+@dataclass(frozen=True)
+class HLSConfig:
+    backend: str = "Vitis"
+    part: str = DEFAULT_PART
+    clock_period_ns: float = 5.0
+    io_type: IOType = IOType.PARALLEL
+    reuse_factor: int = 1
+    strategy: Strategy = Strategy.LATENCY
+    project_name: str = "myproject"
+
+    def __post_init__(self):
+        if self.backend != "Vitis":
+            raise ValueError(f"backend {self.backend!r} is not supported; use 'Vitis'")
+        if not (self.clock_period_ns > 0):
+            raise ValueError(f"--clock-period must be > 0 ns, got {self.clock_period_ns}")
+        if self.reuse_factor < 1:
+            raise ValueError(f"--reuse-factor must be >= 1, got {self.reuse_factor}")
+        if not self.project_name.isidentifier():
+            raise ValueError(f"project name {self.project_name!r} must be a C identifier")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["io_type"] = self.io_type.value
+        d["strategy"] = self.strategy.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HLSConfig":
+        d = dict(d)
+        d["io_type"] = IOType.parse(d["io_type"])
+        d["strategy"] = Strategy.parse(d["strategy"])
+        return cls(**d)
+
+
+def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
+    """Reuse factors hls4ml accepts for a dense layer (the rule of hls4ml 1.3 ``FPGABackend._validate_reuse_factor``)."""
+    out = []
+    for rf in range(1, n_in * n_out + 1):
+        multfactor = min(n_in, rf)
+        multiplier_limit = int(math.ceil((n_in * n_out) / float(multfactor)))
+        ok = (multiplier_limit % n_out == 0) or rf >= n_in
+        ok = ok and (rf % n_in == 0 or rf < n_in)
+        ok = ok and (n_in * n_out) % rf == 0
+        if ok:
+            out.append(rf)
+    return out
+
+
+def check_reuse_factor(rf: int, dense_shapes: dict[str, tuple[int, int]]) -> None:
+    """Raise a ValueError listing the valid choices instead of letting hls4ml silently replace ``rf``."""
+    bad = {}
+    for name, (n_in, n_out) in dense_shapes.items():
+        valid = valid_reuse_factors(n_in, n_out)
+        if rf not in valid:
+            bad[name] = (n_in, n_out, valid)
+    if bad:
+        common = set.intersection(*(set(valid_reuse_factors(*s)) for s in dense_shapes.values()))
+        lines = [f"  layer {n} ({a}x{b}): valid {v}" for n, (a, b, v) in bad.items()]
+        raise ValueError(
+            f"reuse factor {rf} is not valid for every dense layer:\n" + "\n".join(lines)
+            + f"\nreuse factors valid for all layers: {sorted(common)}"
+        )

@@ -1,0 +1,126 @@
+"""One object per generated HLS project directory: build (convert + compile) -> metadata -> emulate.
+
+``build_project`` converts a quantized Keras model with hls4ml (Vitis backend, bit-exact pass) into a
+fresh temporary directory next to the destination, compiles the C-simulation with g++, and only then
+swaps it into place.  A failed conversion or compile never touches the previous good project: the
+half-built directory is kept under ``<parent>/.failed/`` with the error, and the replaced project is
+kept under ``<parent>/.previous/<name>`` (one generation) so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from .config import HLSConfig, check_reuse_factor
+
+METADATA_FILE = "metadata.json"
+METADATA_SCHEMA = 1
+
+
+def dense_shapes(keras_model) -> dict[str, tuple[int, int]]:
+    shapes = {}
+    for layer in keras_model.layers:
+        k = getattr(layer, "kernel", None)
+        if k is not None and len(k.shape) == 2:
+            shapes[layer.name] = (int(k.shape[0]), int(k.shape[1]))
+    return shapes
+
+
+def _hls4ml_config(keras_model, cfg: HLSConfig) -> dict:
+    import hls4ml
+
+    hcfg = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=cfg.backend)
+    hcfg["Model"]["ReuseFactor"] = cfg.reuse_factor
+    hcfg["Model"]["Strategy"] = cfg.strategy.value
+    for layer_cfg in hcfg.get("LayerName", {}).values():
+        if "ReuseFactor" in layer_cfg:
+            layer_cfg["ReuseFactor"] = cfg.reuse_factor
+    return hcfg
+
+
+def _library_name(project_dir: Path, project_name: str) -> str:
+    libs = sorted((project_dir / "firmware").glob(f"{project_name}-*.so"), key=lambda p: p.stat().st_mtime)
+    if not libs:
+        raise FileNotFoundError(f"no compiled C-simulation library firmware/{project_name}-*.so in {project_dir}")
+    return str(libs[-1].relative_to(project_dir))
+
+
+def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) -> tuple[Path, float, float]:
+    """Convert + compile into a temp dir, write metadata.json, swap into ``out_dir``.
+
+    Returns (project_dir, convert_seconds, compile_seconds).  hls4ml's ``compile`` writes and builds in one
+    call, so the split is measured by timing ``write`` separately.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    try:
+        import hls4ml
+
+        check_reuse_factor(cfg.reuse_factor, dense_shapes(keras_model))
+        hcfg = _hls4ml_config(keras_model, cfg)
+        log = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(log):
+            hm = hls4ml.converters.convert_from_keras_model(
+                keras_model,
+                hls_config=hcfg,
+                output_dir=str(tmp),
+                project_name=cfg.project_name,
+                backend=cfg.backend,
+                io_type=cfg.io_type.value,
+                part=cfg.part,
+                clock_period=cfg.clock_period_ns,
+            )
+            hm.write()
+            t1 = time.perf_counter()
+            hm._compile()
+        t2 = time.perf_counter()
+        (tmp / "hls4ml_convert.log").write_text(log.getvalue())
+        (tmp / "model").mkdir(exist_ok=True)
+        keras_model.save(tmp / "model" / "deployable.keras")
+        md = dict(metadata)
+        md.update(
+            schema_version=METADATA_SCHEMA,
+            hls=cfg.to_dict(),
+            csim_library=_library_name(tmp, cfg.project_name),
+            n_inputs=int(keras_model.inputs[0].shape[-1]),
+            n_outputs=int(keras_model.outputs[0].shape[-1]),
+            created_unix=time.time(),
+        )
+        (tmp / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))
+    except BaseException as exc:
+        failed = out_dir.parent / ".failed" / f"{out_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tmp), failed)
+        (failed / "ERROR.txt").write_text("".join(traceback.format_exception(exc)))
+        raise RuntimeError(
+            f"hls4ml conversion/compile failed ({exc.__class__.__name__}: {exc}); the previous project in "
+            f"{out_dir} is untouched; the failed build is kept in {failed}"
+        ) from exc
+    _swap_into_place(tmp, out_dir)
+    return out_dir, t1 - t0, t2 - t1
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        prev = out_dir.parent / ".previous" / out_dir.name
+        prev.parent.mkdir(parents=True, exist_ok=True)
+        if prev.exists():
+            shutil.rmtree(prev)
+        out_dir.rename(prev)
+    tmp.rename(out_dir)
+
+
+def read_metadata(project_dir: Path) -> dict:
+    p = Path(project_dir) / METADATA_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} not found: {project_dir} is not a project built by build_hls.py")
+    return json.loads(p.read_text())

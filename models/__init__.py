@@ -1,0 +1,1 @@
+"""Model registry, builders, training and deployable parts."""

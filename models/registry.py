@@ -1,0 +1,71 @@
+"""Registry of named models.  Each entry says which data it uses and how to build, train and deploy it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    data: str  # which dataset family the model reads
+    n_features: int
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "vae21": ModelSpec(
+        name="vae21",
+        description="quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
+        data="hlt21",
+        n_features=21,
+    ),
+}
+
+SUPPORTED_USER_LAYERS = (
+    "InputLayer", "Quantizer", "QDense", "Dense", "QMultiply", "QAdd", "QSubtract", "Activation", "ReLU",
+)
+
+
+def resolve_model(arg: str) -> ModelSpec | Path:
+    """A registry name, or a path to a user's ``.keras`` model."""
+    if arg in REGISTRY:
+        return REGISTRY[arg]
+    p = Path(arg)
+    if p.suffix == ".keras":
+        if not p.is_file():
+            raise FileNotFoundError(f"model file {p} does not exist")
+        return p
+    raise ValueError(
+        f"unknown model {arg!r}: use one of {sorted(REGISTRY)} or a path to a .keras model file"
+    )
+
+
+def load_user_model(path: Path):
+    """Load a user's ``.keras`` model in Keras safe mode and check every layer is supported."""
+    import keras
+
+    import qkeras.qlayers  # noqa: F401  (registers hgq2 / qkeras-compat layers for deserialisation)
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises TypeError/ValueError with a long message
+        msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ValueError(
+            f"cannot load {path} with Keras safe mode: {msg}. Supported layers: {', '.join(SUPPORTED_USER_LAYERS)}"
+        ) from exc
+    for layer in model.layers:
+        cls = layer.__class__.__name__
+        if cls not in SUPPORTED_USER_LAYERS:
+            raise ValueError(
+                f"layer {layer.name!r} of class {cls} is not supported for firmware conversion; "
+                f"supported: {', '.join(SUPPORTED_USER_LAYERS)}"
+            )
+    first = model.layers[1] if len(model.layers) > 1 else None
+    if first is None or first.__class__.__name__ != "Quantizer":
+        raise ValueError(
+            f"{path}: hls4ml's bit-exact flow needs a quantizer right after the input "
+            f"(found {first.__class__.__name__ if first else 'nothing'}); add a QActivation(quantized_bits(...))"
+        )
+    return model

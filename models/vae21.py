@@ -1,0 +1,223 @@
+"""``vae21``: quantization-aware VAE on the 21 HLT features (Cerri et al., JHEP 05 (2019) 036 shape).
+
+Architecture: 21 -> 32 -> 16 -> latent 4 (mu, log sigma^2) -> 16 -> 32 -> 21, ReLU, trained on the SM
+cocktail (events are sampled by cross-section, so unweighted) with the Gaussian ELBO
+``0.5 * sum (x - x_hat)^2 + beta * KL``.
+
+Quantization (QKeras API via :mod:`quantize.qkeras`, i.e. QKeras bit counting): a quantizer right after
+the input (the firmware's input port), quantized kernels/biases, quantized ReLUs and a quantizer on mu.
+The decoder and the log-variance head are float: they are not deployed.
+
+Deployable part: input quantizer -> encoder -> mu -> score = sum(mu^2), all on chip from standard layers
+(``QMultiply(mu, mu)`` then a frozen unit-kernel ``QDense``), as in the CMS L1 anomaly trigger.
+
+Inputs are standardised (x - mean) / std with constants fitted on the training set; they are stored
+with the model and in the project's ``metadata.json``: the feature computation upstream of the firmware
+applies them (they are not folded into the first layer, see the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from quantize.precision import Precision
+
+
+@dataclass(frozen=True)
+class VAE21Quant:
+    """QKeras-style quantizer settings (``bits`` count the sign; ``integer`` does not)."""
+
+    input_bits: int = 16
+    input_integer: int = 5
+    weight_bits: int = 8
+    weight_integer: int = 1
+    act_bits: int = 10
+    act_integer: int = 4
+    mu_bits: int = 12
+    mu_integer: int = 4
+
+    @property
+    def input_precision(self) -> Precision:
+        return Precision.from_qkeras(self.input_bits, self.input_integer)
+
+    @property
+    def weight_precision(self) -> Precision:
+        return Precision.from_qkeras(self.weight_bits, self.weight_integer)
+
+    @property
+    def act_precision(self) -> Precision:
+        return Precision.from_qkeras(self.act_bits, self.act_integer, keep_negative=False)
+
+    @property
+    def mu_precision(self) -> Precision:
+        return Precision.from_qkeras(self.mu_bits, self.mu_integer)
+
+    def with_bits(self, bits: int) -> "VAE21Quant":
+        """``--precision N``: weights, biases, activations and mu at N bits, integer bits kept."""
+        return replace(self, weight_bits=bits, act_bits=bits, mu_bits=bits)
+
+    def to_dict(self):
+        d = asdict(self)
+        d.update(
+            input=self.input_precision.to_ap(),
+            weight=self.weight_precision.to_ap(),
+            activation=self.act_precision.to_ap(),
+            mu=self.mu_precision.to_ap(),
+        )
+        return d
+
+
+@dataclass(frozen=True)
+class VAE21Config:
+    n_features: int = 21
+    hidden: tuple[int, ...] = (32, 16)
+    latent: int = 4
+    beta: float = 1.0
+    epochs: int = 40
+    batch_size: int = 1024
+    learning_rate: float = 3e-3
+    patience: int = 6
+    seed: int = 7
+    quant: VAE21Quant = VAE21Quant()
+
+    def to_dict(self):
+        d = asdict(self)
+        d["quant"] = self.quant.to_dict()
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def _sampling_layer_cls():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="lhcad")
+    class Sampling(keras.layers.Layer):
+        """z = mu + exp(logvar / 2) * eps; adds beta * KL to the model's losses."""
+
+        def __init__(self, beta=1.0, seed=None, **kw):
+            super().__init__(**kw)
+            self.beta = float(beta)
+            self.seed = seed
+            self._gen = keras.random.SeedGenerator(seed)
+
+        def call(self, inputs, training=None):
+            from keras import ops
+
+            mu, logvar = inputs
+            kl = -0.5 * ops.sum(1.0 + logvar - ops.square(mu) - ops.exp(logvar), axis=-1)
+            self.add_loss(self.beta * ops.mean(kl))
+            if training:
+                eps = keras.random.normal(ops.shape(mu), seed=self._gen)
+                return mu + ops.exp(0.5 * logvar) * eps
+            return mu
+
+        def get_config(self):
+            return {**super().get_config(), "beta": self.beta, "seed": self.seed}
+
+    return Sampling
+
+
+def build_vae(cfg: VAE21Config, quantized: bool):
+    """Full VAE (for training). Returns (vae, encoder_layers) where the encoder layer names are shared
+    between the quantized and the float build, so weights map one to one by name."""
+    import keras
+
+    from quantize.qkeras import quantizer_config
+
+    keras.utils.set_random_seed(cfg.seed + (0 if quantized else 1000))
+    q = cfg.quant
+    inp = keras.Input((cfg.n_features,), name="features")
+    x = inp
+    if quantized:
+        from qkeras.qlayers import QActivation, QDense
+
+        wq = quantizer_config(q.weight_precision)
+        x = QActivation(quantizer_config(q.input_precision), name="input_quant")(x)
+        for i, n in enumerate(cfg.hidden):
+            x = QDense(n, kernel_quantizer=wq, bias_quantizer=wq, name=f"enc_dense{i + 1}")(x)
+            x = QActivation(quantizer_config(q.act_precision), name=f"enc_relu{i + 1}")(x)
+        mu = QDense(cfg.latent, kernel_quantizer=wq, bias_quantizer=wq, name="mu_dense")(x)
+        mu = QActivation(quantizer_config(q.mu_precision), name="mu_quant")(mu)
+    else:
+        for i, n in enumerate(cfg.hidden):
+            x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
+            x = keras.layers.ReLU(name=f"enc_relu{i + 1}")(x)
+        mu = keras.layers.Dense(cfg.latent, name="mu_dense")(x)
+    logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
+    z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    y = z
+    for i, n in enumerate(reversed(cfg.hidden)):
+        y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)
+    y = keras.layers.Dense(cfg.n_features, name="reco")(y)
+    vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
+    return vae
+
+
+def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray) -> dict:
+    import keras
+
+    def loss(y_true, y_pred):
+        from keras import ops
+
+        return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
+
+    vae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
+    cb = [
+        keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2)),
+    ]
+    hist = vae.fit(
+        x_train, x_train, validation_data=(x_val, x_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+        shuffle=True, verbose=0, callbacks=cb,
+    )
+    h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return {"epochs_run": len(h["loss"]), "final_loss": h["loss"][-1], "best_val_loss": min(h["val_loss"])}
+
+
+def deployable_model(vae):
+    """Quantized encoder mu + on-chip score sum(mu^2) (layers shared with ``vae``)."""
+    import keras
+    from qkeras.qlayers import QDense, QMultiply
+
+    from quantize.qkeras import qkeras_quantized_bits
+
+    inp = keras.Input(vae.inputs[0].shape[1:], name="features")
+    x = inp
+    for layer in vae.layers[1:]:
+        x = layer(x)
+        if layer.name == "mu_quant":
+            break
+    sq = QMultiply(name="mu_squared")([x, x])
+    latent = int(x.shape[-1])
+    # QKeras quantized_bits(2, 1): levels -2..1, step 1, so the unit kernel is exact.
+    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
+    score = summ(sq)
+    summ.kernel.assign(np.ones((latent, 1), dtype="float32"))
+    return keras.Model(inp, score, name="vae21_deployable")
+
+
+def encoder_mu_model(vae):
+    """mu (and log sigma^2) of a VAE, any build: used for float twin / float view scores."""
+    import keras
+
+    mu_name = "mu_quant" if "mu_quant" in [l.name for l in vae.layers] else "mu_dense"
+    return keras.Model(vae.inputs, [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output])
+
+
+def float_view(qvae, cfg: VAE21Config):
+    """The quantized model's own trained weights in the float architecture (every quantizer off)."""
+    fvae = build_vae(cfg, quantized=False)
+    for layer in fvae.layers:
+        try:
+            src = qvae.get_layer(layer.name)
+        except ValueError:
+            continue
+        if hasattr(layer, "kernel"):
+            layer.kernel.assign(np.asarray(src.kernel))
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.assign(np.asarray(src.bias))
+        elif layer.weights:
+            layer.set_weights(src.get_weights())
+    return fvae

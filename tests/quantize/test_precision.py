@@ -1,0 +1,72 @@
+"""Golden table of QKeras quantizer semantics and the Precision value type."""
+
+import numpy as np
+import pytest
+
+from quantize.precision import Overflow, Precision, Rounding, out_of_range_np, quantize_np
+
+# QKeras quantized_bits(bits, integer, keep_negative, symmetric) with alpha=1, from QKeras's formula
+# step = 2**(integer - (bits - keep_negative)); codes clip to [keep_negative * (-m + symmetric), m - 1]
+# with m = 2**(bits - keep_negative).
+GOLDEN = [
+    # bits, integer, keep_negative, symmetric, levels, step, min, max
+    (6, 0, True, False, 64, 2**-5, -1.0, 1 - 2**-5),
+    (8, 3, True, False, 256, 2**-4, -8.0, 8 - 2**-4),
+    (6, 0, True, True, 63, 2**-5, -(1 - 2**-5), 1 - 2**-5),
+    (4, 0, False, False, 16, 2**-4, 0.0, 1 - 2**-4),
+    (16, 5, True, False, 2**16, 2**-10, -32.0, 32 - 2**-10),
+    (2, 1, True, False, 4, 1.0, -2.0, 1.0),
+    (4, 2, False, False, 16, 0.25, 0.0, 3.75),  # quantized_relu(4, 2)
+]
+
+
+@pytest.mark.parametrize("bits,integer,kn,sym,levels,step,lo,hi", GOLDEN)
+def test_qkeras_golden(bits, integer, kn, sym, levels, step, lo, hi):
+    p = Precision.from_qkeras(bits, integer, kn, sym)
+    assert p.levels == levels
+    assert p.step == step
+    assert p.min == lo
+    assert p.max == hi
+    assert p.qkeras_args() == dict(bits=bits, integer=integer, keep_negative=kn, symmetric=sym)
+
+
+def test_qkeras_rounding_half_to_even_and_saturation():
+    p = Precision.from_qkeras(6, 0)  # step 1/32
+    x = np.array([1 / 64, 3 / 64, -1 / 64, -3 / 64, 5.0, -5.0, 0.49 / 32])
+    np.testing.assert_array_equal(quantize_np(x, p), [0.0, 2 / 32, 0.0, -2 / 32, 31 / 32, -1.0, 0.0])
+
+
+def test_rounding_modes_and_wrap():
+    x = np.array([0.5, 1.5, -0.5, 2.25])
+    assert list(quantize_np(x, Precision(True, 8, 8, Rounding.TRN, Overflow.SAT))) == [0, 1, -1, 2]
+    assert list(quantize_np(x, Precision(True, 8, 8, Rounding.RND, Overflow.SAT))) == [1, 2, 0, 2]
+    assert list(quantize_np(x, Precision(True, 8, 8, Rounding.RND_CONV, Overflow.SAT))) == [0, 2, -0.0, 2]
+    w = Precision(True, 4, 4, Rounding.TRN, Overflow.WRAP)  # [-8, 7]
+    assert list(quantize_np(np.array([8.0, 9.0, -9.0]), w)) == [-8, -7, 7]
+
+
+def test_out_of_range_counts_rounding():
+    p = Precision.from_qkeras(6, 0)
+    hi, lo = out_of_range_np(np.array([31 / 32 + 1 / 128, 31 / 32 + 1 / 64 + 1e-6, -1.0, -1.02]), p)
+    assert list(hi) == [False, True, False, False]
+    assert list(lo) == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    "s,expected",
+    [
+        ("ap_fixed<16,6>", Precision(True, 16, 6, Rounding.TRN, Overflow.WRAP)),
+        ("ap_ufixed<8,3,AP_RND,AP_SAT>", Precision(False, 8, 3, Rounding.RND, Overflow.SAT)),
+        ("fixed<10, 4, RND_CONV, SAT_SYM>", Precision(True, 10, 4, Rounding.RND_CONV, Overflow.SAT_SYM)),
+    ],
+)
+def test_parse_roundtrip(s, expected):
+    p = Precision.parse(s)
+    assert p == expected
+    assert Precision.parse(p.to_ap()) == p
+
+
+@pytest.mark.parametrize("bad", ["ap_fixed<16>", "int8", "ap_fixed<16,6,AP_FOO>", "ap_fixed<0,0>"])
+def test_parse_errors(bad):
+    with pytest.raises(ValueError):
+        Precision.parse(bad)
