@@ -43,6 +43,7 @@ class BuildConfig:
     precision_bits: int | None = None
     input_precision: str | None = None
     extra_rates_hz: tuple[float, ...] = ()
+    fprs: tuple[float, ...] = ()  # replaces the default working points when given
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
@@ -58,6 +59,7 @@ class BuildConfig:
         for k in ("output_dir", "data_path", "cache_dir"):
             d[k] = str(d[k]) if d[k] is not None else None
         d["extra_rates_hz"] = list(self.extra_rates_hz)
+        d["fprs"] = list(self.fprs)
         return d
 
 
@@ -168,8 +170,15 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
     wps = wp.default_working_points(sm_month, cfg.extra_rates_hz)
+    if cfg.fprs:
+        wps = [wp.WorkingPointSpec(f"fpr_{f:g}", f) for f in cfg.fprs] + wps[2:]
     n_needed = wp.required_background_events(wps)
-    n_test_bkg = max(cfg.n_test_bkg or 0, n_needed) if cfg.n_test_bkg is None else cfg.n_test_bkg
+    if cfg.n_test_bkg is not None and cfg.n_test_bkg < n_needed and cfg.data_path is None:
+        raise ValueError(
+            f"--n-test-bkg {cfg.n_test_bkg} is too small: the working points {[w.name for w in wps]} need at least "
+            f"{n_needed} SM test events (10 above the lowest-rate threshold); omit it or choose looser --fpr"
+        )
+    n_test_bkg = n_needed if cfg.n_test_bkg is None else cfg.n_test_bkg
 
     t0 = time.perf_counter()
     train_ds, test_ds = _load_data(cfg, n_test_bkg)

@@ -18,6 +18,15 @@ def quantizer_layers(model) -> list:
     return [l for l in model.layers if precision_of_quantizer_layer(l) is not None]
 
 
+def _input_in_model(model, layer):
+    """The tensor feeding ``layer`` inside ``model`` (layers may be shared with other models)."""
+    for nodes in model._nodes_by_depth.values():
+        for node in nodes:
+            if node.operation is layer:
+                return node.input_tensors[0]
+    raise ValueError(f"layer {layer.name} is not part of model {model.name}")
+
+
 def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_144) -> dict:
     """``{layer: {precision, mode, samples: {sample: {n_events, events_out_of_range, frac_events, frac_values}}}}``."""
     import keras
@@ -25,7 +34,7 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     layers = quantizer_layers(model)
     if not layers:
         return {}
-    probe = keras.Model(model.inputs, [l.input for l in layers])
+    probe = keras.Model(model.inputs, [_input_in_model(model, l) for l in layers])
     out: dict = {}
     for l in layers:
         p = precision_of_quantizer_layer(l)

@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import shutil
+import subprocess
 import tempfile
 import time
 import traceback
@@ -43,6 +44,52 @@ def _hls4ml_config(keras_model, cfg: HLSConfig) -> dict:
         if "ReuseFactor" in layer_cfg:
             layer_cfg["ReuseFactor"] = cfg.reuse_factor
     return hcfg
+
+
+BATCH_SUFFIX = "_batch_double"
+
+
+def add_batch_entry_point(project_dir: Path, project_name: str, n_in: int, n_out: int) -> None:
+    """Append ``<project>_batch_double(in, out, n)`` to the C-simulation bridge: the same hls4ml C++ per event,
+    looped in C++ instead of Python (one ctypes call per chunk of events)."""
+    bridge = Path(project_dir) / f"{project_name}_bridge.cpp"
+    text = bridge.read_text()
+    if BATCH_SUFFIX in text:
+        return
+    text += (
+        "\n// added by hls/project.py: batch entry point for the bit-accurate emulator\n"
+        'extern "C" {\n'
+        f"void {project_name}{BATCH_SUFFIX}(double *in, double *out, long n) {{\n"
+        "    if (n <= 0) return;\n"
+        "    // first event alone: it initialises the C-simulation's static state (weights, tables)\n"
+        f"    {project_name}_double(in, out);\n"
+        "    #pragma omp parallel for schedule(static)\n"
+        f"    for (long i = 1; i < n; ++i) {project_name}_double(in + i * {n_in}, out + i * {n_out});\n"
+        "}\n}\n"
+    )
+    bridge.write_text(text)
+
+
+def compile_csim(project_dir: Path, weights_base: Path | None = None) -> None:
+    """Compile the C-simulation with the project's own ``build_lib.sh`` (g++).
+
+    The library reads its weights at run time from an absolute path baked in at compile time
+    (``WEIGHTS_DIR``); ``weights_base`` is the directory the project will live in (the build happens in a
+    temporary directory that is then renamed).
+    """
+    project_dir = Path(project_dir)
+    script = (project_dir / "build_lib.sh").read_text()
+    if weights_base is not None:
+        lines = [f'BASEDIR="{Path(weights_base).resolve()}"' if l.startswith("BASEDIR=") else l for l in script.splitlines()]
+        script = "\n".join(lines) + "\n"
+    # OpenMP for the batch entry point (events are independent)
+    script = script.replace('CFLAGS="-O3 -fPIC"', 'CFLAGS="-O3 -fPIC -fopenmp"')
+    for old in (project_dir / "firmware").glob("*.so"):
+        old.unlink()
+    r = subprocess.run(["bash", "-s"], input=script, cwd=project_dir, capture_output=True, text=True)
+    (project_dir / "build_lib.log").write_text(r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise RuntimeError(f"C-simulation compile failed (g++), see {project_dir / 'build_lib.log'}:\n{r.stderr[-2000:]}")
 
 
 def _library_name(project_dir: Path, project_name: str) -> str:
@@ -80,8 +127,10 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
                 clock_period=cfg.clock_period_ns,
             )
             hm.write()
-            t1 = time.perf_counter()
-            hm._compile()
+        t1 = time.perf_counter()
+        add_batch_entry_point(tmp, cfg.project_name, int(keras_model.inputs[0].shape[-1]),
+                              int(keras_model.outputs[0].shape[-1]))
+        compile_csim(tmp, weights_base=out_dir)
         t2 = time.perf_counter()
         (tmp / "hls4ml_convert.log").write_text(log.getvalue())
         (tmp / "model").mkdir(exist_ok=True)
@@ -91,6 +140,7 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
             schema_version=METADATA_SCHEMA,
             hls=cfg.to_dict(),
             csim_library=_library_name(tmp, cfg.project_name),
+            weights_dir=str(out_dir / "firmware" / "weights"),
             n_inputs=int(keras_model.inputs[0].shape[-1]),
             n_outputs=int(keras_model.outputs[0].shape[-1]),
             created_unix=time.time(),

@@ -1,0 +1,112 @@
+"""Firmware project lifecycle and the bit-exactness of the C-simulation vs the quantized Keras model."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def adversarial_inputs(rng, n_features):
+    lim = 32.0  # the input quantizer ap_fixed<16,6> covers [-32, 32)
+    step = 2.0**-10
+    blocks = [
+        rng.normal(0, 1, (4000, n_features)),
+        rng.normal(0, 20, (2000, n_features)),  # well beyond the range: saturation
+        np.zeros((10, n_features)),
+        np.full((5, n_features), lim - step),
+        np.full((5, n_features), -lim),
+        np.full((5, n_features), lim + 100.0),
+        np.full((5, n_features), -lim - 100.0),
+        np.round(rng.normal(0, 4, (2000, n_features)) / step * 2) * step / 2,  # exact half-steps: ties
+    ]
+    x = np.concatenate(blocks).astype(np.float32)
+    x[::7, ::3] = 0.0  # padding-like zero patterns
+    return x
+
+
+def test_csim_equals_keras_exactly(small_project, rng):
+    from emulation.agreement import exact_agreement
+    from emulation.csim import CSimEmulator
+
+    project_dir, deploy = small_project
+    x = adversarial_inputs(rng, deploy.inputs[0].shape[-1])
+    emu = CSimEmulator(project_dir)
+    y_emu = emu.predict(x)
+    y_keras = deploy.predict(x, batch_size=4096, verbose=0)
+    assert y_emu.shape == (len(x), 1)
+    a = exact_agreement(y_emu, y_keras)
+    assert a.n_mismatched == 0
+    # scores are sums of squares of 12-bit values: exact in float32 for this small model
+    np.testing.assert_array_equal(y_emu, y_keras.astype(np.float64))
+
+
+def test_emulator_rejects_wrong_shape(small_project):
+    from emulation.csim import CSimEmulator
+
+    emu = CSimEmulator(small_project[0])
+    with pytest.raises(ValueError, match=r"shape \(n, 21\)"):
+        emu.predict(np.zeros((3, 20), dtype=np.float32))
+
+
+def test_project_contents(small_project):
+    project_dir, _ = small_project
+    md = json.loads((project_dir / "metadata.json").read_text())
+    assert md["hls"]["part"] == "xcvu13p-flga2577-2-e" and md["n_inputs"] == 21
+    assert (project_dir / "build_prj.tcl").is_file()
+    assert (project_dir / md["csim_library"]).is_file()
+    assert (project_dir / "model" / "deployable.keras").is_file()
+
+
+def test_moved_project_gives_clear_error(small_project, tmp_path):
+    from emulation.csim import CSimEmulator
+
+    moved = tmp_path / "moved"
+    shutil.copytree(small_project[0], moved)
+    with pytest.raises(RuntimeError, match="moved"):
+        CSimEmulator(moved)
+
+
+def test_failed_build_keeps_previous_project(small_project, tmp_path, monkeypatch):
+    import hls.project as hp
+    from hls.config import HLSConfig
+
+    project_dir, deploy = small_project
+    target = tmp_path / "proj"
+    shutil.copytree(project_dir, target)
+    before = sorted(p.relative_to(target) for p in target.rglob("*"))
+
+    def broken(*a, **k):
+        raise RuntimeError("g++ exploded")
+
+    monkeypatch.setattr(hp, "compile_csim", broken)
+    with pytest.raises(RuntimeError, match="previous project .* is untouched"):
+        hp.build_project(deploy, HLSConfig(), target, {"model": "x"})
+    assert sorted(p.relative_to(target) for p in target.rglob("*")) == before
+    failed = list((tmp_path / ".failed").iterdir())
+    assert len(failed) == 1 and "g++ exploded" in (failed[0] / "ERROR.txt").read_text()
+
+
+def test_invalid_reuse_factor_rejected_before_build(small_project, tmp_path):
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    with pytest.raises(RuntimeError, match="reuse factor 5 is not valid"):
+        build_project(small_project[1], HLSConfig(reuse_factor=5), tmp_path / "p", {})
+    assert not (tmp_path / "p").exists()
+
+
+def test_saturation_counts_out_of_range_inputs(small_project):
+    from emulation.saturation import saturation_counts
+
+    _, deploy = small_project
+    x = np.zeros((10, 21), dtype=np.float32)
+    x[:3, 0] = 40.0  # above ap_fixed<16,6>'s max
+    x[3, 5] = -33.0  # below its min
+    sat = saturation_counts(deploy, {"bkg": x, "sig": np.zeros((4, 21), np.float32)})
+    s = sat["input_quant"]["samples"]
+    assert s["bkg"]["events_out_of_range"] == 4 and s["bkg"]["frac_values"] == pytest.approx(4 / 210)
+    assert s["sig"]["events_out_of_range"] == 0
+    assert sat["input_quant"]["precision"] == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
