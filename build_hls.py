@@ -36,6 +36,10 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
+    p.add_argument("--emulator", default="fast", choices=["fast", "csim"],
+                   help="which bit-exact emulator produces the numbers (the other is cross-checked on a subset)")
+    p.add_argument("--csim-events", type=_positive_int, default=250_000,
+                   help="events for the C-sim cross-check when --emulator fast")
     p.add_argument("--rate", type=float, action="append", default=[], help="extra working point: SM rate in Hz")
     p.add_argument("--fpr", type=float, action="append", default=[],
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
@@ -57,7 +61,7 @@ def build_main(args: argparse.Namespace) -> int:
     cfg = BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
-        precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr),
+        precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
         hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), **kw,
     )
     from analysis.report import summary_table

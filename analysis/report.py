@@ -87,10 +87,13 @@ def summary_table(report: dict) -> str:
     lines = []
     a = report["agreement"]["emulator_vs_keras"]
     lines.append(
-        f"emulator (C-sim) vs quantized Keras: {a['n_mismatched']} mismatched / {a['n_events']} events, "
+        f"emulator ({report['emulator']['name']}) vs quantized Keras: {a['n_mismatched']} mismatched / {a['n_events']} events, "
         f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
         + f", {a['n_differ_any']} events differ by float32 rounding only"
     )
+    c = report["agreement"].get("emulator_vs_csim")
+    if c:
+        lines.append(f"emulator vs hls4ml C-sim (cross-check subset): {c['n_mismatched']} mismatched / {c['n_events']} events")
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv:
         lines.append(f"emulator vs float view: Pearson {fv['score_pearson']:.4f}, Spearman {fv['score_spearman']:.4f}")

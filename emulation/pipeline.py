@@ -44,6 +44,8 @@ class BuildConfig:
     input_precision: str | None = None
     extra_rates_hz: tuple[float, ...] = ()
     fprs: tuple[float, ...] = ()  # replaces the default working points when given
+    emulator: str = "fast"  # fast | csim
+    csim_events: int = 250_000  # C-sim cross-check subset when the fast emulator produces the numbers
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
@@ -84,21 +86,20 @@ def _say(msg: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-def _load_data(cfg: BuildConfig, n_test_bkg: int):
+def _load_data(cfg: BuildConfig, n_test_bkg: int, need_training: bool):
+    """(training source, test source). A user's ``--data`` file is read first, so bad input fails fast."""
     from data.dataset import load_or_generate_hlt, read_hlt_h5
 
+    user = read_hlt_h5(Path(cfg.data_path)) if cfg.data_path is not None else None
+    if user is not None and (len(user.x_train) or not need_training):
+        return user, user
     gen = load_or_generate_hlt(
         seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val,
-        n_test_bkg=n_test_bkg if cfg.data_path is None else 1000,
-        n_signal=cfg.n_signal if cfg.data_path is None else 100,
+        n_test_bkg=n_test_bkg if user is None else 1000,
+        n_signal=cfg.n_signal if user is None else 100,
         cache_dir=Path(cfg.cache_dir) / "data",
     )
-    if cfg.data_path is None:
-        return gen, gen
-    user = read_hlt_h5(Path(cfg.data_path))
-    # training comes from the user's file when it has a /train group, else from the generated set
-    train_src = user if len(user.x_train) else gen
-    return train_src, user
+    return gen, (user if user is not None else gen)
 
 
 def _model_config(cfg: BuildConfig):
@@ -181,14 +182,18 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     n_test_bkg = n_needed if cfg.n_test_bkg is None else cfg.n_test_bkg
 
     t0 = time.perf_counter()
-    train_ds, test_ds = _load_data(cfg, n_test_bkg)
+    train_ds, test_ds = _load_data(cfg, n_test_bkg, need_training=isinstance(spec, ModelSpec))
     timings["data"] = time.perf_counter() - t0
     _say(f"data: {len(train_ds.x_train)} train, {len(test_ds.x_test_bkg)} SM test events, "
          f"signals {', '.join(f'{k}={len(v)}' for k, v in test_ds.x_test_signal.items())} ({timings['data']:.1f} s)")
 
-    mean = train_ds.x_train.mean(axis=0).astype(np.float32)
-    std = train_ds.x_train.std(axis=0).astype(np.float32)
-    std[std == 0] = 1.0
+    n_feat = test_ds.x_test_bkg.shape[1]
+    if len(train_ds.x_train):
+        mean = train_ds.x_train.mean(axis=0).astype(np.float32)
+        std = train_ds.x_train.std(axis=0).astype(np.float32)
+        std[std == 0] = 1.0
+    else:
+        mean, std = np.zeros(n_feat, np.float32), np.ones(n_feat, np.float32)
 
     import keras
 
@@ -235,12 +240,33 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
 
     samples = {"background": test_ds.x_test_bkg, **test_ds.x_test_signal}
     xs = {k: ((v - mean) / std).astype(np.float32) for k, v in samples.items()}
-    emu = CSimEmulator(project_dir)
+    csim = CSimEmulator(project_dir)
+    if cfg.emulator == "fast":
+        from emulation.fast import FastEmulator
+
+        emu = FastEmulator(deploy)
+    elif cfg.emulator == "csim":
+        emu = csim
+    else:
+        raise ValueError(f"--emulator {cfg.emulator!r}: choose 'fast' or 'csim'")
     t0 = time.perf_counter()
     s_emu = {k: emu.predict(v)[:, 0] for k, v in xs.items()}
     timings["emulate"] = time.perf_counter() - t0
     n_ev = sum(len(v) for v in xs.values())
-    _say(f"C-sim: {n_ev} events in {timings['emulate']:.1f} s ({n_ev / timings['emulate']:.0f} ev/s)")
+    _say(f"{emu.name} emulator: {n_ev} events in {timings['emulate']:.2f} s ({n_ev / timings['emulate']:.0f} ev/s)")
+    csim_check = None
+    if emu is not csim:
+        # cross-check on a subset: every signal event and the first background events
+        t0 = time.perf_counter()
+        n_bkg = max(0, cfg.csim_events - sum(len(v) for k, v in xs.items() if k != "background"))
+        sub = {k: (v[:n_bkg] if k == "background" else v) for k, v in xs.items()}
+        y_c = np.concatenate([csim.predict(v)[:, 0] for v in sub.values()])
+        y_f = np.concatenate([s_emu[k][: len(v)] for k, v in sub.items()])
+        timings["csim_crosscheck"] = time.perf_counter() - t0
+        csim_check = {"n_events": int(len(y_c)), "n_mismatched": int(np.count_nonzero(y_c != y_f)),
+                      "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
+                      "csim_events_per_s": len(y_c) / timings["csim_crosscheck"]}
+        _say(f"C-sim cross-check: {csim_check['n_mismatched']} of {csim_check['n_events']} events differ from the fast emulator")
 
     t0 = time.perf_counter()
     s_keras = {k: _predict(deploy, v)[:, 0].astype(np.float64) for k, v in xs.items()}
@@ -271,6 +297,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     lsb = _output_lsb(project_dir)
     agree = exact_agreement(all_emu, all_keras, lsb=lsb)
     agreement = {"emulator_vs_keras": agree.to_dict()}
+    if csim_check is not None:
+        agreement["emulator_vs_csim"] = csim_check
     if agree.n_mismatched > 0:
         from emulation.divergence import first_divergent_layer
 
@@ -349,6 +377,9 @@ def _check(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
     a = report["agreement"]["emulator_vs_keras"]
     if a["n_mismatched"] > tol.max_mismatched:
         failures.append(f"emulator vs Keras: {a['n_mismatched']} mismatched events (> {tol.max_mismatched})")
+    c = report["agreement"].get("emulator_vs_csim")
+    if c is not None and c["n_mismatched"] > 0:
+        failures.append(f"fast emulator vs C-sim: {c['n_mismatched']} of {c['n_events']} events differ")
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv is not None and fv["score_spearman"] < tol.min_spearman_float_view:
         failures.append(

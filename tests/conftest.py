@@ -34,3 +34,28 @@ def small_project(tmp_path_factory, small_vae):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(12345)
+
+
+def _adversarial_inputs(rng, n_features):
+    lim = 32.0  # the input quantizer ap_fixed<16,6> covers [-32, 32)
+    step = 2.0**-10
+    blocks = [
+        rng.normal(0, 1, (4000, n_features)),
+        rng.normal(0, 20, (2000, n_features)),  # well beyond the range: saturation
+        np.zeros((10, n_features)),
+        np.full((5, n_features), lim - step),
+        np.full((5, n_features), -lim),
+        np.full((5, n_features), lim + 100.0),
+        np.full((5, n_features), -lim - 100.0),
+        np.round(rng.normal(0, 4, (2000, n_features)) / step * 2) * step / 2,  # exact half-steps: ties
+    ]
+    x = np.concatenate(blocks).astype(np.float32)
+    x[::7, ::3] = 0.0  # padding-like zero patterns
+    return x
+
+
+
+@pytest.fixture()
+def adversarial_inputs():
+    """Random, far-out-of-range, zero, limit and exact-tie inputs for the vae21 input quantizer ap_fixed<16,6>."""
+    return _adversarial_inputs

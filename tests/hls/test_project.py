@@ -9,25 +9,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def adversarial_inputs(rng, n_features):
-    lim = 32.0  # the input quantizer ap_fixed<16,6> covers [-32, 32)
-    step = 2.0**-10
-    blocks = [
-        rng.normal(0, 1, (4000, n_features)),
-        rng.normal(0, 20, (2000, n_features)),  # well beyond the range: saturation
-        np.zeros((10, n_features)),
-        np.full((5, n_features), lim - step),
-        np.full((5, n_features), -lim),
-        np.full((5, n_features), lim + 100.0),
-        np.full((5, n_features), -lim - 100.0),
-        np.round(rng.normal(0, 4, (2000, n_features)) / step * 2) * step / 2,  # exact half-steps: ties
-    ]
-    x = np.concatenate(blocks).astype(np.float32)
-    x[::7, ::3] = 0.0  # padding-like zero patterns
-    return x
-
-
-def test_csim_equals_keras_exactly(small_project, rng):
+def test_csim_equals_keras_exactly(small_project, rng, adversarial_inputs):
     from emulation.agreement import exact_agreement
     from emulation.csim import CSimEmulator
 

@@ -1,0 +1,116 @@
+"""build_hls.py end to end on a small event count, and its errors on bad input."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import build_hls
+
+SMALL = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--epochs", "2"]
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    out = tmp / "proj"
+    rc = build_hls.main(["--model", "vae21", "--output", str(out), "--cache-dir", str(tmp / "cache"),
+                         "--min-spearman", "0.5", *SMALL])
+    return rc, out, tmp
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(cli_run):
+    rc, out, _ = cli_run
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rep["schema_version"] == 1 and rep["model"] == "vae21"
+    assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 20000 + 4 * 2000
+    assert rc == 0  # agreement passed (the tolerance on Spearman is relaxed for a 2-epoch model)
+    for key in ("versions", "hls", "data", "working_points", "signals", "timings_s", "saturation"):
+        assert key in rep
+    assert set(rep["timings_s"]) >= {"data", "train", "convert", "compile", "emulate"}
+    assert rep["data"]["n_test_background"] == 20000
+    wp = rep["working_points"][0]
+    assert wp["name"] == "fpr_0.001" and wp["n_background_above"] <= 20 and wp["n_background_above"] >= 10
+    assert 0.0 <= wp["decision_agreement"] <= 1.0
+    assert set(rep["signals"]) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
+    for s in rep["signals"].values():
+        e = s["working_points"]["fpr_0.001"]
+        assert {"eff_float_twin", "eff_float_view", "eff_emulator"} <= set(e)
+        assert 0.5 < s["auc_emulator"] <= 1.0
+    for name in ("input_quant", "enc_relu1", "mu_quant"):
+        assert set(rep["saturation"][name]["samples"]) == {"background", *rep["signals"]}
+    assert (out / "report" / "report.md").read_text().startswith("# Firmware report: vae21")
+    assert (out / "report" / "roc.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_cli_reuses_cached_model(cli_run):
+    _, _, tmp = cli_run
+    out2 = tmp / "proj2"
+    rc = build_hls.main(["--model", "vae21", "--output", str(out2), "--cache-dir", str(tmp / "cache"),
+                         "--min-spearman", "0.5", *SMALL])
+    rep = json.loads((out2 / "report" / "report.json").read_text())
+    assert rc == 0 and rep["model_details"]["training"]["from_cache"] is True
+
+
+def _write_features(path, x):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("background/features", data=x)
+
+
+@pytest.mark.slow
+def test_cli_user_model_and_data(cli_run, tmp_path):
+    _, out, _ = cli_run
+    x = np.random.default_rng(3).normal(size=(3000, 21)).astype(np.float32)
+    _write_features(tmp_path / "ev.h5", x)
+    rc = build_hls.main(["--model", str(out / "model" / "deployable.keras"), "--data", str(tmp_path / "ev.h5"),
+                         "--output", str(tmp_path / "user"), "--fpr", "0.005", "--cache-dir", str(tmp_path / "c")])
+    rep = json.loads((tmp_path / "user" / "report" / "report.json").read_text())
+    assert rc == 0 and rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 3000
+
+
+def test_missing_data_file(tmp_path, capsys):
+    rc = build_hls.main(["--data", str(tmp_path / "nope.h5"), "--output", str(tmp_path / "o")])
+    assert rc == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_unknown_model_name(capsys):
+    assert build_hls.main(["--model", "vae99"]) == 2
+    assert "unknown model 'vae99'" in capsys.readouterr().err
+
+
+def test_unsupported_layer(tmp_path, capsys):
+    import keras
+
+    inp = keras.Input((21,))
+    m = keras.Model(inp, keras.layers.LayerNormalization(name="ln")(inp))
+    m.save(tmp_path / "m.keras")
+    _write_features(tmp_path / "ev.h5", np.zeros((10, 21), np.float32))
+    rc = build_hls.main(["--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "ev.h5"),
+                         "--output", str(tmp_path / "o"), "--fpr", "0.5", "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "layer 'ln' of class LayerNormalization is not supported" in err and "QDense" in err
+
+
+@pytest.mark.parametrize("kind", ["nan", "wrong_count"])
+def test_bad_user_data(tmp_path, capsys, kind):
+    x = np.zeros((50, 21), np.float32)
+    if kind == "nan":
+        x[3, 4] = np.nan
+    else:
+        x = np.zeros((50, 20), np.float32)
+    _write_features(tmp_path / "ev.h5", x)
+    rc = build_hls.main(["--data", str(tmp_path / "ev.h5"), "--output", str(tmp_path / "o"),
+                         "--cache-dir", str(tmp_path / "c"), *SMALL])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert ("NaN" in err) if kind == "nan" else ("21" in err and "20" in err)
+
+
+def test_too_few_background_events(tmp_path, capsys):
+    rc = build_hls.main(["--n-test-bkg", "1000", "--output", str(tmp_path / "o"), "--cache-dir", str(tmp_path)])
+    assert rc == 2 and "too small" in capsys.readouterr().err
