@@ -1,0 +1,192 @@
+"""HLT-feature datasets: generated (and cached) toy samples, or a user's HDF5 file.
+
+HDF5 layout (written by :func:`load_or_generate_hlt`, accepted by :func:`read_hlt_h5` as user input)::
+
+    /                      attrs: generator_version (str), seed (int), feature_names (list of 21 str)
+    /background            the SM test sample (required in user files)
+        features           (N, 21) float32, columns in the order of data.features.HLT21_FEATURES
+        process            (N,) int, index into list(data.generator.SM_PROCESSES) (optional; -1 = unknown)
+        lep_pt ... n_neutral_hadrons   object datasets of data.objects.EventObjects.to_h5 (optional if
+                                       `features` is present; used to compute the features otherwise)
+    /train, /val           SM training / validation samples, same content as /background (the cache writes
+                           only `features` and `process` there); optional in user files
+    /signals/<name>        one group per BSM sample, same content (objects and/or features); optional
+
+In a user file every group may hold ``features`` directly, or only the object datasets (then the features are
+computed with :func:`data.features.compute_hlt21`, so the events must pass the single-lepton trigger).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .features import HLT21_FEATURES, N_FEATURES, compute_hlt21
+from .generator import BSM_SIGNALS, GENERATOR_VERSION, SM_PROCESSES, generate, generate_sm_cocktail
+from .objects import EventObjects
+
+
+@dataclass(frozen=True)
+class HLTDataset:
+    x_train: np.ndarray
+    x_val: np.ndarray
+    x_test_bkg: np.ndarray
+    test_bkg_process: np.ndarray
+    x_test_signal: dict[str, np.ndarray]
+    feature_names: tuple[str, ...] = HLT21_FEATURES
+    meta: dict = field(default_factory=dict)
+
+
+def _empty() -> np.ndarray:
+    return np.zeros((0, N_FEATURES), np.float32)
+
+
+def cache_file_name(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> str:
+    return f"hlt21_{GENERATOR_VERSION}_seed{seed}_tr{n_train}_va{n_val}_te{n_test_bkg}_sig{n_signal}.h5"
+
+
+def _write_group(g, x: np.ndarray, process: np.ndarray | None = None, objects: EventObjects | None = None):
+    g.create_dataset("features", data=x)
+    if process is not None:
+        g.create_dataset("process", data=process)
+    if objects is not None:
+        objects.to_h5(g)
+
+
+def load_or_generate_hlt(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
+                         cache_dir: Path) -> HLTDataset:
+    """Read the cached dataset for (GENERATOR_VERSION, seed, counts) or generate it and write the cache atomically.
+
+    Independent random streams (``np.random.SeedSequence(seed).spawn``) are used for train, val, test background
+    and each BSM signal, so e.g. the test sample does not depend on n_train.
+    """
+    cache_dir = Path(cache_dir)
+    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
+    path = cache_dir / cache_file_name(int(seed), **counts)
+    cache_key = path.stem
+    if path.is_file():
+        t0 = time.perf_counter()
+        ds = read_hlt_h5(path)
+        with h5py.File(path, "r") as f:
+            t_gen = float(f.attrs.get("time_to_generate_s", float("nan")))
+        meta = dict(ds.meta, seed=int(seed), counts=counts, cache_path=str(path), cache_key=cache_key,
+                    from_cache=True, time_to_generate_s=t_gen, time_to_load_s=time.perf_counter() - t0)
+        return HLTDataset(ds.x_train, ds.x_val, ds.x_test_bkg, ds.test_bkg_process, ds.x_test_signal,
+                          ds.feature_names, meta)
+
+    t0 = time.perf_counter()
+    streams = np.random.SeedSequence(int(seed)).spawn(3 + len(BSM_SIGNALS))
+    rngs = [np.random.default_rng(s) for s in streams]
+    ev_tr, p_tr = generate_sm_cocktail(n_train, rngs[0])
+    x_tr = compute_hlt21(ev_tr)
+    del ev_tr
+    ev_va, p_va = generate_sm_cocktail(n_val, rngs[1])
+    x_va = compute_hlt21(ev_va)
+    del ev_va
+    ev_te, p_te = generate_sm_cocktail(n_test_bkg, rngs[2])
+    x_te = compute_hlt21(ev_te)
+    sig_ev = {name: generate(name, n_signal, r) for name, r in zip(BSM_SIGNALS, rngs[3:])}
+    x_sig = {name: compute_hlt21(ev) for name, ev in sig_ev.items()}
+    t_gen = time.perf_counter() - t0
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["generator_version"] = GENERATOR_VERSION
+            f.attrs["seed"] = int(seed)
+            f.attrs["feature_names"] = list(HLT21_FEATURES)
+            f.attrs["sm_processes"] = list(SM_PROCESSES)
+            f.attrs["time_to_generate_s"] = t_gen
+            _write_group(f.create_group("train"), x_tr, p_tr)
+            _write_group(f.create_group("val"), x_va, p_va)
+            _write_group(f.create_group("background"), x_te, p_te, ev_te)
+            sg = f.create_group("signals")
+            for name, ev in sig_ev.items():
+                _write_group(sg.create_group(name), x_sig[name], None, ev)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    meta = dict(generator_version=GENERATOR_VERSION, seed=int(seed), counts=counts, cache_path=str(path),
+                cache_key=cache_key, from_cache=False, time_to_generate_s=t_gen,
+                time_to_write_s=time.perf_counter() - t0 - t_gen, sm_processes=list(SM_PROCESSES))
+    return HLTDataset(x_tr, x_va, x_te, p_te.astype(np.int64), x_sig, HLT21_FEATURES, meta)
+
+
+# ------------------------------------------------------------------------------------------------
+def _group_features(g, path: Path) -> np.ndarray:
+    where = f"{path}:{g.name}"
+    if "features" in g:
+        ds = g["features"]
+        if ds.ndim != 2 or ds.shape[1] != N_FEATURES:
+            k = ds.shape[1] if ds.ndim == 2 else f"shape {ds.shape}"
+            raise ValueError(
+                f"{where}/features: expected {N_FEATURES} features per event (N, {N_FEATURES}) in the order "
+                f"{list(HLT21_FEATURES)}, got {k}"
+            )
+        x = np.asarray(ds[()], dtype=np.float32)
+    else:
+        try:
+            ev = EventObjects.from_h5(g)
+        except ValueError as e:
+            raise ValueError(f"{where}: no 'features' dataset and no complete object record: {e}") from None
+        try:
+            x = compute_hlt21(ev)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+    bad = ~np.isfinite(x)
+    if bad.any():
+        nan, inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+        rows = int(bad.any(axis=1).sum())
+        raise ValueError(
+            f"{where}: {nan} NaN and {inf} inf feature values in {rows} of {len(x)} events; "
+            f"remove or fix those events before use"
+        )
+    return x
+
+
+def read_hlt_h5(path) -> HLTDataset:
+    """Read a user's HDF5 file in the layout of the module docstring (only /background is required)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {path}: no such file (give the path of an HDF5 file with a /background group)")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"--data {path}: not an HDF5 file (expected the layout described in data/dataset.py)")
+    with h5py.File(path, "r") as f:
+        if "background" not in f or not isinstance(f["background"], h5py.Group):
+            raise ValueError(
+                f"{path}: missing group /background (the SM test sample: a 'features' (N, {N_FEATURES}) dataset "
+                f"or the object datasets); found top-level entries {sorted(f.keys())}"
+            )
+        names = f.attrs.get("feature_names")
+        if names is not None:
+            names = tuple(str(n.decode() if isinstance(n, bytes) else n) for n in names)
+            if len(names) != N_FEATURES:
+                raise ValueError(f"{path}: attribute feature_names has {len(names)} entries, expected {N_FEATURES}")
+        bkg = f["background"]
+        x_bkg = _group_features(bkg, path)
+        proc = (np.asarray(bkg["process"][()], np.int64) if "process" in bkg
+                else np.full(len(x_bkg), -1, np.int64))
+        if proc.shape != (len(x_bkg),):
+            raise ValueError(f"{path}:/background/process: shape {proc.shape}, expected ({len(x_bkg)},)")
+        x_tr = _group_features(f["train"], path) if "train" in f else _empty()
+        x_va = _group_features(f["val"], path) if "val" in f else _empty()
+        sig = {}
+        if "signals" in f:
+            for name, g in f["signals"].items():
+                if isinstance(g, h5py.Group):
+                    sig[name] = _group_features(g, path)
+        meta = dict(
+            generator_version=str(f.attrs.get("generator_version", "user file")),
+            seed=int(f.attrs["seed"]) if "seed" in f.attrs else None,
+            counts=dict(n_train=len(x_tr), n_val=len(x_va), n_test_bkg=len(x_bkg),
+                        n_signal={k: len(v) for k, v in sig.items()}),
+            cache_path=str(path), source=str(path),
+        )
+    return HLTDataset(x_tr, x_va, x_bkg, proc, sig, names or HLT21_FEATURES, meta)
