@@ -102,13 +102,19 @@ class EventObjects:
         return int(self.met.shape[0])
 
     def select(self, mask_or_index) -> EventObjects:
-        """Subset of events by a boolean mask (N,) or an integer index array (copies)."""
+        """Subset of events by a boolean mask (N,), an integer index array (copies) or a slice (views)."""
+        if isinstance(mask_or_index, slice):
+            return EventObjects(**{name: getattr(self, name)[mask_or_index] for name in OBJECT_FIELDS})
         idx = np.asarray(mask_or_index)
         if idx.dtype == bool and idx.shape != (len(self),):
             raise ValueError(f"select: boolean mask of shape {idx.shape}, expected ({len(self)},)")
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         return EventObjects(**{name: np.take(getattr(self, name), idx, axis=0) for name in OBJECT_FIELDS})
+
+    def head(self, k: int) -> EventObjects:
+        """The first k events (views, no copy)."""
+        return EventObjects(**{name: getattr(self, name)[:k] for name in OBJECT_FIELDS})
 
     @staticmethod
     def concatenate(items: list[EventObjects]) -> EventObjects:
