@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Command line: ``python build_hls.py --model vae21`` (build).  Thin: parses arguments into one
+"""Command line: ``python build_hls.py [build] --model vae21`` and ``python build_hls.py check DIR``.  Thin: parses arguments into one
 validated ``BuildConfig`` and calls the library (``emulation.pipeline.run_build``)."""
 
 from __future__ import annotations
@@ -79,12 +79,42 @@ def build_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="project directory built by build_hls.py")
+    p.add_argument("--junit", type=Path, help="write a JUnit XML report to this file")
+
+
+def check_main(args: argparse.Namespace) -> int:
+    from emulation.check import run_check, to_junit
+
+    res = run_check(args.project)
+    for c in res.cases:
+        print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.message}")
+    for k, v in res.version_drift.items():
+        print(f"[drift] {k}: built with {v['build']}, now {v['now']}")
+    if args.junit:
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        args.junit.write_text(to_junit(res))
+        print(f"JUnit report: {args.junit}")
+    print("check passed" if res.passed else "CHECK FAILED")
+    return 0 if res.passed else 1
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="build_hls.py", description=__doc__)
-    _add_build_args(p)
-    args = p.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        p = argparse.ArgumentParser(prog="build_hls.py check", description="firmware regression check of a project directory")
+        _add_check_args(p)
+        run, args = check_main, p.parse_args(argv[1:])
+    else:
+        if argv[:1] == ["build"]:
+            argv = argv[1:]
+        p = argparse.ArgumentParser(prog="build_hls.py", description=__doc__,
+                                    epilog="subcommands: `build_hls.py check DIR [--junit FILE]`")
+        _add_build_args(p)
+        run, args = build_main, p.parse_args(argv)
     try:
-        return build_main(args)
+        return run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

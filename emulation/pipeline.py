@@ -308,6 +308,14 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     if s_fview is not None:
         agreement["emulator_vs_float_view"] = score_correlation(all_emu, np.concatenate([s_fview[k] for k in xs]))
 
+    # golden vectors for `build_hls.py check` (outputs from the hls4ml C-simulation itself)
+    from emulation.golden import select_golden
+    from hls.project import write_golden_vectors
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    gx, gcounts = select_golden(xs, s_emu, precision_of_quantizer_layer(deploy.layers[1]), seed=cfg.seed)
+    write_golden_vectors(project_dir, gx, csim.predict(gx), {"source": "hls4ml C-simulation", "selection": gcounts})
+
     t0 = time.perf_counter()
     sat = saturation_counts(deploy, xs)
     timings["saturation"] = time.perf_counter() - t0

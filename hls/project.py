@@ -19,6 +19,8 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 from .config import HLSConfig, check_reuse_factor
 
 METADATA_FILE = "metadata.json"
@@ -167,6 +169,36 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
             shutil.rmtree(prev)
         out_dir.rename(prev)
     tmp.rename(out_dir)
+
+
+DIGEST_GLOBS = ("firmware/*.cpp", "firmware/*.h", "firmware/weights/*", "*_bridge.cpp", "build_lib.sh",
+                "tb_data/*.dat", "model/*.keras")
+
+
+def file_digests(project_dir: Path) -> dict[str, str]:
+    """sha256 of the files that define the firmware and its golden vectors (relative path -> hex)."""
+    import hashlib
+
+    project_dir = Path(project_dir)
+    out = {}
+    for pattern in DIGEST_GLOBS:
+        for f in sorted(project_dir.glob(pattern)):
+            if f.is_file():
+                out[str(f.relative_to(project_dir))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def write_golden_vectors(project_dir: Path, x: np.ndarray, y: np.ndarray, provenance: dict) -> None:
+    """hls4ml testbench layout: one event per line, space separated (inputs at the firmware's input port)."""
+    project_dir = Path(project_dir)
+    tb = project_dir / "tb_data"
+    tb.mkdir(exist_ok=True)
+    np.savetxt(tb / "tb_input_features.dat", np.asarray(x, dtype=np.float64), fmt="%.17g")
+    np.savetxt(tb / "tb_output_predictions.dat", np.asarray(y, dtype=np.float64).reshape(len(y), -1), fmt="%.17g")
+    md = read_metadata(project_dir)
+    md["golden_vectors"] = {"n_events": int(len(x)), **provenance}
+    md["file_sha256"] = file_digests(project_dir)
+    (project_dir / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))
 
 
 def read_metadata(project_dir: Path) -> dict:

@@ -59,3 +59,19 @@ def _adversarial_inputs(rng, n_features):
 def adversarial_inputs():
     """Random, far-out-of-range, zero, limit and exact-tie inputs for the vae21 input quantizer ap_fixed<16,6>."""
     return _adversarial_inputs
+
+
+SMALL = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--epochs", "2"]
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    out = tmp / "proj"
+    import build_hls
+
+    rc = build_hls.main(["--model", "vae21", "--output", str(out), "--cache-dir", str(tmp / "cache"),
+                         "--min-spearman", "0.5", *SMALL])
+    return rc, out, tmp
+
+

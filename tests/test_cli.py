@@ -8,16 +8,8 @@ import pytest
 
 import build_hls
 
-SMALL = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--epochs", "2"]
+from conftest import SMALL  # noqa: E402
 
-
-@pytest.fixture(scope="session")
-def cli_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cli")
-    out = tmp / "proj"
-    rc = build_hls.main(["--model", "vae21", "--output", str(out), "--cache-dir", str(tmp / "cache"),
-                         "--min-spearman", "0.5", *SMALL])
-    return rc, out, tmp
 
 
 @pytest.mark.slow
