@@ -29,12 +29,12 @@ def test_check_passes_and_writes_junit(cli_run, tmp_path, capsys):
 
 
 def test_check_fails_on_tampered_weights(project_copy, tmp_path, capsys):
-    w = project_copy / "firmware" / "weights" / "w2.txt"
-    if not w.exists():
-        w = sorted((project_copy / "firmware" / "weights").glob("w*.txt"))[0]
-    vals = w.read_text().strip().split(",")
-    vals[0] = str(float(vals[0]) + 0.5)
-    w.write_text(",".join(vals) + "\n")
+    # the first dense layer's kernel (largest weight file); hls4ml stores it input-major, so the first
+    # 32 values connect feature 0 to every hidden unit: shift them by a representable 0.25
+    w = max((project_copy / "firmware" / "weights").glob("w*.txt"), key=lambda p: p.stat().st_size)
+    vals = [float(v) for v in w.read_text().strip().split(",")]
+    vals[:32] = [v + 0.25 for v in vals[:32]]
+    w.write_text(", ".join(f"{v:.6f}" for v in vals) + "\n")
     rc = build_hls.main(["check", str(project_copy), "--junit", str(tmp_path / "j.xml")])
     text = capsys.readouterr().out
     assert rc == 1
@@ -47,7 +47,8 @@ def test_check_fails_on_tampered_weights(project_copy, tmp_path, capsys):
 def test_check_fails_on_tampered_precision(project_copy, capsys):
     d = project_copy / "firmware" / "defines.h"
     text = d.read_text()
-    assert "typedef ap_ufixed<10,4,AP_RND_CONV,AP_SAT,0> enc_relu1_t;" in text or "enc_relu1" in text
+    # hls4ml fuses the first ReLU quantizer into the dense layer's output type (enc_dense1_t)
+    assert "typedef ap_ufixed<10,4,AP_RND_CONV,AP_SAT,0> enc_dense1_t;" in text
     new = text.replace("ap_ufixed<10,4,AP_RND_CONV,AP_SAT", "ap_ufixed<7,4,AP_RND_CONV,AP_SAT", 1)
     assert new != text
     d.write_text(new)
