@@ -10,6 +10,10 @@ if ! command -v g++ >/dev/null 2>&1; then
   echo "setup: g++ is needed to compile the C-simulation; installing it with apt-get" >&2
   (apt-get update -qq && apt-get install -y -qq g++) >/dev/null
 fi
+if ! command -v yosys >/dev/null 2>&1; then
+  echo "setup: yosys (open synthesis for resource counts) not found; installing Debian's yosys with apt-get" >&2
+  (apt-get update -qq && apt-get install -y -qq yosys) >/dev/null 2>&1 || echo "setup: could not install yosys; resource counts from synthesis will be skipped" >&2
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.deps-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
