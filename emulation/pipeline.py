@@ -6,7 +6,6 @@ agreement tolerances passed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -77,83 +76,26 @@ def tool_versions() -> dict:
     return out
 
 
-def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def _say(msg: str) -> None:
-    print(f"[build] {msg}", flush=True)
+from models.build_util import config_hash as _hash  # noqa: E402,F401  (kept for callers)
+from models.build_util import say as _say  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
-def _load_data(cfg: BuildConfig, n_test_bkg: int, need_training: bool):
+def _load_data(cfg: BuildConfig, data_family: str, n_test_bkg: int, need_training: bool):
     """(training source, test source). A user's ``--data`` file is read first, so bad input fails fast."""
-    from data.dataset import load_or_generate_hlt, read_hlt_h5
+    from models.registry import data_family_functions
 
-    user = read_hlt_h5(Path(cfg.data_path)) if cfg.data_path is not None else None
+    generate, read = data_family_functions(data_family)
+    user = read(Path(cfg.data_path)) if cfg.data_path is not None else None
     if user is not None and (len(user.x_train) or not need_training):
         return user, user
-    gen = load_or_generate_hlt(
+    gen = generate(
         seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val,
         n_test_bkg=n_test_bkg if user is None else 1000,
         n_signal=cfg.n_signal if user is None else 100,
         cache_dir=Path(cfg.cache_dir) / "data",
     )
     return gen, (user if user is not None else gen)
-
-
-def _model_config(cfg: BuildConfig):
-    from models.vae21 import VAE21Config, VAE21Quant
-
-    q = VAE21Quant()
-    if cfg.precision_bits is not None:
-        if cfg.precision_bits < 3:
-            raise ValueError(f"--precision {cfg.precision_bits}: need at least 3 bits")
-        q = q.with_bits(cfg.precision_bits)
-    if cfg.input_precision is not None:
-        from quantize.precision import Precision
-
-        p = Precision.parse(cfg.input_precision)
-        if not p.signed:
-            raise ValueError("--input-precision must be signed (standardised features are negative too)")
-        a = p.qkeras_args()
-        q = replace(q, input_bits=a["bits"], input_integer=a["integer"])
-    mc = VAE21Config(quant=q)
-    if cfg.epochs is not None:
-        mc = replace(mc, epochs=cfg.epochs)
-    return mc
-
-
-def _train_or_load(cfg: BuildConfig, mc, train_ds, mean, std, timings):
-    import keras
-
-    from models.vae21 import build_vae, train_vae
-
-    key = _hash({"model": mc.to_dict(), "data": train_ds.meta.get("cache_key", train_ds.meta), "keras": keras.__version__})
-    mdir = Path(cfg.cache_dir) / "models" / f"vae21-{key}"
-    qvae = build_vae(mc, quantized=True)
-    twin = build_vae(mc, quantized=False)
-    info_path = mdir / "info.json"
-    t0 = time.perf_counter()
-    if info_path.is_file() and not cfg.retrain:
-        qvae.load_weights(mdir / "qat.weights.h5")
-        twin.load_weights(mdir / "float_twin.weights.h5")
-        info = json.loads(info_path.read_text())
-        info["from_cache"] = True
-        _say(f"loaded trained models from cache {mdir}")
-    else:
-        xt = (train_ds.x_train - mean) / std
-        xv = (train_ds.x_val - mean) / std
-        _say(f"training QAT VAE and float twin on {len(xt)} SM events")
-        info = {"qat": train_vae(qvae, mc, xt, xv), "float_twin": train_vae(twin, mc, xt, xv)}
-        mdir.mkdir(parents=True, exist_ok=True)
-        qvae.save_weights(mdir / "qat.weights.h5")
-        twin.save_weights(mdir / "float_twin.weights.h5")
-        info_path.write_text(json.dumps(info, indent=2))
-        info["from_cache"] = False
-    timings["train"] = time.perf_counter() - t0
-    info["cache_dir"] = str(mdir)
-    return qvae, twin, info
 
 
 def _predict(model, x, batch=65536):
@@ -165,7 +107,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from analysis import working_points as wp
     from data.generator import BSM_SIGNALS, SM_PROCESSES
-    from models.registry import ModelSpec, load_user_model, resolve_model
+    from models.registry import ModelSpec, PreparedModel, load_user_model, resolve_model
 
     spec = resolve_model(cfg.model)
     timings: dict[str, float] = {}
@@ -182,7 +124,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     n_test_bkg = n_needed if cfg.n_test_bkg is None else cfg.n_test_bkg
 
     t0 = time.perf_counter()
-    train_ds, test_ds = _load_data(cfg, n_test_bkg, need_training=isinstance(spec, ModelSpec))
+    data_family = spec.data if isinstance(spec, ModelSpec) else "hlt21"
+    train_ds, test_ds = _load_data(cfg, data_family, n_test_bkg, need_training=isinstance(spec, ModelSpec))
     timings["data"] = time.perf_counter() - t0
     _say(f"data: {len(train_ds.x_train)} train, {len(test_ds.x_test_bkg)} SM test events, "
          f"signals {', '.join(f'{k}={len(v)}' for k, v in test_ds.x_test_signal.items())} ({timings['data']:.1f} s)")
@@ -195,26 +138,19 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     else:
         mean, std = np.zeros(n_feat, np.float32), np.ones(n_feat, np.float32)
 
-    import keras
-
-    from models.vae21 import deployable_model, encoder_mu_model, float_view
-
     if isinstance(spec, ModelSpec):
-        mc = _model_config(cfg)
-        qvae, twin, train_info = _train_or_load(cfg, mc, train_ds, mean, std, timings)
-        deploy = deployable_model(qvae)
-        fview = float_view(qvae, mc)
-        model_desc = {"name": spec.name, "description": spec.description, "config": mc.to_dict(), "training": train_info}
+        prepared = spec.prepare_function()(cfg, train_ds, mean, std, timings)
     else:
         t0 = time.perf_counter()
         deploy = load_user_model(spec)
         timings["train"] = time.perf_counter() - t0
-        qvae = twin = fview = None
-        model_desc = {"name": str(spec), "description": "user model (.keras)", "config": None, "training": None}
+        prepared = PreparedModel(deploy=deploy, description={
+            "name": str(spec), "description": "user model (.keras)", "config": None, "training": None})
         if cfg.data_path is None:
             raise ValueError("a user model needs --data FILE.h5 with the events to emulate")
         mean = np.zeros_like(mean)
         std = np.ones_like(std)
+    deploy, model_desc = prepared.deploy, prepared.description
     n_in = int(deploy.inputs[0].shape[-1])
     if n_in != test_ds.x_test_bkg.shape[1]:
         raise ValueError(f"model expects {n_in} input features but the data has {test_ds.x_test_bkg.shape[1]}")
@@ -271,21 +207,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     t0 = time.perf_counter()
     s_keras = {k: _predict(deploy, v)[:, 0].astype(np.float64) for k, v in xs.items()}
     s_fview = s_twin = offline = None
-    if fview is not None:
-        fmu = encoder_mu_model(fview)
-        tmu = encoder_mu_model(twin)
-        s_fview, s_twin, offline = {}, {}, {}
-        for k, v in xs.items():
-            mu, _ = fmu.predict(v, batch_size=65536, verbose=0)
-            s_fview[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
-            mu_t, lv_t = tmu.predict(v, batch_size=65536, verbose=0)
-            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
-            s_twin[k] = np.sum(mu_t**2, axis=1)
-            reco = twin.predict(v, batch_size=65536, verbose=0)
-            offline[k] = {
-                "kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
-                "reco": 0.5 * np.sum((reco - v) ** 2, axis=1),
-            }
+    if prepared.reference_scores is not None:
+        s_fview, s_twin, offline = prepared.reference_scores(xs)
     timings["keras_inference"] = time.perf_counter() - t0
 
     # ---- agreement --------------------------------------------------------------------------------

@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
+from typing import Any, Callable
+
+
+def _resolve(dotted: str):
+    module, _, attr = dotted.partition(":")
+    return getattr(import_module(module), attr)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """A named model.  ``prepare`` is ``"module:function"`` with the signature
+    ``prepare(build_config, train_ds, mean, std, timings) -> PreparedModel`` (imported lazily, so the
+    registry does not import TensorFlow)."""
+
     name: str
     description: str
-    data: str  # which dataset family the model reads
+    data: str  # which dataset family the model reads (a key of DATA_FAMILIES)
     n_features: int
+    prepare: str = ""
+
+    def prepare_function(self) -> Callable:
+        return _resolve(self.prepare)
+
+
+@dataclass
+class PreparedModel:
+    """What a build needs from a model family: the deployable Keras model (a quantizer right after the
+    input), a description for the report, and optionally ``reference_scores(xs) -> (float_view, float_twin,
+    offline)`` where each is a dict sample -> scores (``offline``: sample -> {name: scores}) or None."""
+
+    deploy: Any
+    description: dict
+    reference_scores: Callable | None = None
+    extras: dict = field(default_factory=dict)
+
+
+# data family -> ("module:generate_or_load", "module:read_user_file"); both return an object with
+# x_train, x_val, x_test_bkg, x_test_signal (dict), feature_names, meta
+DATA_FAMILIES: dict[str, tuple[str, str]] = {
+    "hlt21": ("data.dataset:load_or_generate_hlt", "data.dataset:read_hlt_h5"),
+}
+
+
+def data_family_functions(name: str) -> tuple[Callable, Callable]:
+    if name not in DATA_FAMILIES:
+        raise ValueError(f"unknown data family {name!r}; known: {sorted(DATA_FAMILIES)}")
+    gen, read = DATA_FAMILIES[name]
+    return _resolve(gen), _resolve(read)
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -20,6 +61,7 @@ REGISTRY: dict[str, ModelSpec] = {
         description="quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
         data="hlt21",
         n_features=21,
+        prepare="models.vae21:prepare_for_build",
     ),
 }
 

@@ -221,3 +221,94 @@ def float_view(qvae, cfg: VAE21Config):
         elif layer.weights:
             layer.set_weights(src.get_weights())
     return fvae
+
+
+# ------------------------------------------------------------------------------------------------
+# Build hooks (called by emulation.pipeline through the registry)
+def config_from_build(cfg) -> VAE21Config:
+    """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
+    q = VAE21Quant()
+    if cfg.precision_bits is not None:
+        if cfg.precision_bits < 3:
+            raise ValueError(f"--precision {cfg.precision_bits}: need at least 3 bits")
+        q = q.with_bits(cfg.precision_bits)
+    if cfg.input_precision is not None:
+        p = Precision.parse(cfg.input_precision)
+        if not p.signed:
+            raise ValueError("--input-precision must be signed (standardised features are negative too)")
+        a = p.qkeras_args()
+        q = replace(q, input_bits=a["bits"], input_integer=a["integer"])
+    mc = VAE21Config(quant=q)
+    if cfg.epochs is not None:
+        mc = replace(mc, epochs=cfg.epochs)
+    return mc
+
+
+def train_or_load(cfg, mc: VAE21Config, train_ds, mean, std, timings: dict):
+    """The QAT VAE and its float twin, from the model cache (keyed by model config and data) or trained."""
+    import json
+    import time
+    from pathlib import Path
+
+    import keras
+
+    from models.build_util import config_hash, say
+
+    key = config_hash({"model": mc.to_dict(), "data": train_ds.meta.get("cache_key", train_ds.meta),
+                       "keras": keras.__version__})
+    mdir = Path(cfg.cache_dir) / "models" / f"vae21-{key}"
+    qvae = build_vae(mc, quantized=True)
+    twin = build_vae(mc, quantized=False)
+    info_path = mdir / "info.json"
+    t0 = time.perf_counter()
+    if info_path.is_file() and not cfg.retrain:
+        qvae.load_weights(mdir / "qat.weights.h5")
+        twin.load_weights(mdir / "float_twin.weights.h5")
+        info = json.loads(info_path.read_text())
+        info["from_cache"] = True
+        say(f"loaded trained models from cache {mdir}")
+    else:
+        xt = (train_ds.x_train - mean) / std
+        xv = (train_ds.x_val - mean) / std
+        say(f"training QAT VAE and float twin on {len(xt)} SM events")
+        info = {"qat": train_vae(qvae, mc, xt, xv), "float_twin": train_vae(twin, mc, xt, xv)}
+        mdir.mkdir(parents=True, exist_ok=True)
+        qvae.save_weights(mdir / "qat.weights.h5")
+        twin.save_weights(mdir / "float_twin.weights.h5")
+        info_path.write_text(json.dumps(info, indent=2))
+        info["from_cache"] = False
+    timings["train"] = time.perf_counter() - t0
+    info["cache_dir"] = str(mdir)
+    return qvae, twin, info
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    """Registry hook: the deployable model and the reference scores (float view, float twin, offline)."""
+    from models.registry import PreparedModel
+
+    mc = config_from_build(cfg)
+    qvae, twin, train_info = train_or_load(cfg, mc, train_ds, mean, std, timings)
+    deploy = deployable_model(qvae)
+    fview = float_view(qvae, mc)
+
+    def reference_scores(xs: dict):
+        fmu = encoder_mu_model(fview)
+        tmu = encoder_mu_model(twin)
+        s_fview, s_twin, offline = {}, {}, {}
+        for k, v in xs.items():
+            mu, _ = fmu.predict(v, batch_size=65536, verbose=0)
+            s_fview[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
+            mu_t, lv_t = tmu.predict(v, batch_size=65536, verbose=0)
+            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
+            s_twin[k] = np.sum(mu_t**2, axis=1)
+            reco = twin.predict(v, batch_size=65536, verbose=0)
+            offline[k] = {
+                "kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
+                "reco": 0.5 * np.sum((reco - v) ** 2, axis=1),
+            }
+        return s_fview, s_twin, offline
+
+    desc = {"name": "vae21", "description": "quantization-aware VAE on the 21 HLT features", "config": mc.to_dict(),
+            "training": train_info}
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc})
