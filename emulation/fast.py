@@ -16,11 +16,12 @@ QSubtract.  Anything else raises ``ValueError`` naming the layer.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from quantize.precision import Precision, quantize_np
+from quantize.precision import Overflow, Precision, Rounding
 from quantize.qkeras import precision_of_quantizer_layer
 
 MANTISSA_BITS = 53
@@ -53,7 +54,9 @@ class FastEmulator:
     name = "fast"
     label = "fast exact emulator (float64 BLAS on fixed-point values)"
 
-    def __init__(self, keras_model):
+    def __init__(self, keras_model, threads: int | None = None):
+        self.threads = threads
+        self._compiled = None
         self._steps = []  # (kind, out_id, in_ids, params)
         nodes = []
         for depth in sorted(keras_model._nodes_by_depth, reverse=True):
@@ -122,21 +125,101 @@ class FastEmulator:
                 f"{MANTISSA_BITS}: not exact in the fast emulator (use the C-sim emulator)"
             )
 
-    def predict(self, x: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    # --------------------------------------------------------------------------------------------
+    # Execution plan.  Every tensor is held as float64 multiples of a power-of-two unit (its LSB, or a
+    # unit folded into the next layer), so a dense layer followed by a quantizer is one matmul with
+    # pre-scaled weights, one bias add, one rounding and one clip, all in place.  Scaling by powers of two
+    # is exact in float64, so the plan computes exactly the values of the straightforward evaluation.
+    def _plan(self):
+        if getattr(self, "_compiled", None) is not None:
+            return self._compiled
+        consumers: dict[int, list[str]] = {}
+        for kind, out, ins, _ in self._steps:
+            for i in ins:
+                consumers.setdefault(i, []).append(kind)
+        units: dict[int, float] = {i: 1.0 for i in self._input_ids}
+        plan = []
+        for kind, out, ins, params in self._steps:
+            u_in = units[ins[0]]
+            if kind == "quant":
+                p: Precision = params
+                inplace = len(consumers.get(ins[0], [])) == 1 and ins[0] not in self._input_ids
+                plan.append(("quant", out, ins, (u_in / p.step, p.rounding, p.overflow, p.min / p.step,
+                                                 p.max / p.step, 2.0**p.width, inplace)))
+                units[out] = p.step
+            elif kind == "dense":
+                w, b = params
+                # fold the unit of the input in and, when the only consumer is a quantizer, express the
+                # output directly in that quantizer's LSB (found when the quantizer is planned: use 1 here
+                # and let the quantizer's factor rescale when it is not 1)
+                u_out = 1.0
+                nxt = [st for st in self._steps if ins and out in st[2]]
+                if len(nxt) == 1 and nxt[0][0] == "quant":
+                    u_out = nxt[0][3].step
+                plan.append(("dense", out, ins, (w * (u_in / u_out), None if b is None else b / u_out)))
+                units[out] = u_out
+            elif kind == "QMultiply":
+                plan.append((kind, out, ins, None))
+                units[out] = u_in * units[ins[1]]
+            else:  # QAdd / QSubtract: align both operands to the finer unit
+                u_b = units[ins[1]]
+                u = min(u_in, u_b)
+                plan.append((kind, out, ins, (u_in / u, u_b / u)))
+                units[out] = u
+        self._compiled = (plan, units[self._output_ids[0]])
+        return self._compiled
+
+    def predict(self, x: np.ndarray, chunk: int = 4096, threads: int | None = None) -> np.ndarray:
+        """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
+        ``threads`` threads (default: the CPUs this process may use), each with single-threaded BLAS."""
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}), got {x.shape}")
         out = np.empty((len(x), self.n_outputs), dtype=np.float64)
-        for s in range(0, len(x), chunk):
+        if len(x) == 0:
+            return out
+        threads = threads or self.threads or len(os.sched_getaffinity(0))
+        starts = range(0, len(x), chunk)
+
+        def work(s):
             out[s:s + chunk] = self._run(np.asarray(x[s:s + chunk], dtype=np.float64))
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            if threads == 1 or len(starts) == 1:
+                for s in starts:
+                    work(s)
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    list(pool.map(work, starts))
         return out
 
     def _run(self, x: np.ndarray) -> np.ndarray:
+        plan, out_unit = self._plan()
         vals = {self._input_ids[0]: x}
-        for kind, out, ins, params in self._steps:
+        for kind, out, ins, params in plan:
             a = vals[ins[0]]
             if kind == "quant":
-                vals[out] = quantize_np(a, params)
+                factor, rounding, overflow, lo, hi, span, inplace = params
+                # in place only on an intermediate tensor nobody else reads (never the caller's array)
+                y = a if (inplace and factor == 1.0) else (a * factor if factor != 1.0 else a.copy())
+                if rounding is Rounding.TRN:
+                    np.floor(y, out=y)
+                elif rounding is Rounding.RND:
+                    y += 0.5
+                    np.floor(y, out=y)
+                else:
+                    np.rint(y, out=y)  # half to even (RND_CONV)
+                if overflow is Overflow.WRAP:
+                    y -= lo
+                    np.mod(y, span, out=y)
+                    y += lo
+                else:
+                    np.clip(y, lo, hi, out=y)
+                vals[out] = y
             elif kind == "dense":
                 w, b = params
                 y = a @ w
@@ -145,11 +228,13 @@ class FastEmulator:
                 vals[out] = y
             elif kind == "QMultiply":
                 vals[out] = a * vals[ins[1]]
-            elif kind == "QAdd":
-                vals[out] = a + vals[ins[1]]
             else:
-                vals[out] = a - vals[ins[1]]
-        return vals[self._output_ids[0]].reshape(len(x), -1)
+                fa, fb = params
+                b = vals[ins[1]] * fb if fb != 1.0 else vals[ins[1]]
+                a = a * fa if fa != 1.0 else a
+                vals[out] = a + b if kind == "QAdd" else a - b
+        y = vals[self._output_ids[0]]
+        return (y * out_unit if out_unit != 1.0 else y).reshape(len(x), -1)
 
 
 def precision_summary(p: Precision) -> str:
