@@ -130,6 +130,21 @@ def _saturation_md(sat: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _emu_source(report: dict) -> str:
+    """Which bit-accurate emulator produced the *emu* numbers, and what it was checked against."""
+    label = report["emulator"]["label"]
+    ag = report.get("agreement", {})
+    parts = [label]
+    if "emulator_vs_csim" in ag:
+        c = ag["emulator_vs_csim"]
+        parts.append(f"cross-checked against the hls4ml C-simulation on {c['n_events']} events "
+                     f"({c['n_mismatched']} differ)")
+    if "emulator_vs_keras" in ag:
+        k = ag["emulator_vs_keras"]
+        parts.append(f"against the quantized Keras model on {k['n_events']} events ({k['n_mismatched']} mismatched)")
+    return ", ".join(parts)
+
+
 def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +158,7 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         f"Emulator: {report['emulator']['label']}. Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** "
         + ("; ".join(report["checks"]["failures"])),
         "",
-        "Sources: *emu* = hls4ml C-simulation (bit-accurate firmware emulator); *view* = the quantized model's weights "
+        f"Sources: *emu* = {_emu_source(report)}; *view* = the quantized model's weights "
         "with quantizers off (Keras float32); *twin* = separately trained float32 model (Keras).",
         "",
         "## Summary",
