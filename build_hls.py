@@ -45,6 +45,30 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
     p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
+    _add_hardware_args(p)
+
+
+def _add_hardware_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("latency, resources and budgets")
+    g.add_argument("--rtl", action="store_true",
+                   help="also trace the model with da4ml into <project>/rtl/ (Verilog), simulate it with Verilator: "
+                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no RND_CONV)")
+    g.add_argument("--synth", action="store_true", help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
+    g.add_argument("--rtl-latency-cutoff", type=float, default=5.0,
+                   help="da4ml pipelining: maximum combinational delay per register stage (da4ml delay units)")
+    g.add_argument("--latency-budget-ns", type=float, default=50.0, help="latency budget in ns (default 50, CMS GT)")
+    g.add_argument("--lut-budget-percent", type=float, help="LUT budget in %% of the part")
+    g.add_argument("--dsp-budget", type=int, help="DSP budget (count)")
+    g.add_argument("--enforce-budgets", action="store_true", help="exit non-zero when a budget fails")
+
+
+def _hardware_options(args: argparse.Namespace):
+    from analysis.budgets import Budgets
+    from emulation.hardware import HardwareOptions
+
+    return HardwareOptions(rtl=args.rtl, synth=args.synth, latency_cutoff=args.rtl_latency_cutoff,
+                           budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
+                                           dsp=args.dsp_budget, enforce=args.enforce_budgets))
 
 
 def build_main(args: argparse.Namespace) -> int:
@@ -62,7 +86,7 @@ def build_main(args: argparse.Namespace) -> int:
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
-        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), **kw,
+        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args), **kw,
     )
     from analysis.report import summary_table
 
