@@ -79,27 +79,10 @@ def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: f
 def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: HardwareOptions, x_probe: np.ndarray,
                      events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, lsb: float | None = None) -> dict:
     """See module doc.  ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``)."""
-    from emulation.pipeline import tool_versions
-
     project_dir = Path(project_dir)
-    latency: dict = {}
-    resources: dict = {}
-    meta: dict = {}
     missing: dict = {}
-    details: dict = {}
     agreement: dict = {}
     timings: dict = {}
-    versions = tool_versions()
-
-    t0 = time.perf_counter()
-    try:
-        latency["hls_estimate"], resources["hls_estimate"], details["hls_estimate"] = hls_estimate_entry(keras_model, cfg)
-        meta["hls_estimate"] = {"clock_period_ns": cfg.clock_period_ns, "part": cfg.part,
-                                "tool_versions": {"hls4ml": versions.get("hls4ml"), "model": "hls/estimate.py"}}
-    except ValueError as exc:
-        missing["hls_estimate"] = str(exc)
-    timings["hls_estimate"] = time.perf_counter() - t0
-
     if opts.rtl:
         from emulation.rtl import RTL_SUBDIR, RTLEmulator, build_rtl, rtl_unavailable_reason
 
@@ -108,18 +91,9 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: Hardw
             missing["rtl_simulation"] = missing["da4ml_estimate"] = reason
         else:
             t0 = time.perf_counter()
-            md = build_rtl(keras_model, project_dir / RTL_SUBDIR, cfg.part, cfg.clock_period_ns, x_probe,
-                           project_name=cfg.project_name, latency_cutoff=opts.latency_cutoff)
+            build_rtl(keras_model, project_dir / RTL_SUBDIR, cfg.part, cfg.clock_period_ns, x_probe,
+                      project_name=cfg.project_name, latency_cutoff=opts.latency_cutoff)
             timings["rtl_build"] = time.perf_counter() - t0
-            lat = md["measured_latency"]
-            latency["rtl_simulation"] = _latency(lat["cycles"], cfg.clock_period_ns, lat["ii"])
-            de = md["da4ml_estimate"]
-            latency["da4ml_estimate"] = _latency(de["cycles"], cfg.clock_period_ns, de["ii"])
-            resources["da4ml_estimate"] = _resources({"LUT": de["LUT"], "FF": de["FF"]}, cfg.part)
-            rtl_versions = {"da4ml": versions.get("da4ml"), "verilator": _verilator_version()}
-            meta["rtl_simulation"] = meta["da4ml_estimate"] = {"clock_period_ns": cfg.clock_period_ns, "part": cfg.part,
-                                                               "tool_versions": rtl_versions}
-            details["rtl"] = md
             if events is not None:
                 t0 = time.perf_counter()
                 x, y_keras, y_csim = events
@@ -135,19 +109,73 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: Hardw
                     missing["yosys_synthesis"] = reason
                 else:
                     t0 = time.perf_counter()
-                    ys = run_yosys(project_dir / RTL_SUBDIR, cfg.project_name, cfg.part)
+                    run_yosys(project_dir / RTL_SUBDIR, cfg.project_name, cfg.part)
                     timings["yosys"] = time.perf_counter() - t0
-                    resources["yosys_synthesis"] = _resources(ys, cfg.part)
-                    meta["yosys_synthesis"] = {"part": cfg.part, "clock_period_ns": None,
-                                               "tool_versions": {"yosys": ys["tool_version"]}}
-                    details["yosys"] = {k: ys[k] for k in ("cells", "command", "family", "time_s")}
             else:
                 missing["yosys_synthesis"] = "not requested (use --synth)"
     else:
         for s in ("rtl_simulation", "da4ml_estimate", "yosys_synthesis"):
             missing[s] = "not requested (use --rtl, and --synth for yosys)"
+    out = collect_sources(keras_model, project_dir, cfg, opts.budgets, missing)
+    out["agreement"] = agreement
+    out["hardware"]["options"] = opts.to_dict()
+    out["hardware"]["timings_s"].update({k: round(v, 3) for k, v in timings.items()})
+    return out
 
+
+def collect_sources(keras_model, project_dir: Path, cfg: HLSConfig, budgets: Budgets, missing: dict | None = None) -> dict:
+    """Every source whose figures exist for ``project_dir`` (estimate computed; RTL, yosys, vendor read from files)."""
+    from emulation.pipeline import tool_versions
+    from emulation.rtl import RTL_METADATA, RTL_SUBDIR
+    from emulation.synth import read_yosys_summary
     from hls.vendor_reports import read_vendor_reports
+
+    project_dir = Path(project_dir)
+    missing = dict(missing or {})
+    latency: dict = {}
+    resources: dict = {}
+    meta: dict = {}
+    details: dict = {}
+    versions = tool_versions()
+
+    t0 = time.perf_counter()
+    try:
+        latency["hls_estimate"], resources["hls_estimate"], details["hls_estimate"] = hls_estimate_entry(keras_model, cfg)
+        meta["hls_estimate"] = {"clock_period_ns": cfg.clock_period_ns, "part": cfg.part,
+                                "tool_versions": {"hls4ml": versions.get("hls4ml"), "model": "hls/estimate.py"}}
+    except ValueError as exc:
+        missing["hls_estimate"] = str(exc)
+    t_est = time.perf_counter() - t0
+
+    rtl_md_path = project_dir / RTL_SUBDIR / RTL_METADATA
+    if rtl_md_path.is_file():
+        import json
+
+        md = json.loads(rtl_md_path.read_text())
+        clk = md["clock_period_ns"]
+        lat = md["measured_latency"]
+        latency["rtl_simulation"] = _latency(lat["cycles"], clk, lat["ii"])
+        de = md["da4ml_estimate"]
+        latency["da4ml_estimate"] = _latency(de["cycles"], clk, de["ii"])
+        resources["da4ml_estimate"] = _resources({"LUT": de["LUT"], "FF": de["FF"]}, md["part"])
+        rtl_versions = {"da4ml": versions.get("da4ml"), "verilator": _verilator_version()}
+        meta["rtl_simulation"] = meta["da4ml_estimate"] = {"clock_period_ns": clk, "part": md["part"],
+                                                           "tool_versions": rtl_versions}
+        details["rtl"] = md
+        for s in ("rtl_simulation", "da4ml_estimate"):
+            missing.pop(s, None)
+    else:
+        for s in ("rtl_simulation", "da4ml_estimate"):
+            missing.setdefault(s, "no RTL in the project (build with --rtl)")
+    ys = read_yosys_summary(project_dir / RTL_SUBDIR)
+    if ys is not None:
+        resources["yosys_synthesis"] = _resources(ys, ys["part"])
+        meta["yosys_synthesis"] = {"part": ys["part"], "clock_period_ns": None,
+                                   "tool_versions": {"yosys": ys["tool_version"]}}
+        details["yosys"] = {k: ys[k] for k in ("cells", "command", "family", "time_s")}
+        missing.pop("yosys_synthesis", None)
+    else:
+        missing.setdefault("yosys_synthesis", "no yosys synthesis in the project (build with --rtl --synth)")
 
     vendor = read_vendor_reports(project_dir, cfg.project_name)
     for src, d in vendor.items():
@@ -163,16 +191,34 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: Hardw
         if src not in vendor:
             missing[src] = "no vendor report in the project directory"
 
-    budgets = evaluate_budgets(opts.budgets, latency, resources)
+    budget_eval = evaluate_budgets(budgets, latency, resources)
     return {
         "latency": latency,
         "resources": resources,
-        "latency_resources": {"sources": latency_resources_table(latency, resources, meta), "budgets": budgets["checks"]},
-        "budgets": budgets,
-        "agreement": agreement,
-        "hardware": {"options": opts.to_dict(), "details": details, "missing_sources": missing,
-                     "timings_s": {k: round(v, 3) for k, v in timings.items()}},
+        "latency_resources": {"sources": latency_resources_table(latency, resources, meta), "budgets": budget_eval["checks"]},
+        "budgets": budget_eval,
+        "hardware": {"details": details, "missing_sources": missing, "timings_s": {"hls_estimate": round(t_est, 3)}},
     }
+
+
+def project_resources(project_dir: Path, budgets: Budgets) -> dict:
+    """The latency/resources section of an existing project directory (for ``build_hls.py resources DIR``)."""
+    import keras
+
+    import hgq  # noqa: F401  (registers the HGQ2 layers for deserialisation)
+    from hls.project import read_metadata
+
+    project_dir = Path(project_dir)
+    md = read_metadata(project_dir)
+    cfg = HLSConfig.from_dict(md["hls"])
+    model_path = project_dir / "model" / "deployable.keras"
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path} is missing: {project_dir} is not a complete project built by build_hls.py")
+    model = keras.saving.load_model(model_path, compile=False)
+    out = collect_sources(model, project_dir, cfg, budgets)
+    out["model"] = md.get("model")
+    out["hls"] = cfg.to_dict()
+    return out
 
 
 def _verilator_version() -> str | None:

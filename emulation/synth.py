@@ -24,6 +24,7 @@ from pathlib import Path
 from hls.parts import lookup_part
 
 YOSYS_REPORT = "yosys_stat.json"
+YOSYS_SUMMARY = "yosys_summary.json"
 
 
 def yosys_unavailable_reason() -> str | None:
@@ -101,7 +102,7 @@ def run_yosys(rtl_dir: Path, top: str, part: str, timeout_s: float = 1800) -> di
         raise RuntimeError(f"yosys synthesis failed (exit {r.returncode}), see {rtl_dir / 'yosys.log'}:\n{r.stderr[-1500:]}")
     cells = parse_stat_json(stat_file.read_text())
     counts = classify_cells(cells)
-    return {
+    out = {
         **counts,
         "part": part,
         "family": p.family,
@@ -111,3 +112,10 @@ def run_yosys(rtl_dir: Path, top: str, part: str, timeout_s: float = 1800) -> di
         "tool_version": yosys_version(),
         "time_s": round(elapsed, 2),
     }
+    (rtl_dir / YOSYS_SUMMARY).write_text(json.dumps(out, indent=2))
+    return out
+
+
+def read_yosys_summary(rtl_dir: Path) -> dict | None:
+    p = Path(rtl_dir) / YOSYS_SUMMARY
+    return json.loads(p.read_text()) if p.is_file() else None
