@@ -131,6 +131,25 @@ def latency_resources_md(report: dict) -> str:
     missing = report.get("hardware", {}).get("missing_sources", {})
     if missing:
         lines += ["", "Sources not run: " + "; ".join(f"{SOURCE_LABELS.get(k, k)}: {v}" for k, v in missing.items())]
+    est = ((report.get("hardware") or {}).get("details") or {}).get("hls_estimate")
+    if est:
+        lines += ["", "### Analytic HLS estimate per layer (model of hls/estimate.py, not a synthesis)", "",
+                  "| layer | kind | cycles | multipliers | shifts | adder depth | DSP | LUT | FF | BRAM | notes |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {l['name']} | {l['kind']} | {l['cycles']} | {l['n_mult']} | {l['n_shift']} | {l['adder_depth']} | "
+                  f"{l['DSP']} | {l['LUT']} | {l['FF']} | {l['BRAM']} | {l['notes']} |" for l in est["layers"]]
+    rtl = ((report.get("hardware") or {}).get("details") or {}).get("rtl")
+    ys = (report.get("resources") or {}).get("yosys_synthesis")
+    da = (report.get("resources") or {}).get("da4ml_estimate")
+    if ys and da and da.get("LUT"):
+        lines += ["", f"yosys / da4ml estimate: LUT {ys['LUT'] / da['LUT']:.3g}x, FF {ys['FF'] / da['FF']:.3g}x "
+                  "(yosys counts LUT cells before Vivado's LUT6_2 packing)."]
+    if rtl:
+        ml = rtl["measured_latency"]
+        lines += ["", f"RTL latency measured in the Verilator simulation: {ml['n_events']} distinct events streamed one per clock "
+                  f"(II = 1); the output port matched every event at exactly one offset, {ml['cycles']} cycles; da4ml's pipeline "
+                  f"has {rtl['da4ml_estimate']['stages']} stages. RTL project: `rtl/` (Vivado: `vivado -mode batch -source "
+                  "build_vivado_prj.tcl`)."]
     b = report.get("budgets")
     if b:
         lines += ["", "### Budgets", "", "| budget | limit | source | value | pass | decisive |", "|---|---|---|---|---|---|"]

@@ -103,10 +103,11 @@ def summary_table(report: dict) -> str:
     for src, lat in (report.get("latency") or {}).items():
         res = (report.get("resources") or {}).get(src) or {}
         lut_pc = (res.get("percent") or {}).get("LUT")
-        lines.append(
-            f"{SOURCE_LABELS.get(src, src)}: latency {_fmt(lat.get('cycles'))} cycles = {_fmt(lat.get('ns'))} ns, II {_fmt(lat.get('ii'))}; "
-            f"LUT {_fmt(res.get('LUT'))}" + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
-            + f", FF {_fmt(res.get('FF'))}, DSP {_fmt(res.get('DSP'))}")
+        line = f"{SOURCE_LABELS.get(src, src)}: latency {_fmt(lat.get('cycles'))} cycles = {_fmt(lat.get('ns'))} ns, II {_fmt(lat.get('ii'))}"
+        if res:
+            line += (f"; LUT {_fmt(res.get('LUT'))}" + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
+                     + f", FF {_fmt(res.get('FF'))}, DSP {_fmt(res.get('DSP'))}")
+        lines.append(line)
     for src, res in (report.get("resources") or {}).items():
         if src in (report.get("latency") or {}):
             continue
