@@ -338,6 +338,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         y_q = FastEmulator(deploy_qkeras).predict(x_all)[:, 0]
         model_desc["rtl_variant"]["n_events"] = int(len(x_all))
         model_desc["rtl_variant"]["n_events_differ_from_rnd_conv"] = int(np.count_nonzero(y_q != all_emu))
+        model_desc["rtl_variant"]["max_abs_score_diff_from_rnd_conv"] = float(np.max(np.abs(y_q - all_emu)))
+        model_desc["rtl_variant"]["source"] = "fast exact emulator of both models on every test event"
     if "rtl_vs_keras" in agreement:
         r = agreement["rtl_vs_keras"]
         _say(f"RTL simulation vs quantized Keras: {r['n_mismatched']} of {r['n_events']} events mismatched; "
