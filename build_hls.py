@@ -45,6 +45,36 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
     p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
+    _add_hardware_args(p)
+
+
+def _add_hardware_args(p: argparse.ArgumentParser, build: bool = True) -> None:
+    g = p.add_argument_group("latency, resources and budgets")
+    if build:
+        _add_rtl_args(g)
+    g.add_argument("--latency-budget-ns", type=float, default=50.0, help="latency budget in ns (default 50, CMS GT)")
+    g.add_argument("--lut-budget-percent", type=float, help="LUT budget in %% of the part")
+    g.add_argument("--dsp-budget", type=int, help="DSP budget (count)")
+    g.add_argument("--enforce-budgets", action="store_true", help="exit non-zero when a budget fails")
+
+
+def _add_rtl_args(g) -> None:
+    g.add_argument("--rtl", action="store_true",
+                   help="also trace the model with da4ml into <project>/rtl/ (Verilog), simulate it with Verilator: "
+                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no RND_CONV)")
+    g.add_argument("--synth", action="store_true", help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
+    g.add_argument("--rtl-latency-cutoff", type=float, default=5.0,
+                   help="da4ml pipelining: maximum combinational delay per register stage (da4ml delay units)")
+
+
+def _hardware_options(args: argparse.Namespace):
+    from analysis.budgets import Budgets
+    from emulation.hardware import HardwareOptions
+
+    return HardwareOptions(rtl=getattr(args, "rtl", False), synth=getattr(args, "synth", False),
+                           latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
+                           budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
+                                           dsp=args.dsp_budget, enforce=args.enforce_budgets))
 
 
 def build_main(args: argparse.Namespace) -> int:
@@ -62,7 +92,7 @@ def build_main(args: argparse.Namespace) -> int:
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
-        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), **kw,
+        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args), **kw,
     )
     from analysis.report import summary_table
 
@@ -100,17 +130,48 @@ def check_main(args: argparse.Namespace) -> int:
     return 0 if res.passed else 1
 
 
+def _add_resources_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="project directory built by build_hls.py (vendor reports may be added to it)")
+    p.add_argument("--json", type=Path, help="also write the section as JSON to this file")
+    _add_hardware_args(p, build=False)
+
+
+def resources_main(args: argparse.Namespace) -> int:
+    import json
+
+    from analysis.budgets import latency_resources_md
+    from emulation.hardware import project_resources
+
+    opts = _hardware_options(args)
+    sec = project_resources(args.project, opts.budgets)
+    print(latency_resources_md(sec))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(sec, indent=2, default=str))
+        print(f"JSON: {args.json}")
+    if opts.budgets.enforce and not sec["budgets"]["passed"]:
+        print("BUDGETS FAILED: " + ", ".join(sec["budgets"]["failed"]), file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         p = argparse.ArgumentParser(prog="build_hls.py check", description="firmware regression check of a project directory")
         _add_check_args(p)
         run, args = check_main, p.parse_args(argv[1:])
+    elif argv[:1] == ["resources"]:
+        p = argparse.ArgumentParser(prog="build_hls.py resources",
+                                    description="latency/resources of a project from every source present, and budgets")
+        _add_resources_args(p)
+        run, args = resources_main, p.parse_args(argv[1:])
     else:
         if argv[:1] == ["build"]:
             argv = argv[1:]
         p = argparse.ArgumentParser(prog="build_hls.py", description=__doc__,
-                                    epilog="subcommands: `build_hls.py check DIR [--junit FILE]`")
+                                    epilog="subcommands: `build_hls.py check DIR [--junit FILE]`, "
+                                           "`build_hls.py resources DIR [--latency-budget-ns ...] [--enforce-budgets]`")
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
     try:

@@ -94,6 +94,33 @@ def summary_table(report: dict) -> str:
     c = report["agreement"].get("emulator_vs_csim")
     if c:
         lines.append(f"emulator vs hls4ml C-sim (cross-check subset): {c['n_mismatched']} mismatched / {c['n_events']} events")
+    r = report["agreement"].get("rtl_vs_keras")
+    if r:
+        lines.append(f"RTL simulation (da4ml + Verilator) vs quantized Keras: {r['n_mismatched']} mismatched / {r['n_events']} events; "
+                     f"vs hls4ml C-sim: {report['agreement']['rtl_vs_csim']['n_mismatched']} mismatched")
+    from .budgets import SOURCE_LABELS
+
+    for src, lat in (report.get("latency") or {}).items():
+        res = (report.get("resources") or {}).get(src) or {}
+        lut_pc = (res.get("percent") or {}).get("LUT")
+        line = f"{SOURCE_LABELS.get(src, src)}: latency {_fmt(lat.get('cycles'))} cycles = {_fmt(lat.get('ns'))} ns, II {_fmt(lat.get('ii'))}"
+        if res:
+            line += (f"; LUT {_fmt(res.get('LUT'))}" + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
+                     + f", FF {_fmt(res.get('FF'))}, DSP {_fmt(res.get('DSP'))}")
+        lines.append(line)
+    for src, res in (report.get("resources") or {}).items():
+        if src in (report.get("latency") or {}):
+            continue
+        lut_pc = (res.get("percent") or {}).get("LUT")
+        lines.append(f"{SOURCE_LABELS.get(src, src)}: LUT {_fmt(res.get('LUT'))}"
+                     + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
+                     + f", FF {_fmt(res.get('FF'))}, CARRY {_fmt(res.get('CARRY'))}, DSP {_fmt(res.get('DSP'))}")
+    b = report.get("budgets")
+    if b:
+        lines.append("budgets: " + ("passed" if b["passed"] else "FAILED " + ", ".join(b["failed"])) + " ("
+                     + "; ".join(f"{n} <= {b[n]['limit']:g}: {'pass' if b[n]['passed'] else ('n/a' if b[n]['passed'] is None else 'FAIL')}"
+                                 f" by {'/'.join(b[n]['decided_by']) or 'no source'}"
+                                 for n in ("latency_ns", "lut_percent", "dsp") if n in b) + ")")
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv:
         lines.append(f"emulator vs float view: Pearson {fv['score_pearson']:.4f}, Spearman {fv['score_spearman']:.4f}")
@@ -173,6 +200,11 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         "",
         _saturation_md(report.get("saturation", {})),
     ]
+    from .budgets import latency_resources_md
+
+    lr = latency_resources_md(report)
+    if lr:
+        md += [lr]
     off = report.get("offline_scores")
     if off:
         md += ["## Offline scores of the full float VAE (source: float twin, Keras)", "",

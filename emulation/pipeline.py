@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulation.hardware import HardwareOptions
 from hls.config import HLSConfig
 
 REPORT_SCHEMA_VERSION = 1
@@ -48,6 +49,7 @@ class BuildConfig:
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
+    hardware: HardwareOptions = field(default_factory=HardwareOptions)  # RTL / yosys / budgets (issue 5)
 
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
@@ -61,6 +63,7 @@ class BuildConfig:
             d[k] = str(d[k]) if d[k] is not None else None
         d["extra_rates_hz"] = list(self.extra_rates_hz)
         d["fprs"] = list(self.fprs)
+        d["hardware"] = self.hardware.to_dict()
         return d
 
 
@@ -151,6 +154,16 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         mean = np.zeros_like(mean)
         std = np.ones_like(std)
     deploy, model_desc = prepared.deploy, prepared.description
+    deploy_qkeras = None
+    if cfg.hardware.rtl:
+        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl the whole build (HLS
+        # project, C-sim, emulators, physics, RTL) uses the same model rebuilt with RND rounding.
+        from quantize.hgq_native import with_rounding
+        from quantize.precision import Rounding
+
+        deploy_qkeras, deploy = deploy, with_rounding(deploy, Rounding.RND)
+        model_desc["rtl_variant"] = {"rounding": "RND", "replaces": "RND_CONV", "model_name": deploy.name}
+        _say("--rtl: deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
     n_in = int(deploy.inputs[0].shape[-1])
     if n_in != test_ds.x_test_bkg.shape[1]:
         raise ValueError(f"model expects {n_in} input features but the data has {test_ds.x_test_bkg.shape[1]}")
@@ -191,6 +204,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     n_ev = sum(len(v) for v in xs.values())
     _say(f"{emu.name} emulator: {n_ev} events in {timings['emulate']:.2f} s ({n_ev / timings['emulate']:.0f} ev/s)")
     csim_check = None
+    csim_sub = None  # (events, C-sim outputs) for the three-way comparison with the RTL
     if emu is not csim:
         # cross-check on a subset: every signal event and the first background events
         t0 = time.perf_counter()
@@ -198,6 +212,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         sub = {k: (v[:n_bkg] if k == "background" else v) for k, v in xs.items()}
         y_c = np.concatenate([csim.predict(v)[:, 0] for v in sub.values()])
         y_f = np.concatenate([s_emu[k][: len(v)] for k, v in sub.items()])
+        csim_sub = (sub, y_c)
         timings["csim_crosscheck"] = time.perf_counter() - t0
         csim_check = {"n_events": int(len(y_c)), "n_mismatched": int(np.count_nonzero(y_c != y_f)),
                       "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
@@ -228,6 +243,30 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         x_all = np.concatenate([xs[k] for k in xs])
         bad = np.flatnonzero(np.abs(all_emu - all_keras) > np.spacing(np.abs(all_keras).astype(np.float32)))[:16]
         agreement["emulator_vs_keras"]["first_divergent_layer"] = first_divergent_layer(deploy, cfg.hls, x_all[bad])
+    # ---- latency and resources: estimate, RTL (da4ml + Verilator), yosys, vendor reports ----------------
+    from emulation.hardware import hardware_section
+
+    sub3, y_c3 = csim_sub if csim_sub is not None else (xs, np.concatenate([s_emu[k] for k in xs]))
+    x3 = np.concatenate([v for v in sub3.values()])
+    yk3 = np.concatenate([s_keras[k][: len(v)] for k, v in sub3.items()])
+    t0 = time.perf_counter()
+    hw = hardware_section(deploy, project_dir, cfg.hls, cfg.hardware, xs["background"][:4096],
+                          events=(x3, yk3, y_c3), lsb=lsb)
+    timings["latency_resources"] = time.perf_counter() - t0
+    agreement.update(hw.pop("agreement"))
+    if deploy_qkeras is not None:
+        from emulation.fast import FastEmulator
+
+        x_all = np.concatenate([xs[k] for k in xs])
+        y_q = FastEmulator(deploy_qkeras).predict(x_all)[:, 0]
+        model_desc["rtl_variant"]["n_events"] = int(len(x_all))
+        model_desc["rtl_variant"]["n_events_differ_from_rnd_conv"] = int(np.count_nonzero(y_q != all_emu))
+        model_desc["rtl_variant"]["max_abs_score_diff_from_rnd_conv"] = float(np.max(np.abs(y_q - all_emu)))
+        model_desc["rtl_variant"]["source"] = "fast exact emulator of both models on every test event"
+    if "rtl_vs_keras" in agreement:
+        r = agreement["rtl_vs_keras"]
+        _say(f"RTL simulation vs quantized Keras: {r['n_mismatched']} of {r['n_events']} events mismatched; "
+             f"vs C-sim: {agreement['rtl_vs_csim']['n_mismatched']}")
     if s_fview is not None:
         agreement["emulator_vs_float_view"] = score_correlation(all_emu, np.concatenate([s_fview[k] for k in xs]))
 
@@ -270,6 +309,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         "offline_scores": phys.get("offline"),
         "saturation": sat,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        **hw,  # latency, resources, latency_resources, budgets, hardware
     }
     ok, failures = _check(report, cfg.tolerances)
     report["checks"] = {"passed": ok, "failures": failures, "tolerances": asdict(cfg.tolerances)}
@@ -311,6 +351,15 @@ def _check(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
     c = report["agreement"].get("emulator_vs_csim")
     if c is not None and c["n_mismatched"] > 0:
         failures.append(f"fast emulator vs C-sim: {c['n_mismatched']} of {c['n_events']} events differ")
+    for key in ("rtl_vs_keras", "rtl_vs_csim"):
+        r = report["agreement"].get(key)
+        if r is not None and r["n_mismatched"] > 0:
+            failures.append(f"{key.replace('_', ' ')}: {r['n_mismatched']} of {r['n_events']} events mismatched")
+    b = report.get("budgets")
+    if b is not None and b.get("enforced") and not b["passed"]:
+        failures.append("budgets failed (--enforce-budgets): " + ", ".join(
+            f"{n} {b[n]['sources'][s]['value']:.4g} > {b[n]['limit']:.4g} ({s})"
+            for n in b["failed"] for s in b[n]["decided_by"] if not b[n]["sources"][s]["pass"]))
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv is not None and fv["score_spearman"] < tol.min_spearman_float_view:
         failures.append(

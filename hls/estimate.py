@@ -1,0 +1,257 @@
+"""Analytic latency / resource estimate of an hls4ml io_parallel project, per layer and in total.
+
+This is a *model* of what Vitis HLS does with hls4ml's dense/activation templates, not a synthesis.  It
+is meant to be read, checked and argued with; every constant is below and every formula is one line.
+
+Inputs: the deployable model's layers as :class:`LayerSpec` (quantized weights and the fixed-point
+widths the bit-exact flow derives), the strategy, the reuse factor R and the clock period.
+
+Dense layer (weights are compile-time constants in io_parallel):
+  * a product by a zero weight disappears; by +-2^k it is a shift (no multiplier);
+  * every other product is a multiplier; with reuse factor R, ``ceil(n_mult / R)`` multiplier instances;
+  * a multiplier goes to a DSP when both operands are at least ``DSP_MIN_WIDTH`` bits wide, otherwise to
+    LUTs.  Duarte et al., "Fast inference of deep neural networks in FPGAs for particle physics", JINST 13
+    (2018) P07027 (arXiv:1804.06913), Sec. 5, observe exactly this behaviour of Vivado HLS: DSP usage
+    falls steeply once the fixed-point width drops below ~10 bits, because narrow products are built
+    from LUTs; the threshold here is that observation, not a measured constant of this machine;
+  * a constant multiplier in LUTs (R = 1) is a shift-add network: ``(csd_digits(w) - 1)`` adders of
+    ``in_width + 1`` bits, one LUT per adder bit (UltraScale+ carry chains); with R > 1 the weight is
+    no longer constant and a generic ``ceil(w_a * w_b / 2)``-LUT array multiplier is counted;
+  * each output sums its ``t`` non-zero terms (plus a non-zero bias) with a balanced adder tree:
+    ``t - 1`` adders of the accumulator width ``in_width + weight_width + ceil(log2 n_in)``, depth
+    ``ceil(log2 t)``;
+  * latency: the combinational delay (``T_MULT_LUT_NS`` or ``DSP_CYCLES`` registered DSP stages, then
+    ``depth * T_ADD_NS``) is cut into cycles of the usable period ``clock * (1 - CLOCK_UNCERTAINTY)``,
+    plus one output register; R > 1 adds ``R - 1`` cycles and sets the initiation interval to R;
+  * FF: every cycle boundary registers the layer's outputs at accumulator width;
+  * BRAM (36 Kb blocks): Resource strategy stores the weights as a ROM of depth R and width
+    ``ceil(n_weights / R) * weight_width`` (RAMB36 as 512 x 72); Latency strategy keeps them in fabric.
+Quantizer / activation layers: a saturating cast costs one LUT per output bit (compare + mux), a
+rounding cast one more (the incrementer); a ReLU (signed -> unsigned) is its own hls4ml function: one
+cycle.  A linear cast is folded into the producing layer (zero cycles).  Element-wise products of two
+variables (``QMultiply``) follow the same DSP/LUT rule with ``DSP_CYCLES`` or one LUT-multiplier cycle.
+
+Known limits: HLS may share or duplicate operators, retime across layers and pack small adders;
+the estimate ignores control logic and I/O registers.  The report prints it next to the RTL
+measurement (da4ml + Verilator, yosys) so the size of the disagreement is itself visible; the da4ml
+paper (Sun et al., arXiv:2507.04535) shows that distributed-arithmetic RTL of such networks needs no
+DSPs and fewer LUTs than the HLS multiplier-per-weight model, so the two are *not* expected to agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .config import HLSConfig, Strategy
+
+DSP_MIN_WIDTH = 10  # both operands at least this wide -> DSP (see module doc)
+T_ADD_NS = 1.0  # one carry-chain adder level incl. routing, UltraScale+ (model constant)
+T_MULT_LUT_NS = 2.0  # one LUT multiplier / shift-add network (model constant)
+DSP_CYCLES = 3  # registered DSP48 pipeline chosen by HLS at 200 MHz-class clocks (model constant)
+CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default clock uncertainty (27 %)
+RAMB36_WIDTH, RAMB36_DEPTH = 72, 512
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What the estimate needs to know about one layer (no TensorFlow objects)."""
+
+    name: str
+    kind: str  # "dense" | "quant" | "multiply" | "add"
+    n_out: int
+    in_width: int = 0  # bits of the (first) input
+    in2_width: int = 0  # bits of the second input (multiply)
+    out_width: int = 0  # bits of the output type (quant)
+    weight_width: int = 0
+    weight_frac: int = 0
+    kernel: np.ndarray | None = None  # quantized values, shape (n_in, n_out)
+    bias: np.ndarray | None = None
+    saturating: bool = False
+    rounding: bool = False
+    relu: bool = False  # signed -> unsigned quantizer (hls4ml implements it as a ReLU function)
+
+
+@dataclass
+class LayerEstimate:
+    name: str
+    kind: str
+    cycles: int
+    DSP: int
+    LUT: int
+    FF: int
+    BRAM: int
+    n_mult: int = 0
+    n_shift: int = 0
+    adder_depth: int = 0
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Estimate:
+    layers: list[LayerEstimate] = field(default_factory=list)
+    clock_period_ns: float = 5.0
+    ii: int = 1
+
+    @property
+    def cycles(self) -> int:
+        return sum(l.cycles for l in self.layers)
+
+    def total(self, key: str) -> int:
+        return sum(getattr(l, key) for l in self.layers)
+
+    def to_dict(self) -> dict:
+        return {
+            "cycles": self.cycles, "ns": self.cycles * self.clock_period_ns, "ii": self.ii,
+            "LUT": self.total("LUT"), "FF": self.total("FF"), "DSP": self.total("DSP"), "BRAM": self.total("BRAM"),
+            "layers": [l.to_dict() for l in self.layers],
+            "model_constants": {"DSP_MIN_WIDTH": DSP_MIN_WIDTH, "T_ADD_NS": T_ADD_NS, "T_MULT_LUT_NS": T_MULT_LUT_NS,
+                                "DSP_CYCLES": DSP_CYCLES, "CLOCK_UNCERTAINTY": CLOCK_UNCERTAINTY},
+        }
+
+
+def csd_digits(code: int) -> int:
+    """Number of non-zero digits of the canonical signed-digit form of an integer."""
+    n, c = 0, abs(int(code))
+    while c:
+        if c & 1:
+            n += 1
+            c = c - 1 if (c & 3) == 1 else c + 1
+        c >>= 1
+    return n
+
+
+def _cycles(delay_ns: float, clock_ns: float) -> int:
+    usable = clock_ns * (1.0 - CLOCK_UNCERTAINTY)
+    return int(math.ceil(delay_ns / usable - 1e-9)) if delay_ns > 0 else 0
+
+
+def estimate_dense(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: float) -> LayerEstimate:
+    w = np.asarray(spec.kernel, dtype=np.float64)
+    n_in, n_out = w.shape
+    codes = np.rint(w * 2.0**spec.weight_frac).astype(np.int64)
+    nz = codes != 0
+    absc = np.abs(codes)
+    pow2 = nz & ((absc & (absc - 1)) == 0)
+    mult = nz & ~pow2
+    n_mult = int(mult.sum())
+    n_units = int(math.ceil(n_mult / reuse)) if n_mult else 0
+    to_dsp = spec.in_width >= DSP_MIN_WIDTH and spec.weight_width >= DSP_MIN_WIDTH
+    dsp = lut = 0
+    if to_dsp:
+        per = math.ceil(spec.in_width / 27) * math.ceil(spec.weight_width / 18)
+        dsp = n_units * per
+    elif reuse == 1:
+        lut += sum((csd_digits(c) - 1) * (spec.in_width + 1) for c in codes[mult])
+    else:
+        lut += n_units * int(math.ceil(spec.in_width * spec.weight_width / 2))
+    acc_w = spec.in_width + spec.weight_width + int(math.ceil(math.log2(max(n_in, 2))))
+    b = np.zeros(n_out) if spec.bias is None else np.asarray(spec.bias, dtype=np.float64)
+    terms = nz.sum(axis=0) + (b != 0)
+    adders = int(np.maximum(terms - 1, 0).sum())
+    depth = int(max((math.ceil(math.log2(t)) if t > 1 else 0) for t in terms)) if n_out else 0
+    lut += int(math.ceil(adders / reuse)) * acc_w
+    mult_delay = 0.0 if to_dsp or n_mult == 0 else T_MULT_LUT_NS
+    cycles = (DSP_CYCLES if (to_dsp and n_mult) else 0) + _cycles(mult_delay + depth * T_ADD_NS, clock_ns) + 1
+    cycles += reuse - 1
+    ff = cycles * n_out * acc_w
+    bram = 0
+    if strategy is Strategy.RESOURCE and reuse > 1:
+        width = int(math.ceil(n_in * n_out / reuse)) * spec.weight_width
+        bram = int(math.ceil(width / RAMB36_WIDTH)) * int(math.ceil(reuse / RAMB36_DEPTH))
+    return LayerEstimate(spec.name, "dense", cycles, dsp, lut, ff, bram, n_mult=n_mult, n_shift=int(pow2.sum()),
+                         adder_depth=depth, notes=("DSP" if to_dsp else "LUT") + f" multipliers, acc {acc_w} b")
+
+
+def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: float) -> LayerEstimate:
+    if spec.kind == "dense":
+        return estimate_dense(spec, strategy, reuse, clock_ns)
+    if spec.kind == "quant":
+        lut = spec.n_out * spec.out_width * (int(spec.saturating) + int(spec.rounding))
+        cycles = 1 if spec.relu else 0
+        return LayerEstimate(spec.name, "quant", cycles, 0, lut, cycles * spec.n_out * spec.out_width, 0,
+                             notes="ReLU function" if spec.relu else "cast folded into the producer")
+    if spec.kind == "multiply":
+        to_dsp = spec.in_width >= DSP_MIN_WIDTH and spec.in2_width >= DSP_MIN_WIDTH
+        n_units = int(math.ceil(spec.n_out / reuse))
+        out_w = spec.in_width + spec.in2_width
+        if to_dsp:
+            dsp = n_units * math.ceil(max(spec.in_width, spec.in2_width) / 27) * math.ceil(min(spec.in_width, spec.in2_width) / 18)
+            cycles, lut = DSP_CYCLES + 1, 0
+        else:
+            dsp, lut = 0, n_units * int(math.ceil(spec.in_width * spec.in2_width / 2))
+            cycles = _cycles(T_MULT_LUT_NS, clock_ns) + 1
+        cycles += reuse - 1
+        return LayerEstimate(spec.name, "multiply", cycles, dsp, lut, cycles * spec.n_out * out_w, 0, n_mult=spec.n_out,
+                             notes="DSP" if to_dsp else "LUT")
+    if spec.kind == "add":
+        out_w = max(spec.in_width, spec.in2_width) + 1
+        cycles = _cycles(T_ADD_NS, clock_ns) + 1
+        return LayerEstimate(spec.name, "add", cycles, 0, spec.n_out * out_w, cycles * spec.n_out * out_w, 0)
+    raise ValueError(f"layer {spec.name!r}: no estimate model for kind {spec.kind!r}")
+
+
+def estimate(layers: list[LayerSpec], cfg: HLSConfig) -> Estimate:
+    est = Estimate(clock_period_ns=cfg.clock_period_ns, ii=cfg.reuse_factor)
+    for spec in layers:
+        est.layers.append(estimate_layer(spec, cfg.strategy, cfg.reuse_factor, cfg.clock_period_ns))
+    return est
+
+
+# ---- from a Keras model ------------------------------------------------------------------------------
+def describe_model(keras_model) -> list[LayerSpec]:
+    """LayerSpecs of a deployable model (Quantizer, QDense, QMultiply, QAdd, QSubtract), widths from its quantizers."""
+    from quantize.precision import Overflow, Rounding
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    width: dict[int, int] = {}
+    out = []
+    nodes = []
+    for depth in sorted(keras_model._nodes_by_depth, reverse=True):
+        nodes.extend(keras_model._nodes_by_depth[depth])
+    prev_signed: dict[int, bool] = {}
+    for node in nodes:
+        layer = node.operation
+        cls = layer.__class__.__name__
+        if cls == "InputLayer":
+            continue
+        ins = [id(t) for t in node.input_tensors]
+        o = id(node.output_tensors[0])
+        if cls == "Quantizer":
+            p = precision_of_quantizer_layer(layer)
+            if p is None:
+                raise ValueError(f"layer {layer.name!r}: heterogeneous quantizer, no estimate")
+            in_signed = prev_signed.get(ins[0], True)
+            out.append(LayerSpec(layer.name, "quant", int(np.prod(node.output_tensors[0].shape[1:])),
+                                 in_width=width.get(ins[0], p.width), out_width=p.width,
+                                 saturating=p.overflow is not Overflow.WRAP, rounding=p.rounding is not Rounding.TRN,
+                                 relu=in_signed and not p.signed))
+            width[o], prev_signed[o] = p.width, p.signed
+        elif cls == "QDense":
+            pk = precision_of_quantizer_layer(layer.kq)
+            w = np.asarray(layer.qkernel, dtype=np.float64)
+            b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
+            if pk is None:
+                raise ValueError(f"layer {layer.name!r}: heterogeneous kernel quantizer, no estimate")
+            in_w = width.get(ins[0])
+            if in_w is None:
+                raise ValueError(f"layer {layer.name!r}: its input is not quantized")
+            n_in = w.shape[0]
+            acc_w = in_w + pk.width + int(math.ceil(math.log2(max(n_in, 2))))
+            out.append(LayerSpec(layer.name, "dense", w.shape[1], in_width=in_w, weight_width=pk.width,
+                                 weight_frac=pk.frac, kernel=w, bias=b))
+            width[o], prev_signed[o] = acc_w, True
+        elif cls in ("QMultiply", "QAdd", "QSubtract"):
+            w1, w2 = width[ins[0]], width[ins[1]]
+            kind = "multiply" if cls == "QMultiply" else "add"
+            out.append(LayerSpec(layer.name, kind, int(np.prod(node.output_tensors[0].shape[1:])), in_width=w1, in2_width=w2))
+            width[o] = w1 + w2 if kind == "multiply" else max(w1, w2) + 1
+            prev_signed[o] = True
+        else:
+            raise ValueError(f"layer {layer.name!r} of class {cls}: no estimate model")
+    return out

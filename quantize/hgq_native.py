@@ -1,0 +1,119 @@
+"""Native-HGQ2 copy of a QKeras-API deployable model with a chosen rounding mode (the da4ml/RTL variant).
+
+da4ml 0.6 traces HGQ2 models into Verilog but implements only TRN and RND (round half up) rounding;
+the QKeras-API quantizers round half to even (RND_CONV).  :func:`with_rounding` rebuilds a model made of
+``Quantizer``, ``QDense``, ``QMultiply``/``QAdd``/``QSubtract`` layers as a native HGQ2 model (``kif``
+quantizers, frozen) in which every quantizer keeps its width, integer bits and overflow mode but rounds
+with ``rounding``.  The weights are copied *already quantized* (``qkernel``/``qbias``), so they are exactly
+representable and the new kernel quantizers leave them unchanged: the variant differs from the original
+only where an activation lands exactly half-way between two codes (a tie), which RND rounds up and
+RND_CONV rounds to even.
+
+The input quantizer keeps its saturation (the firmware's input port carries values already quantized to
+that type upstream: da4ml is told the port's type with ``inputs_kif``, so the SAT on an in-range value is
+a no-op in the RTL, exactly as in Keras).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .precision import Precision, Rounding
+from .qkeras import precision_of_quantizer_layer
+
+
+def kif(p: Precision) -> tuple[int, int, int]:
+    """(keep_negative, integer bits excluding sign, fractional bits): HGQ2/da4ml's description of ``p``."""
+    return int(p.signed), p.integer - int(p.signed), p.frac
+
+
+def _qconf(p: Precision, rounding: Rounding, place: str):
+    from hgq.config import QuantizerConfig
+
+    k, i, f = kif(p)
+    return QuantizerConfig(
+        "kif", place, k0=bool(k), i0=i, f0=f, round_mode=rounding.value, overflow_mode=p.overflow.value,
+        ic=None, fc=None, trainable=False, homogeneous_axis=None, heterogeneous_axis=(),
+    )
+
+
+def _weight_precision(layer, attr: str) -> Precision | None:
+    """Homogeneous precision of a QDense's kernel/bias quantizer (None if absent)."""
+    q = getattr(layer, attr, None)
+    if q is None:
+        return None
+    return precision_of_quantizer_layer(q)
+
+
+def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = None):
+    """A native-HGQ2 copy of ``model`` whose quantizers all round with ``rounding`` (see module doc)."""
+    import keras
+    from hgq.layers import QAdd, QDense, QMultiply, QSubtract, Quantizer
+
+    merge = {"QMultiply": QMultiply, "QAdd": QAdd, "QSubtract": QSubtract}
+    inp = keras.Input(model.inputs[0].shape[1:], name=model.inputs[0].name.split(":")[0])
+    tensors = {id(model.inputs[0]): inp}
+    nodes = []
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        nodes.extend(model._nodes_by_depth[depth])
+    copies = []
+    for node in nodes:
+        layer = node.operation
+        cls = layer.__class__.__name__
+        if cls == "InputLayer":
+            continue
+        ins = [tensors[id(t)] for t in node.input_tensors]
+        if cls == "Quantizer":
+            p = precision_of_quantizer_layer(layer)
+            if p is None:
+                raise ValueError(f"layer {layer.name!r}: only homogeneous fixed-point quantizers can be converted")
+            new = Quantizer(_qconf(p, rounding, "datalane"), name=layer.name)
+            out = new(ins[0])
+        elif cls == "QDense":
+            if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
+                raise ValueError(f"layer {layer.name!r}: QDense with its own input/output quantizer is not supported")
+            act = getattr(layer.activation, "__name__", "linear")
+            if act != "linear":
+                raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense is not supported")
+            pk = _weight_precision(layer, "kq")
+            pb = _weight_precision(layer, "bq") if layer.bias is not None else None
+            if pk is None or (layer.bias is not None and pb is None):
+                raise ValueError(f"layer {layer.name!r}: kernel/bias quantizers must be homogeneous fixed point")
+            new = QDense(
+                layer.units, use_bias=layer.bias is not None, name=layer.name,
+                kq_conf=_qconf(pk, rounding, "weight"),
+                bq_conf=_qconf(pb, rounding, "bias") if pb is not None else None,
+                enable_iq=False, enable_oq=False, enable_ebops=False,
+            )
+            out = new(ins[0])
+            new.kernel.assign(np.asarray(layer.qkernel, dtype=np.float32))
+            if pb is not None:
+                new.bias.assign(np.asarray(layer.qbias, dtype=np.float32))
+            new.trainable = False
+        elif cls in merge:
+            if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
+                raise ValueError(f"layer {layer.name!r}: merge layers with their own quantizers are not supported")
+            new = merge[cls](name=layer.name, enable_iq=False, enable_oq=False, enable_ebops=False)
+            out = new(ins)
+        else:
+            raise ValueError(
+                f"layer {layer.name!r} of class {cls} cannot be converted to the RTL variant; "
+                "supported: Quantizer, QDense, QMultiply, QAdd, QSubtract"
+            )
+        copies.append((layer, new))
+        tensors[id(node.output_tensors[0])] = out
+    result = keras.Model(inp, tensors[id(model.outputs[0])], name=name or f"{model.name}_{rounding.value.lower()}")
+    for old, new in copies:
+        if old.__class__.__name__ == "QDense":
+            np.testing.assert_array_equal(np.asarray(new.qkernel), np.asarray(old.qkernel),
+                                          err_msg=f"{old.name}: kernel changed when re-quantized")
+    return result
+
+
+def input_precision(model) -> Precision:
+    """The precision of the quantizer right after the input (the firmware's input port)."""
+    first = model.layers[1] if len(model.layers) > 1 else None
+    p = precision_of_quantizer_layer(first) if first is not None else None
+    if p is None:
+        raise ValueError(f"model {model.name!r} needs a homogeneous quantizer right after its input (the input port)")
+    return p

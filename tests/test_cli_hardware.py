@@ -1,0 +1,96 @@
+"""Latency/resources section of the build report, the `resources` subcommand and budget enforcement."""
+
+import json
+import shutil
+
+import pytest
+
+import build_hls
+
+
+def _vendor_samples():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_vendor_samples", Path(__file__).parent / "hls" / "test_vendor_reports.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.CSYNTH, mod.UTIL, mod.TIMING
+
+
+@pytest.mark.slow
+def test_default_build_report_has_estimate_and_budgets(cli_run):
+    _, out, _ = cli_run
+    rep = json.loads((out / "report" / "report.json").read_text())
+    est = rep["latency"]["hls_estimate"]
+    assert est["cycles"] > 0 and est["ns"] == est["cycles"] * rep["hls"]["clock_period_ns"] and est["ii"] == 1
+    res = rep["resources"]["hls_estimate"]
+    assert res["part"] == "xcvu13p-flga2577-2-e" and res["percent"]["LUT"] == pytest.approx(100 * res["LUT"] / 1_728_000)
+    assert set(rep["resources"]) == {"hls_estimate"}  # no RTL, yosys or vendor report without --rtl/--synth
+    missing = rep["hardware"]["missing_sources"]
+    assert "--rtl" in missing["rtl_simulation"] and "vendor_csynth" in missing
+    b = rep["budgets"]
+    assert b["latency_ns"]["limit"] == 50.0 and b["latency_ns"]["decided_by"] == ["hls_estimate"]
+    assert b["enforced"] is False
+    assert rep["latency_resources"]["sources"]["hls_estimate"]["latency_cycles"] == est["cycles"]
+    assert "## Latency and resources" in (out / "report" / "report.md").read_text()
+
+
+@pytest.fixture()
+def light_project(cli_run, tmp_path):
+    """metadata + deployable model of the CLI project (all `resources` needs), plus vendor reports."""
+    _, out, _ = cli_run
+    dst = tmp_path / "proj"
+    dst.mkdir()
+    shutil.copy(out / "metadata.json", dst / "metadata.json")
+    shutil.copytree(out / "model", dst / "model")
+    return dst
+
+
+@pytest.mark.slow
+def test_resources_subcommand_budgets_and_vendor_reports(light_project, capsys, tmp_path):
+    rc = build_hls.main(["resources", str(light_project), "--latency-budget-ns", "1", "--enforce-budgets"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "BUDGETS FAILED: latency_ns" in captured.err
+    assert build_hls.main(["resources", str(light_project), "--latency-budget-ns", "1"]) == 0  # not enforced
+    capsys.readouterr()
+    CSYNTH, UTIL, TIMING = _vendor_samples()
+    rep = light_project / "prj" / "solution1" / "syn" / "report"
+    rep.mkdir(parents=True)
+    (rep / "myproject_csynth.xml").write_text(CSYNTH)
+    (light_project / "vivado_synth.rpt").write_text(UTIL)
+    (light_project / "timing_summary.rpt").write_text(TIMING)
+    rc = build_hls.main(["resources", str(light_project), "--dsp-budget", "2", "--enforce-budgets",
+                         "--json", str(tmp_path / "lr.json")])
+    out = capsys.readouterr().out
+    sec = json.loads((tmp_path / "lr.json").read_text())
+    # vendor reports decide: csynth says 10 cycles (50 ns at 5 ns) and 4 DSP, Vivado says 0 DSP
+    assert sec["latency"]["vendor_csynth"] == {"cycles": 10, "ns": 50.0, "ii": 1}
+    assert sec["resources"]["vendor_vivado"]["LUT"] == 21000
+    assert sec["budgets"]["dsp"]["decided_by"] == ["vendor_vivado", "vendor_csynth"]
+    assert sec["budgets"]["dsp"]["sources"]["vendor_csynth"] == {"value": 4, "pass": False}
+    assert rc == 1 and "HLS csynth report (vendor) | 10 | 50" in out
+    (rep / "myproject_csynth.xml").write_text("<profile>")
+    assert build_hls.main(["resources", str(light_project)]) == 2
+    assert "not valid XML" in capsys.readouterr().err
+
+
+def test_enforced_budget_fails_the_build_check():
+    from analysis.budgets import Budgets, evaluate_budgets
+    from emulation.pipeline import Tolerances, _check
+
+    b = evaluate_budgets(Budgets(latency_ns=50, enforce=True), {"rtl_simulation": {"cycles": 12, "ns": 60.0, "ii": 1}}, {})
+    rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0},
+                         "rtl_vs_keras": {"n_mismatched": 2, "n_events": 10}}, "budgets": b}
+    ok, failures = _check(rep, Tolerances())
+    assert not ok
+    assert any("latency_ns 60 > 50 (rtl_simulation)" in f for f in failures)
+    assert any("rtl vs keras: 2 of 10" in f for f in failures)
+    rep["budgets"] = evaluate_budgets(Budgets(latency_ns=50), {"rtl_simulation": {"cycles": 12, "ns": 60.0, "ii": 1}}, {})
+    rep["agreement"].pop("rtl_vs_keras")
+    assert _check(rep, Tolerances()) == (True, [])
+
+
+def test_synth_without_rtl_is_bad_input(capsys, tmp_path):
+    assert build_hls.main(["--synth", "--output", str(tmp_path / "o")]) == 2
+    assert "needs --rtl" in capsys.readouterr().err
