@@ -190,14 +190,18 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     samples = {"background": test_ds.x_test_bkg, **test_ds.x_test_signal}
     xs = {k: ((v - mean) / std).astype(np.float32) for k, v in samples.items()}
     csim = CSimEmulator(project_dir)
-    if cfg.emulator == "fast":
+    if cfg.emulator == "rtl" and not cfg.hardware.rtl:
+        raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
+    if cfg.emulator in ("fast", "rtl"):
+        # with --emulator rtl the fast emulator runs first; the RTL simulation replaces its numbers once the
+        # RTL is built (below), and the fast emulator's are then compared with it
         from emulation.fast import FastEmulator
 
         emu = FastEmulator(deploy)
     elif cfg.emulator == "csim":
         emu = csim
     else:
-        raise ValueError(f"--emulator {cfg.emulator!r}: choose 'fast' or 'csim'")
+        raise ValueError(f"--emulator {cfg.emulator!r}: choose 'fast', 'csim' or 'rtl'")
     t0 = time.perf_counter()
     s_emu = {k: emu.predict(v)[:, 0] for k, v in xs.items()}
     timings["emulate"] = time.perf_counter() - t0
@@ -254,6 +258,23 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
                           events=(x3, yk3, y_c3), lsb=lsb)
     timings["latency_resources"] = time.perf_counter() - t0
     agreement.update(hw.pop("agreement"))
+    if cfg.emulator == "rtl":
+        from emulation.rtl import RTLEmulator
+
+        if not (project_dir / "rtl").is_dir():
+            raise RuntimeError(f"--emulator rtl: no RTL was built in {project_dir / 'rtl'} "
+                               f"({hw.get('hardware', {}).get('missing', {})})")
+        rtl = RTLEmulator(project_dir)
+        t0 = time.perf_counter()
+        s_rtl = {k: rtl.predict(v)[:, 0] for k, v in xs.items()}
+        timings["emulate_rtl"] = time.perf_counter() - t0
+        all_rtl = np.concatenate([s_rtl[k] for k in xs])
+        agreement["fast_vs_rtl_all_events"] = {"n_events": int(len(all_rtl)),
+                                               "n_mismatched": int(np.count_nonzero(all_rtl != all_emu))}
+        _say(f"RTL simulation: {len(all_rtl)} events in {timings['emulate_rtl']:.2f} s; "
+             f"{agreement['fast_vs_rtl_all_events']['n_mismatched']} differ from the fast emulator")
+        emu, s_emu, all_emu = rtl, s_rtl, all_rtl
+        agreement["emulator_vs_keras"] = exact_agreement(all_emu, all_keras, lsb=lsb).to_dict()
     if deploy_qkeras is not None:
         from emulation.fast import FastEmulator
 
@@ -351,7 +372,7 @@ def _check(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
     c = report["agreement"].get("emulator_vs_csim")
     if c is not None and c["n_mismatched"] > 0:
         failures.append(f"fast emulator vs C-sim: {c['n_mismatched']} of {c['n_events']} events differ")
-    for key in ("rtl_vs_keras", "rtl_vs_csim"):
+    for key in ("rtl_vs_keras", "rtl_vs_csim", "fast_vs_rtl_all_events"):
         r = report["agreement"].get(key)
         if r is not None and r["n_mismatched"] > 0:
             failures.append(f"{key.replace('_', ' ')}: {r['n_mismatched']} of {r['n_events']} events mismatched")
