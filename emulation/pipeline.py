@@ -48,6 +48,10 @@ class BuildConfig:
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
+    # imported legacy QKeras / Keras 2 models (emulation/import_build.py)
+    weights_path: Path | None = None
+    reference_path: Path | None = None
+    reference_tolerance: float = 1e-4
 
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
@@ -57,7 +61,7 @@ class BuildConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["hls"] = self.hls.to_dict()
-        for k in ("output_dir", "data_path", "cache_dir"):
+        for k in ("output_dir", "data_path", "cache_dir", "weights_path", "reference_path"):
             d[k] = str(d[k]) if d[k] is not None else None
         d["extra_rates_hz"] = list(self.extra_rates_hz)
         d["fprs"] = list(self.fprs)
@@ -109,6 +113,12 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     from data.generator import BSM_SIGNALS, SM_PROCESSES
     from models.registry import ModelSpec, PreparedModel, load_user_model, resolve_model
 
+    from models.legacy_import import is_legacy_model_path
+
+    if is_legacy_model_path(cfg.model):  # legacy QKeras / Keras 2 file: its own build (no HLT working points)
+        from emulation.import_build import run_import_build
+
+        return run_import_build(cfg)
     spec = resolve_model(cfg.model)
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
