@@ -32,7 +32,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-train", type=_positive_int, default=150_000)
     p.add_argument("--n-test-bkg", type=_positive_int, help="SM test events (default: enough for every working point)")
     p.add_argument("--n-signal", type=_positive_int, default=50_000, help="test events per signal")
-    p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations")
+    p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations "
+                   "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
@@ -52,6 +53,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="legacy model: reference outputs (.h5, .npy or .dat), one row per --data event")
     p.add_argument("--reference-tolerance", type=float, default=1e-4,
                    help="legacy model: largest |imported - reference| accepted")
+    p.add_argument("--allow-overflow", action="store_true",
+                   help="legacy model: accept input/PTQ quantizers inserted by the importer that saturate on --data")
 
 
 def build_main(args: argparse.Namespace) -> int:
@@ -72,7 +75,8 @@ def build_main(args: argparse.Namespace) -> int:
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
         hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman),
-        weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance, **kw,
+        weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
+        allow_overflow=args.allow_overflow, **kw,
     )
     from analysis.report import summary_table
 

@@ -19,6 +19,9 @@ def import_summary(report: dict) -> str:
     a = ag["emulator_vs_keras"]
     lines = [f"imported model {imp['name']!r} (Keras {imp.get('keras_version') or '?'}): {len(imp['layers'])} layers, "
              f"{imp['n_events']} events"]
+    if imp.get("float_model_ptq_bits"):
+        lines.append(f"float (unquantized) model: post-training quantized to {imp['float_model_ptq_bits']} bits from the "
+                     "data's profile (precisions per layer in the report's layer table)")
     iq = imp.get("inserted_input_quantizer")
     lines.append("input quantizer: " + (f"INSERTED {iq['precision']} (from {iq['source']})" if iq
                                         else "the model's own (first layer)"))
@@ -34,7 +37,7 @@ def import_summary(report: dict) -> str:
         + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else ""))
     s = ag.get("softmax")
     if s:
-        lines.append(f"softmax (C-sim lookup tables vs Keras float32): max |diff| {s['max_abs_diff']:.3g}, mean |diff| "
+        lines.append(f"softmax (C-sim lookup tables vs Keras float64): max |diff| {s['max_abs_diff']:.3g}, mean |diff| "
                      f"{s['mean_abs_diff']:.3g}, argmax agreement {_g(s.get('argmax_agreement'), 6)}; "
                      f"argmax of emulated logits vs Keras softmax {_g(s['argmax_agreement_logits_vs_keras_softmax'], 6)}")
     fv = ag.get("emulator_vs_float_view")

@@ -13,7 +13,7 @@ Three comparisons, kept distinct (each figure names its source):
   softmax the firmware's softmax is a lookup-table approximation, so bit-exactness is checked on the logits
   (a second project without the final softmax, ``<project>/logits/``) and the softmax is reported as a
   deviation (max / mean |diff|) with argmax agreement;
-- **emulator vs float view**: the same weights with every quantizer off (Keras float32).
+- **emulator vs float view**: the same weights with every quantizer off (Keras, float64).
 """
 
 from __future__ import annotations
@@ -63,16 +63,14 @@ def run_import_build(cfg) -> tuple[dict, bool]:
     timings: dict[str, float] = {}
     if cfg.data_path is None:
         raise ValueError("an imported model needs --data FILE (.h5, .npy or .dat) with the inputs to emulate")
-    if cfg.precision_bits is not None:
-        raise ValueError("--precision does not apply to an imported model: its precisions come from its own "
-                         "quantizers (use --input-precision for the input port when the model has no input quantizer)")
     t0 = time.perf_counter()
     x_raw = read_array(cfg.data_path, "--data")
     ref = read_reference(cfg.reference_path) if getattr(cfg, "reference_path", None) else None
     timings["data"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    im = load_legacy(cfg.model, getattr(cfg, "weights_path", None), cfg.input_precision, data=x_raw)
+    im = load_legacy(cfg.model, getattr(cfg, "weights_path", None), cfg.input_precision, data=x_raw,
+                     ptq_bits=cfg.precision_bits)
     timings["import"] = time.perf_counter() - t0
     in_shape = tuple(int(d) for d in im.model.inputs[0].shape[1:])
     x = _reshape_inputs(x_raw, in_shape).astype(np.float32)
@@ -90,6 +88,22 @@ def run_import_build(cfg) -> tuple[dict, bool]:
         z_keras = im.logits.predict(x, batch_size=16384, verbose=0).astype(np.float64)
         z_fview = im.logits_float_view.predict(x, batch_size=16384, verbose=0).astype(np.float64)
     timings["keras_inference"] = time.perf_counter() - t0
+
+    # ---- quantizers the importer inserted must not overflow on the user's data ------------------------
+    from emulation.saturation import saturation_counts
+
+    t0 = time.perf_counter()
+    sat = saturation_counts(im.model, {"data": x})
+    timings["saturation"] = time.perf_counter() - t0
+    inserted = {n: d["samples"]["data"]["events_out_of_range"] for n, d in sat.items()
+                if n == "input_quantizer" or n.endswith("_ptq")}
+    over = {n: c for n, c in inserted.items() if c > 0}
+    if over and not cfg.allow_overflow:
+        raise ValueError(
+            "quantizers inserted by the importer overflow (saturate) on the data: "
+            + ", ".join(f"{n} ({sat[n]['precision']}): {c} of {len(x)} events" for n, c in over.items())
+            + "; widen --input-precision / --precision, or accept it with --allow-overflow"
+        )
 
     # ---- firmware project(s) -----------------------------------------------------------------------
     from emulation.pipeline import _output_lsb, tool_versions
@@ -123,7 +137,6 @@ def run_import_build(cfg) -> tuple[dict, bool]:
 
     # ---- agreement ---------------------------------------------------------------------------------
     from emulation.agreement import exact_agreement, score_correlation
-    from emulation.saturation import saturation_counts
 
     exact_emu, exact_keras = (z_emu, z_keras) if im.ends_in_softmax else (y_emu, y_keras)
     lsb = _output_lsb(logits_dir or project_dir)
@@ -141,14 +154,14 @@ def run_import_build(cfg) -> tuple[dict, bool]:
         agreement["softmax"] = {**_emu_stats(y_emu.reshape(len(x), -1), y_keras.reshape(len(x), -1)),
                                 "argmax_agreement_logits_vs_keras_softmax": float(np.mean(
                                     z_emu.reshape(len(x), -1).argmax(1) == y_keras.reshape(len(x), -1).argmax(1))),
-                                "source": "hls4ml C-simulation softmax (lookup tables) vs Keras float32 softmax"}
+                                "source": "hls4ml C-simulation softmax (lookup tables) vs Keras softmax (float64)"}
     fv_emu, fv_ref = (z_emu, z_fview) if im.ends_in_softmax else (y_emu, y_fview)
     fv = score_correlation(fv_emu.ravel(), fv_ref.ravel()) if fv_emu.size > 2 else {}
     fv = {"output_pearson": fv.get("score_pearson"), "output_spearman": fv.get("score_spearman"),
           **{k: v for k, v in _emu_stats(fv_emu.reshape(len(x), -1), fv_ref.reshape(len(x), -1)).items()
              if k != "n_events"},
           "output": "logits" if im.ends_in_softmax else "model output",
-          "source": "C-simulation vs the imported weights with every quantizer off (Keras float32)"}
+          "source": "C-simulation vs the imported weights with every quantizer off (Keras, float64)"}
     agreement["emulator_vs_float_view"] = fv
 
     imp = {**im.summary(), "n_events": int(len(x)), "reference": None, "reference_max_abs_diff": None,
@@ -173,10 +186,6 @@ def run_import_build(cfg) -> tuple[dict, bool]:
     write_golden_vectors(project_dir, x_flat[:n_gold], csim.predict(x_flat[:n_gold]),
                          {"source": "hls4ml C-simulation", "selection": {"first_events": n_gold}})
 
-    t0 = time.perf_counter()
-    sat = saturation_counts(im.model, {"data": x})
-    timings["saturation"] = time.perf_counter() - t0
-
     report = {
         "schema_version": 1,
         "model": str(cfg.model),
@@ -192,6 +201,7 @@ def run_import_build(cfg) -> tuple[dict, bool]:
         "working_points": [],
         "signals": {},
         "saturation": sat,
+        "inserted_quantizer_overflows": {"events_out_of_range": inserted, "allowed": bool(cfg.allow_overflow)},
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     ok, failures = _check(report, cfg)

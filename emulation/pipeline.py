@@ -52,6 +52,7 @@ class BuildConfig:
     weights_path: Path | None = None
     reference_path: Path | None = None
     reference_tolerance: float = 1e-4
+    allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
 
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:

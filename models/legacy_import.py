@@ -42,6 +42,11 @@ SUPPORTED_LAYERS = (
 SUPPORTED_ACTIVATIONS = ("linear", "relu", "softmax")
 LEGACY_SUFFIXES = (".json", ".h5", ".hdf5")
 DEFAULT_INPUT_BITS = 16
+# Imported models compute in float64: every fixed-point sum of this toolkit's widths is then exact (float32, as in
+# QKeras, rounds wide accumulations, which can move a value across a quantizer's rounding boundary), so the
+# imported model is the exact arithmetic the firmware implements.  Differences from a float32 QKeras reference
+# show up in the import agreement.
+COMPUTE_DTYPE = "float64"
 
 
 def is_legacy_model_path(arg) -> bool:
@@ -198,9 +203,11 @@ class ImportedModel:
     layers: list[dict]
     ends_in_softmax: bool
     legacy: LegacyModel
+    ptq_bits: int | None = None  # float model quantized post-training from the data (None: the model's quantizers)
 
     def summary(self) -> dict:
         return {
+            "float_model_ptq_bits": self.ptq_bits,
             "name": self.legacy.name,
             "keras_version": self.legacy.keras_version,
             "source": self.legacy.source,
@@ -264,10 +271,24 @@ def input_precision_from_data(x: np.ndarray, bits: int = DEFAULT_INPUT_BITS) -> 
     return p
 
 
+def is_float_model(lm: LegacyModel) -> bool:
+    """True when no layer is a QKeras layer (a plain Keras 2 model)."""
+    return not any(l.class_name.startswith("Q") for l in lm.layers)
+
+
+PTQ_LAYERS = ("Dense", "Conv1D", "Conv2D", "BatchNormalization", "AveragePooling1D", "AveragePooling2D",
+              "GlobalAveragePooling1D", "GlobalAveragePooling2D")
+
+
 def import_legacy(lm: LegacyModel, input_precision: Precision | None = None, data: np.ndarray | None = None,
-                  input_bits: int = DEFAULT_INPUT_BITS) -> ImportedModel:
+                  input_bits: int = DEFAULT_INPUT_BITS, ptq_bits: int | None = None) -> ImportedModel:
     """Rebuild ``lm`` on Keras 3.  ``input_precision`` (or, without it, the range of ``data``) defines the input
-    quantizer inserted when the model has none."""
+    quantizer inserted when the model has none.
+
+    A float model (no QKeras layer) is quantized post-training (PTQ) from profiling ``data``: weights, biases and
+    every Dense / Conv / BatchNormalization / average-pooling output get QKeras ``quantized_bits(ptq_bits, integer)``
+    (unsigned after a ReLU) with the fewest integer bits that cover the values seen on the float model;
+    the resulting precisions are listed in ``layers`` (``ptq``)."""
     import os
 
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -277,29 +298,178 @@ def import_legacy(lm: LegacyModel, input_precision: Precision | None = None, dat
     if first is not None and first.class_name == "QActivation":
         kind, q = _activation_of(first.config.get("activation"), f"layer {first.name!r} (QActivation)")
         has_input_q = kind == "quantizer"
+    floating = is_float_model(lm)
+    folded = {}
+    if floating:
+        lm, folded = fold_batchnorm(lm)
+        order = _topological(lm)
+    if floating and ptq_bits is None:
+        ptq_bits = input_bits
+    if not floating and ptq_bits is not None:
+        raise ValueError("--precision applies only to float (unquantized) models: this model's precisions come from "
+                         "its QKeras quantizers")
+    if floating and data is None:
+        raise ValueError("a float (unquantized) model is quantized from profiling the data: give --data")
     inserted = None
     p_in = None
     if not has_input_q:
+        bits = ptq_bits or input_bits
         if input_precision is not None:
             p_in = Precision(input_precision.signed, input_precision.width, input_precision.integer,
                              Rounding.RND_CONV, Overflow.SAT)
             src = "--input-precision"
         elif data is not None:
-            p_in = input_precision_from_data(data, input_bits)
-            src = f"data range (min {float(np.min(data)):.6g}, max {float(np.max(data)):.6g}), {input_bits} bits"
+            p_in = input_precision_from_data(data, bits)
+            src = f"data range (min {float(np.min(data)):.6g}, max {float(np.max(data)):.6g}), {bits} bits"
         else:
             raise ValueError("the model has no quantizer after its input: give --input-precision or --data")
         inserted = {"precision": p_in.to_ap(), "source": src, "qkeras": p_in.qkeras_args(),
                     "note": "inserted by the importer: the legacy model takes unquantized inputs"}
-    q_full, info, t_pre_softmax, softmax = _build(lm, order, quantized=True, p_in=p_in)
-    f_full, _, f_pre_softmax, _ = _build(lm, order, quantized=False, p_in=None)
+    import keras
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(COMPUTE_DTYPE)
+    try:
+        return _import(lm, order, p_in, inserted, floating, folded, ptq_bits, data)
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _import(lm, order, p_in, inserted, floating, folded, ptq_bits, data) -> ImportedModel:
+    taps: dict = {}
+    f_full, _, f_pre_softmax, _ = _build(lm, order, quantized=False, p_in=None, taps=taps)
+    ptq = _profile(lm, f_full, taps, data, ptq_bits) if floating else None
+    q_full, info, t_pre_softmax, softmax = _build(lm, order, quantized=True, p_in=p_in, ptq=ptq)
+    for _ in range(3):  # PTQ: the quantized model's values can exceed the float profile; widen those outputs
+        over = _ptq_overflows(q_full, ptq, data) if ptq else []
+        if not over:
+            break
+        for n in over:
+            p = ptq[n]["out"]
+            ptq[n]["out"] = Precision(p.signed, p.width + 1, p.integer + 1, p.rounding, p.overflow)
+        q_full, info, t_pre_softmax, softmax = _build(lm, order, quantized=True, p_in=p_in, ptq=ptq)
     import keras
 
     logits = logits_fv = None
     if softmax:
         logits = keras.Model(q_full.inputs, t_pre_softmax, name=f"{q_full.name}_logits")
         logits_fv = keras.Model(f_full.inputs, f_pre_softmax, name=f"{f_full.name}_logits")
-    return ImportedModel(q_full, f_full, logits, logits_fv, inserted, info, softmax, lm)
+    for e in info:
+        if e["name"] in folded:
+            e["folded_batchnorm"] = folded[e["name"]]
+    return ImportedModel(q_full, f_full, logits, logits_fv, inserted, info, softmax, lm, ptq_bits if floating else None)
+
+
+def fold_batchnorm(lm: LegacyModel) -> tuple[LegacyModel, dict[str, str]]:
+    """Float models: fold each BatchNormalization that directly follows a linear Dense/Conv (its only consumer) into
+    that layer's kernel and bias (``k * s``, ``(b - mean) * s + beta``, ``s = gamma / sqrt(var + eps)``), so that
+    post-training quantization acts on the folded weights and no float scale reaches the firmware."""
+    import copy
+
+    consumers: dict[str, list[str]] = {}
+    for l in lm.layers:
+        for i in l.inbound:
+            consumers.setdefault(i, []).append(l.name)
+    by = {l.name: l for l in lm.layers}
+    weights = copy.deepcopy(lm.weights)
+    drop, rename, folded = set(), {}, {}
+    for l in lm.layers:
+        if l.class_name != "BatchNormalization" or len(l.inbound) != 1:
+            continue
+        prev = by[l.inbound[0]]
+        axis = l.config.get("axis", -1)
+        axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+        if (prev.class_name not in ("Dense", "Conv1D", "Conv2D") or consumers.get(prev.name) != [l.name]
+                or (prev.config.get("activation") or "linear") != "linear" or axis not in (-1, 1, 2, 3)):
+            continue
+        w, bw = weights.get(prev.name, {}), weights.get(l.name, {})
+        if "kernel" not in w or "moving_mean" not in bw:
+            continue
+        k = np.asarray(w["kernel"], np.float64)
+        if axis != -1 and axis != k.ndim - 1:  # BN over the channel axis only (channels_last)
+            continue
+        n = k.shape[-1]
+        gamma = np.asarray(bw.get("gamma", np.ones(n)), np.float64) if l.config.get("scale", True) else np.ones(n)
+        beta = np.asarray(bw.get("beta", np.zeros(n)), np.float64) if l.config.get("center", True) else np.zeros(n)
+        sc = gamma / np.sqrt(np.asarray(bw["moving_variance"], np.float64) + float(l.config.get("epsilon", 1e-3)))
+        b = np.asarray(w.get("bias", np.zeros(n)), np.float64)
+        w["kernel"] = (k * sc).astype(np.float32)
+        w["bias"] = ((b - np.asarray(bw["moving_mean"], np.float64)) * sc + beta).astype(np.float32)
+        weights[prev.name] = w
+        drop.add(l.name)
+        rename[l.name] = prev.name
+        folded[prev.name] = l.name
+    if not drop:
+        return lm, {}
+    layers = []
+    for l in lm.layers:
+        if l.name in drop:
+            continue
+        nl = copy.deepcopy(l)
+        nl.inbound = [rename.get(i, i) for i in l.inbound]
+        if nl.name in folded:
+            nl.config["use_bias"] = True
+        layers.append(nl)
+    outs = [rename.get(o, o) for o in lm.outputs]
+    return LegacyModel(lm.name, layers, lm.inputs, outs, weights, lm.keras_version, lm.source), folded
+
+
+def _covering(values: np.ndarray, bits: int, unsigned: bool = False) -> Precision:
+    """QKeras ``quantized_bits(bits, integer)`` (RND_CONV, SAT) with the fewest integer bits covering ``values``."""
+    v = np.asarray(values, dtype=np.float64)
+    if unsigned:
+        v = np.maximum(v, 0)
+    return input_precision_from_data(v if v.size else np.zeros(1), bits)
+
+
+def _ptq_overflows(model, ptq: dict, data: np.ndarray) -> list[str]:
+    """PTQ layers whose inserted output quantizer saturates on ``data`` (evaluated on the quantized model)."""
+    import keras
+
+    from quantize.precision import out_of_range_np
+
+    pairs = []
+    for n in ptq:
+        try:
+            layer = model.get_layer(f"{n}_ptq")
+        except ValueError:
+            continue
+        pairs.append((n, layer))
+    if not pairs:
+        return []
+    x = data.reshape((len(data), *[int(d) for d in model.inputs[0].shape[1:]]))
+    probe = keras.Model(model.inputs, [l.input for _, l in pairs])
+    vals = probe.predict(x, batch_size=16384, verbose=0)
+    if len(pairs) == 1:
+        vals = [vals]
+    out = []
+    for (n, _), v in zip(pairs, vals):
+        hi, lo = out_of_range_np(v, ptq[n]["out"])
+        if hi.any() or (ptq[n]["out"].signed and lo.any()):
+            out.append(n)
+    return out
+
+
+def _profile(lm: LegacyModel, float_model, taps: dict, data: np.ndarray, bits: int) -> dict:
+    """Per PTQ layer: precisions of kernel, bias and output from the weights and the float model on ``data``."""
+    import keras
+
+    names = list(taps)
+    out: dict = {}
+    if names:
+        x = data.reshape((len(data), *[int(d) for d in float_model.inputs[0].shape[1:]]))
+        probe = keras.Model(float_model.inputs, [taps[n]["tensor"] for n in names])
+        vals = probe.predict(x, batch_size=16384, verbose=0)
+        if len(names) == 1:
+            vals = [vals]
+        for n, v in zip(names, vals):
+            t = taps[n]
+            entry = {"out": _covering(np.array([v.min(), v.max()]), bits, unsigned=t["relu"])}
+            for k in ("kernel", "bias"):
+                if t.get(k) is not None:
+                    entry[k] = _covering(t[k], bits)
+            out[n] = entry
+    return out
 
 
 def _topological(lm: LegacyModel) -> list[LegacyLayer]:
@@ -332,8 +502,12 @@ def _first_after_input(lm, order):
     return None
 
 
-def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Precision | None):
-    """One Keras 3 model.  Returns (model, per-layer info, tensor before the final softmax, ends_in_softmax)."""
+def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Precision | None, ptq: dict | None = None,
+           taps: dict | None = None):
+    """One Keras 3 model.  Returns (model, per-layer info, tensor before the final softmax, ends_in_softmax).
+
+    ``ptq`` (float models): layer -> {"kernel", "bias", "out": Precision} quantizers to insert; ``taps`` (filled
+    when given, float view): layer -> {"tensor", "relu", "kernel", "bias"} for profiling."""
     import keras
     from qkeras.qlayers import QActivation, QConv1D, QConv2D, QDense
 
@@ -359,6 +533,24 @@ def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Pre
         if q.kind == "quantized_relu":
             return keras.layers.Activation("relu", name=f"{base}_relu{suffix}")(x), None
         return x, None
+
+    def ptq_act(y, kind, aq, layer, k, b):
+        """Activation of a PTQ-eligible layer; for float models also the profiling tap / inserted output quantizer
+        (after a ReLU: unsigned; before a softmax: on the logits)."""
+        if not (layer.class_name in PTQ_LAYERS and (taps is not None or ptq is not None)):
+            return act_layers(y, kind, aq, layer.name)
+        if kind == "softmax":
+            if ptq is not None and quantized:
+                y = QActivation(quantizer_config(ptq[layer.name]["out"]), name=f"{layer.name}_ptq{suffix}")(y)
+            elif taps is not None:
+                taps[layer.name] = {"tensor": y, "relu": False, "kernel": k, "bias": b}
+            return act_layers(y, kind, aq, layer.name)
+        y, pre = act_layers(y, kind, aq, layer.name)
+        if ptq is not None and quantized:
+            y = QActivation(quantizer_config(ptq[layer.name]["out"]), name=f"{layer.name}_ptq{suffix}")(y)
+        elif taps is not None:
+            taps[layer.name] = {"tensor": y, "relu": kind == "relu", "kernel": k, "bias": b}
+        return y, pre
 
     def wq(layer, key, qspec, w):
         """(stored weight, hgq2 quantizer config or None, description)."""
@@ -412,11 +604,16 @@ def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Pre
                     b, bq, bd = wq(l, "bias", c.get("bias_quantizer"), b)
                 layer = QDense(units, use_bias=use_bias, kernel_quantizer=kq, bias_quantizer=bq, name=name)
                 entry.update(kernel=kd, bias=bd)
+            elif ptq is not None and quantized:
+                pq = ptq[l.name]
+                layer = QDense(units, use_bias=use_bias, kernel_quantizer=quantizer_config(pq["kernel"]),
+                               bias_quantizer=quantizer_config(pq["bias"]) if use_bias else None, name=name)
+                entry["ptq"] = {kk: v.to_ap() for kk, v in pq.items()}
             else:
                 layer = keras.layers.Dense(units, use_bias=use_bias, name=name)
             y = layer(x)
             layer.set_weights([k, b] if use_bias else [k])
-            y, pre = act_layers(y, kind, aq, l.name)
+            y, pre = ptq_act(y, kind, aq, l, k, b)
             entry["activation"] = str(aq) if aq is not None else kind
             entry["imported_as"] = layer.__class__.__name__
         elif l.class_name in ("Conv1D", "Conv2D", "QConv1D", "QConv2D"):
@@ -441,11 +638,17 @@ def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Pre
                     b, bq, bd = wq(l, "bias", c.get("bias_quantizer"), b)
                 layer = (QConv2D if nd == 2 else QConv1D)(kernel_quantizer=kq, bias_quantizer=bq, **kw)
                 entry.update(kernel=kd, bias=bd)
+            elif ptq is not None and quantized:
+                pq = ptq[l.name]
+                layer = (QConv2D if nd == 2 else QConv1D)(
+                    kernel_quantizer=quantizer_config(pq["kernel"]),
+                    bias_quantizer=quantizer_config(pq["bias"]) if use_bias else None, **kw)
+                entry["ptq"] = {kk: v.to_ap() for kk, v in pq.items()}
             else:
                 layer = (keras.layers.Conv2D if nd == 2 else keras.layers.Conv1D)(**kw)
             y = layer(x)
             layer.set_weights([k, b] if use_bias else [k])
-            y, pre = act_layers(y, kind, aq, l.name)
+            y, pre = ptq_act(y, kind, aq, l, k, b)
             entry["activation"] = str(aq) if aq is not None else kind
             entry["imported_as"] = layer.__class__.__name__
         elif l.class_name in ("Activation", "QActivation", "ReLU", "Softmax"):
@@ -485,16 +688,25 @@ def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Pre
                                                     scale=scale, name=name)
             y = layer(x)
             layer.set_weights([v for v in params.values() if v is not None])
+            y, _ = ptq_act(y, "linear", None, l, None, None)
             entry["imported_as"] = "BatchNormalization (float arithmetic, as in QKeras)"
             if qd:
                 entry["parameter_quantizers"] = qd
+            if ptq is not None and quantized:
+                entry["ptq"] = {"out": ptq[l.name]["out"].to_ap()}
         elif l.class_name in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
             cls = getattr(keras.layers, l.class_name)
             y = cls(pool_size=c.get("pool_size"), strides=c.get("strides"), padding=c.get("padding", "valid"),
                     name=name)(x)
+            if l.class_name.startswith("Average"):
+                y, _ = ptq_act(y, "linear", None, l, None, None)
+                if ptq is not None and quantized:
+                    entry["ptq"] = {"out": ptq[l.name]["out"].to_ap()}
             entry["imported_as"] = l.class_name
         elif l.class_name.startswith("Global"):
             y = getattr(keras.layers, l.class_name)(name=name)(x)
+            if "Average" in l.class_name:
+                y, _ = ptq_act(y, "linear", None, l, None, None)
             entry["imported_as"] = l.class_name
         elif l.class_name == "Flatten":
             y = keras.layers.Flatten(name=name)(x)
@@ -519,8 +731,8 @@ def _build(lm: LegacyModel, order: list[LegacyLayer], quantized: bool, p_in: Pre
 
 
 def load_legacy(model_path, weights_path=None, input_precision: str | None = None, data: np.ndarray | None = None,
-                input_bits: int = DEFAULT_INPUT_BITS) -> ImportedModel:
+                input_bits: int = DEFAULT_INPUT_BITS, ptq_bits: int | None = None) -> ImportedModel:
     """Read and import in one call (``input_precision`` is an ``ap_fixed<W,I>`` string)."""
     lm = read_legacy_model(model_path, weights_path)
     p = Precision.parse(input_precision) if input_precision else None
-    return import_legacy(lm, p, data, input_bits)
+    return import_legacy(lm, p, data, input_bits, ptq_bits)
