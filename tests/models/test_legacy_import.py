@@ -129,11 +129,9 @@ def _layer(cls, name, inbound, **cfg):
             "inbound_nodes": [[[i, 0, 0, {}]] for i in inbound][:1] if inbound else []}
 
 
-def test_float_functional_conv1d_pooling_reshape_softmax(tmp_path):
+def _float_functional_files(tmp_path):
     """Keras 2 functional float model: Reshape, Conv1D, BatchNormalization, ReLU, AveragePooling1D, Flatten, Dense,
-    Softmax layer; input quantizer from --input-precision; numpy float reference on on-grid inputs."""
-    from models.legacy_import import load_legacy
-
+    Softmax layer (written in the Keras 2 layout)."""
     layers = [
         {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 16], "dtype": "float32", "sparse": False,
                                                 "ragged": False, "name": "in"}, "name": "in", "inbound_nodes": []},
@@ -158,20 +156,39 @@ def test_float_functional_conv1d_pooling_reshape_softmax(tmp_path):
     (tmp_path / "f.json").write_text(json.dumps(cfg))
     from keras2_files import _write_groups
 
-    with h5py.File(tmp_path / "w.h5", "w") as f:
+    with h5py.File(tmp_path / "fw.h5", "w") as f:
         _write_groups(f, [l["name"] for l in layers], w)
-    im = load_legacy(tmp_path / "f.json", tmp_path / "w.h5", input_precision="ap_fixed<16,6>")
-    assert im.ends_in_softmax and im.inserted_input_quantizer["source"] == "--input-precision"
-    x = (np.round(r.normal(0, 2, (500, 16)) * 64) / 64).astype(np.float32)  # on the ap_fixed<16,6> grid
+    return tmp_path / "f.json", tmp_path / "fw.h5", w
+
+
+def _float_reference(x, w):
     h = x.reshape(-1, 8, 2).astype(np.float64)
     k = w["c1"]["kernel"].astype(np.float32)
     c = np.stack([np.einsum("nkc,kcf->nf", h[:, i:i + 3], k) for i in range(6)], axis=1) + w["c1"]["bias"].astype(np.float32)
     bn = {kk: v.astype(np.float32) for kk, v in w["bn"].items()}
     c = (c - bn["moving_mean"]) / np.sqrt(bn["moving_variance"] + 1e-3) * bn["gamma"] + bn["beta"]
     c = np.maximum(c, 0).reshape(-1, 3, 2, 3).mean(axis=2).reshape(-1, 9)
-    z = c @ w["d"]["kernel"].astype(np.float32) + w["d"]["bias"].astype(np.float32)
-    np.testing.assert_allclose(im.logits.predict(x, verbose=0), z, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(im.model.predict(x, verbose=0), softmax(z), atol=1e-6)
+    return c @ w["d"]["kernel"].astype(np.float32) + w["d"]["bias"].astype(np.float32)
+
+
+def test_float_functional_model_ptq(tmp_path):
+    """Float model: BN folded into the conv, post-training quantizers from the data profile; the float view equals
+    the numpy float reference and the quantized model stays within its quantization error."""
+    from models.legacy_import import load_legacy
+
+    js, wp, w = _float_functional_files(tmp_path)
+    x = (np.round(np.random.default_rng(9).normal(0, 2, (500, 16)) * 64) / 64).astype(np.float32)
+    im = load_legacy(js, wp, input_precision="ap_fixed<16,6>", data=x, ptq_bits=12)
+    assert im.ends_in_softmax and im.inserted_input_quantizer["source"] == "--input-precision"
+    z = _float_reference(x, w)
+    np.testing.assert_allclose(im.logits_float_view.predict(x, verbose=0), z, rtol=1e-5, atol=1e-5)
+    zq = im.logits.predict(x, verbose=0)
+    assert 0 < np.abs(zq - z).max() < 0.05
+    by = {l["name"]: l for l in im.layers}
+    assert "bn" not in by and by["c1"]["folded_batchnorm"] == "bn"
+    assert by["c1"]["ptq"]["kernel"].startswith("ap_fixed<12,") and by["ap"]["ptq"]["out"].startswith("ap_ufixed<12,")
+    assert im.summary()["float_model_ptq_bits"] == 12
+    np.testing.assert_allclose(im.model.predict(x, verbose=0), softmax(zq), atol=1e-6)
 
 
 def test_old_sequential_layout_without_input_layer(tmp_path):
@@ -193,8 +210,11 @@ def test_old_sequential_layout_without_input_layer(tmp_path):
     x = np.array([[0.5, -1.0, 2.0, 0.25], [1.0, 1.0, -1.5, 0.0]], np.float32)
     im = load_legacy(tmp_path / "m.json", tmp_path / "w.h5", data=x)
     expect = np.maximum(x @ w["d1"]["kernel"] + w["d1"]["bias"], 0) @ w["d2"]["kernel"]
-    np.testing.assert_allclose(im.model.predict(x, verbose=0), expect, rtol=1e-6)
+    np.testing.assert_allclose(im.float_view.predict(x, verbose=0), expect, rtol=1e-6)
+    np.testing.assert_allclose(im.model.predict(x, verbose=0), expect, atol=2e-3)  # 16-bit PTQ
     assert not im.ends_in_softmax and im.inserted_input_quantizer is not None
+    with pytest.raises(ValueError, match="--precision applies only to float"):
+        load_legacy(FIXTURES / "qkeras_classifier.json", tmp_path / "w.h5", ptq_bits=8)
 
 
 # ---- errors ---------------------------------------------------------------------------------------
@@ -324,3 +344,36 @@ def test_cli_full_h5_cnn_inserted_quantizer(tmp_path):
     a = rep["agreement"]["emulator_vs_keras"]
     assert a["n_mismatched"] == 0 and a["n_events"] == 1500 and "softmax" not in rep["agreement"]
     assert set(rep["saturation"]) >= {"input_quantizer", "act_q"}
+
+
+def test_inserted_quantizer_overflow_is_refused(tmp_path, capsys):
+    import build_hls
+
+    js, wp, _ = _float_functional_files(tmp_path)
+    np.save(tmp_path / "x.npy", np.random.default_rng(3).normal(0, 4, (300, 16)).astype(np.float32))
+    args = ["--model", str(js), "--weights", str(wp), "--data", str(tmp_path / "x.npy"), "--output", str(tmp_path / "o"),
+            "--input-precision", "ap_fixed<8,2>"]
+    assert build_hls.main(args) == 2
+    err = capsys.readouterr().err
+    assert "input_quantizer (ap_fixed<8,2,AP_RND_CONV,AP_SAT>)" in err and "--allow-overflow" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_cli_float_model_ptq_bit_exact(tmp_path):
+    import build_hls
+
+    js, wp, w = _float_functional_files(tmp_path)
+    x = np.random.default_rng(23).normal(0, 2, (2000, 16)).astype(np.float32)
+    np.savetxt(tmp_path / "x.dat", x, fmt="%.9g")
+    np.save(tmp_path / "ref.npy", softmax(_float_reference(x, w)))
+    out = tmp_path / "proj"
+    rc = build_hls.main(["--model", str(js), "--weights", str(wp), "--data", str(tmp_path / "x.dat"), "--reference",
+                         str(tmp_path / "ref.npy"), "--reference-tolerance", "0.05", "--output", str(out)])
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rc == 0, rep["checks"]
+    assert rep["import"]["float_model_ptq_bits"] == 16 and rep["import"]["inserted_input_quantizer"] is not None
+    assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_keras"]["max_abs_diff"] == 0.0
+    assert rep["import"]["reference_argmax_agreement"] > 0.99
+    assert all(v == 0 for v in rep["inserted_quantizer_overflows"]["events_out_of_range"].values())
