@@ -185,6 +185,9 @@ def run_import_build(cfg) -> tuple[dict, bool]:
     n_gold = min(len(x_flat), 500)
     write_golden_vectors(project_dir, x_flat[:n_gold], csim.predict(x_flat[:n_gold]),
                          {"source": "hls4ml C-simulation", "selection": {"first_events": n_gold}})
+    if logits_dir is not None:  # the bit-exact regression check of a softmax model: `build_hls.py check <project>/logits`
+        write_golden_vectors(logits_dir, x_flat[:n_gold], CSimEmulator(logits_dir).predict(x_flat[:n_gold]),
+                             {"source": "hls4ml C-simulation", "selection": {"first_events": n_gold}})
 
     report = {
         "schema_version": 1,

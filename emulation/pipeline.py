@@ -120,6 +120,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         from emulation.import_build import run_import_build
 
         return run_import_build(cfg)
+    if cfg.weights_path is not None or cfg.reference_path is not None:
+        raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models (--model FILE.json or .h5)")
     spec = resolve_model(cfg.model)
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
