@@ -148,8 +148,12 @@ def run_import_build(cfg) -> tuple[dict, bool]:
 
         bad = np.flatnonzero(np.any(np.abs(exact_emu - exact_keras).reshape(len(x), -1) > np.spacing(
             np.abs(exact_keras).astype(np.float32)).reshape(len(x), -1), axis=1))[:16]
-        agreement["emulator_vs_keras"]["first_divergent_layer"] = first_divergent_layer(
-            im.logits if im.ends_in_softmax else im.model, cfg.hls, x[bad])
+        try:
+            agreement["emulator_vs_keras"]["first_divergent_layer"] = first_divergent_layer(
+                im.logits if im.ends_in_softmax else im.model, cfg.hls, x[bad])
+        except Exception as exc:  # the pointer is a diagnostic: never hide the mismatch itself
+            agreement["emulator_vs_keras"]["first_divergent_layer"] = {
+                "layer": None, "note": f"hls4ml tracing failed: {exc.__class__.__name__}: {exc}"}
     if im.ends_in_softmax:
         agreement["softmax"] = {**_emu_stats(y_emu.reshape(len(x), -1), y_keras.reshape(len(x), -1)),
                                 "argmax_agreement_logits_vs_keras_softmax": float(np.mean(

@@ -173,6 +173,8 @@ def read_legacy_model(model_path, weights_path=None) -> LegacyModel:
                     raise ValueError(f"--model {mp}: no /model_weights group; give the weights with --weights")
                 weights = _read_weight_groups(f["model_weights"], f"--model {mp}")
         if weights_path is not None:
+            if not Path(weights_path).is_file() or not h5py.is_hdf5(weights_path):
+                raise FileNotFoundError(f"--weights {weights_path}: no such HDF5 file")
             with h5py.File(weights_path, "r") as f:
                 g = f["model_weights"] if "model_weights" in f else f
                 weights = _read_weight_groups(g, f"--weights {weights_path}")

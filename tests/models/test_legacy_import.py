@@ -377,3 +377,20 @@ def test_cli_float_model_ptq_bit_exact(tmp_path):
     assert rep["agreement"]["emulator_vs_keras"]["max_abs_diff"] == 0.0
     assert rep["import"]["reference_argmax_agreement"] > 0.99
     assert all(v == 0 for v in rep["inserted_quantizer_overflows"]["events_out_of_range"].values())
+
+
+def test_import_checks_fail_on_reference_and_emulator_differences():
+    from emulation.import_build import _check
+    from emulation.pipeline import BuildConfig
+
+    cfg = BuildConfig(model="m.json", reference_tolerance=1e-4)
+    rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0, "output": "logits"}},
+           "import": {"reference_max_abs_diff": 1e-7, "inserted_input_quantizer": None, "reference_n_events_differing": 0}}
+    assert _check(rep, cfg) == (True, [])
+    rep["import"].update(reference_max_abs_diff=0.01, reference_n_events_differing=3,
+                         inserted_input_quantizer={"precision": "ap_fixed<16,5>"})
+    rep["agreement"]["emulator_vs_keras"]["n_mismatched"] = 2
+    ok, failures = _check(rep, cfg)
+    assert not ok and len(failures) == 2
+    assert "2 mismatched events" in failures[0] and "max |diff| 0.01 > 0.0001 in 3 events" in failures[1]
+    assert "input quantizer was inserted" in failures[1]
