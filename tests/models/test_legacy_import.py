@@ -394,3 +394,42 @@ def test_import_checks_fail_on_reference_and_emulator_differences():
     assert not ok and len(failures) == 2
     assert "2 mismatched events" in failures[0] and "max |diff| 0.01 > 0.0001 in 3 events" in failures[1]
     assert "input quantizer was inserted" in failures[1]
+
+
+def test_qconv1d_maxpool1d_global_pooling_match_numpy(tmp_path):
+    """QConv1D (with fused relu), MaxPooling1D, GlobalAveragePooling1D, QDense with a quantized_relu activation."""
+    from models.legacy_import import load_legacy
+
+    qb = {"class_name": "quantized_bits", "config": {"bits": 6, "integer": 0, "symmetric": 0, "alpha": 1,
+                                                      "keep_negative": True, "use_stochastic_rounding": False}}
+    layers = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 8, 2], "dtype": "float32", "name": "in"},
+         "name": "in", "inbound_nodes": []},
+        _layer("QActivation", "iq", ["in"], activation="quantized_bits(10,3,alpha=1)"),
+        _layer("QConv1D", "qc", ["iq"], filters=3, kernel_size=[2], strides=[1], padding="valid",
+               data_format="channels_last", dilation_rate=[1], groups=1, activation="relu", use_bias=True,
+               kernel_quantizer=qb, bias_quantizer=qb),
+        _layer("MaxPooling1D", "mp", ["qc"], pool_size=[2], strides=[2], padding="valid", data_format="channels_last"),
+        _layer("GlobalAveragePooling1D", "gap", ["mp"], data_format="channels_last"),
+        _layer("QDense", "qd", ["gap"], units=2, activation="quantized_relu(8,2)", use_bias=False,
+               kernel_quantizer="quantized_bits(8,1)", bias_quantizer=None),
+    ]
+    cfg = {"class_name": "Model", "config": {"name": "q1d", "layers": layers, "input_layers": [["in", 0, 0]],
+                                             "output_layers": [["qd", 0, 0]]}, "keras_version": "2.3.1"}
+    r = np.random.default_rng(4)
+    w = {"qc": {"kernel": r.normal(0, 0.5, (2, 2, 3)), "bias": r.normal(0, 0.3, 3)},
+         "qd": {"kernel": r.normal(0, 0.8, (3, 2))}}
+    (tmp_path / "q.json").write_text(json.dumps(cfg))
+    from keras2_files import _write_groups
+
+    with h5py.File(tmp_path / "q.h5", "w") as f:
+        _write_groups(f, [l["name"] for l in layers], w)
+    im = load_legacy(tmp_path / "q.json", tmp_path / "q.h5")
+    assert im.inserted_input_quantizer is None
+    x = r.normal(0, 2, (400, 8, 2)).astype(np.float32)
+    h = qk_bits(x.astype(np.float64), 10, 3)
+    k, b = qk_bits(w["qc"]["kernel"].astype(np.float32), 6, 0), qk_bits(w["qc"]["bias"].astype(np.float32), 6, 0)
+    c = np.maximum(np.stack([np.einsum("nkc,kcf->nf", h[:, i:i + 2], k) for i in range(7)], axis=1) + b, 0)
+    c = c[:, :6].reshape(-1, 3, 2, 3).max(axis=2).mean(axis=1)
+    y = qk_relu(c @ qk_bits(w["qd"]["kernel"].astype(np.float32), 8, 1), 8, 2)
+    np.testing.assert_allclose(im.model.predict(x, verbose=0), y, atol=1e-12)
