@@ -58,7 +58,7 @@ def _reshape_inputs(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def run_import_build(cfg) -> tuple[dict, bool]:
     from data.arrays import read_array, read_reference
-    from models.legacy_import import load_legacy
+    from models.legacy_import import COMPUTE_DTYPE, load_legacy
 
     timings: dict[str, float] = {}
     if cfg.data_path is None:
@@ -111,7 +111,7 @@ def run_import_build(cfg) -> tuple[dict, bool]:
 
     out_dir = cfg.resolved_output_dir()
     metadata = {"model": str(cfg.model), "build_config": cfg.to_dict(), "versions": tool_versions(),
-                "import": im.summary(), "input_shape": list(in_shape)}
+                "import": im.summary(), "input_shape": list(in_shape), "keras_dtype_policy": COMPUTE_DTYPE}
     _say(f"converting with hls4ml into {out_dir}")
     project_dir, t_conv, t_comp = build_project(im.model, cfg.hls, out_dir, metadata)
     timings["convert"], timings["compile"] = t_conv, t_comp
