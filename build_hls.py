@@ -21,8 +21,10 @@ def _positive_int(s: str) -> int:
 
 
 def _add_build_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="vae21", help="registered model name (vae21) or path to a .keras model")
-    p.add_argument("--data", type=Path, help="HDF5 file with events to emulate (layout: see data/dataset.py)")
+    p.add_argument("--model", default="vae21", help="registered model name (vae21), path to a .keras model, or a "
+                   "legacy QKeras / Keras 2 model (.json architecture with --weights, or a full-model .h5)")
+    p.add_argument("--data", type=Path, help="HDF5 file with events to emulate (layout: see data/dataset.py); for a "
+                   "legacy .json/.h5 model: the inputs as .h5, .npy or whitespace-separated .dat")
     p.add_argument("--output", type=Path, help="project directory (default firmware_projects/<model>/)")
     p.add_argument("--retrain", action="store_true", help="train even if a trained model is cached")
     p.add_argument("--epochs", type=_positive_int, help="override training epochs")
@@ -30,7 +32,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-train", type=_positive_int, default=150_000)
     p.add_argument("--n-test-bkg", type=_positive_int, help="SM test events (default: enough for every working point)")
     p.add_argument("--n-signal", type=_positive_int, default=50_000, help="test events per signal")
-    p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations")
+    p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations "
+                   "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
@@ -45,6 +48,13 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
     p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
+    p.add_argument("--weights", type=Path, help="legacy model: Keras 2 weights .h5 for a --model .json architecture")
+    p.add_argument("--reference", type=Path,
+                   help="legacy model: reference outputs (.h5, .npy or .dat), one row per --data event")
+    p.add_argument("--reference-tolerance", type=float, default=1e-4,
+                   help="legacy model: largest |imported - reference| accepted")
+    p.add_argument("--allow-overflow", action="store_true",
+                   help="legacy model: accept input/PTQ quantizers inserted by the importer that saturate on --data")
     _add_hardware_args(p)
 
 
@@ -86,13 +96,17 @@ def build_main(args: argparse.Namespace) -> int:
     kw = {}
     if args.cache_dir:
         kw["cache_dir"] = args.cache_dir
-    if args.data is not None and not args.data.is_file():
+    from data.arrays import file_part
+
+    if args.data is not None and not file_part(args.data).is_file():
         raise FileNotFoundError(f"--data {args.data}: no such file")
     cfg = BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
-        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args), **kw,
+        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args),
+        weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
+        allow_overflow=args.allow_overflow, **kw,
     )
     from analysis.report import summary_table
 

@@ -83,6 +83,10 @@ def _fmt(v, nd=4):
 
 def summary_table(report: dict) -> str:
     """Plain-text summary (also the first table of report.md)."""
+    if "import" in report:  # imported legacy model: agreement sections, no working points
+        from .import_report import import_summary
+
+        return import_summary(report)
     wps = report["working_points"]
     lines = []
     a = report["agreement"]["emulator_vs_keras"]

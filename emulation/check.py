@@ -127,8 +127,14 @@ def run_check(project_dir: Path) -> CheckResult:
 
     import qkeras.qlayers  # noqa: F401  (registers the layers)
 
-    model = keras.saving.load_model(project_dir / "model/deployable.keras", compile=False)
-    y_keras = np.asarray(model.predict(x.astype(np.float32), verbose=0), dtype=np.float64).reshape(len(x), -1)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(md.get("keras_dtype_policy", policy.name))  # imported models are float64
+    try:
+        model = keras.saving.load_model(project_dir / "model/deployable.keras", compile=False)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    x_in = x.astype(np.float32).reshape((len(x), *[int(d) for d in model.inputs[0].shape[1:]]))  # io_parallel: flat
+    y_keras = np.asarray(model.predict(x_in, verbose=0), dtype=np.float64).reshape(len(x), -1)
     c = _compare("keras_vs_golden", y_ref, y_keras, lsb, float32_tol=True)
     c.seconds = time.perf_counter() - t0
     cases.append(c)

@@ -50,6 +50,11 @@ class BuildConfig:
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
     hardware: HardwareOptions = field(default_factory=HardwareOptions)  # RTL / yosys / budgets (issue 5)
+    # imported legacy QKeras / Keras 2 models (emulation/import_build.py)
+    weights_path: Path | None = None
+    reference_path: Path | None = None
+    reference_tolerance: float = 1e-4
+    allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
 
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
@@ -59,7 +64,7 @@ class BuildConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["hls"] = self.hls.to_dict()
-        for k in ("output_dir", "data_path", "cache_dir"):
+        for k in ("output_dir", "data_path", "cache_dir", "weights_path", "reference_path"):
             d[k] = str(d[k]) if d[k] is not None else None
         d["extra_rates_hz"] = list(self.extra_rates_hz)
         d["fprs"] = list(self.fprs)
@@ -112,6 +117,14 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     from data.generator import BSM_SIGNALS, SM_PROCESSES
     from models.registry import ModelSpec, PreparedModel, load_user_model, resolve_model
 
+    from models.legacy_import import is_legacy_model_path
+
+    if is_legacy_model_path(cfg.model):  # legacy QKeras / Keras 2 file: its own build (no HLT working points)
+        from emulation.import_build import run_import_build
+
+        return run_import_build(cfg)
+    if cfg.weights_path is not None or cfg.reference_path is not None:
+        raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models (--model FILE.json or .h5)")
     spec = resolve_model(cfg.model)
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))

@@ -101,6 +101,11 @@ def _library_name(project_dir: Path, project_name: str) -> str:
     return str(libs[-1].relative_to(project_dir))
 
 
+def _flat_size(tensor) -> int:
+    """Values per event of a tensor (io_parallel passes multi-dimensional inputs flattened, channels last)."""
+    return int(np.prod([int(d) for d in tensor.shape[1:]]))
+
+
 def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) -> tuple[Path, float, float]:
     """Convert + compile into a temp dir, write metadata.json, swap into ``out_dir``.
 
@@ -130,8 +135,8 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
             )
             hm.write()
         t1 = time.perf_counter()
-        add_batch_entry_point(tmp, cfg.project_name, int(keras_model.inputs[0].shape[-1]),
-                              int(keras_model.outputs[0].shape[-1]))
+        add_batch_entry_point(tmp, cfg.project_name, _flat_size(keras_model.inputs[0]),
+                              _flat_size(keras_model.outputs[0]))
         compile_csim(tmp, weights_base=out_dir)
         t2 = time.perf_counter()
         (tmp / "hls4ml_convert.log").write_text(log.getvalue())
@@ -143,8 +148,8 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
             hls=cfg.to_dict(),
             csim_library=_library_name(tmp, cfg.project_name),
             weights_dir=str(out_dir / "firmware" / "weights"),
-            n_inputs=int(keras_model.inputs[0].shape[-1]),
-            n_outputs=int(keras_model.outputs[0].shape[-1]),
+            n_inputs=_flat_size(keras_model.inputs[0]),
+            n_outputs=_flat_size(keras_model.outputs[0]),
             created_unix=time.time(),
         )
         (tmp / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))

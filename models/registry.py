@@ -80,7 +80,8 @@ def resolve_model(arg: str) -> ModelSpec | Path:
             raise FileNotFoundError(f"model file {p} does not exist")
         return p
     raise ValueError(
-        f"unknown model {arg!r}: use one of {sorted(REGISTRY)} or a path to a .keras model file"
+        f"unknown model {arg!r}: use one of {sorted(REGISTRY)}, a path to a .keras model file, or a legacy "
+        "QKeras / Keras 2 model (.json with --weights, or a full-model .h5)"
     )
 
 

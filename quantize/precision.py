@@ -46,7 +46,8 @@ class Overflow(enum.Enum):
             raise ValueError(f"unknown overflow mode {s!r}; choose one of {[m.value for m in cls]}") from None
 
 
-_AP_RE = re.compile(r"^\s*(ap_)?(u?fixed)\s*<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*)?(?:,\s*(\w+)\s*)?>\s*$", re.I)
+_AP_RE = re.compile(r"^\s*(ap_)?(u?fixed)\s*<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*)?(?:,\s*(\w+)\s*)?(?:,\s*0\s*)?>\s*$",
+                    re.I)  # an explicit 5th argument (saturation bits) is accepted when 0, as hls4ml writes it
 
 
 @dataclass(frozen=True)
