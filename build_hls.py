@@ -126,12 +126,13 @@ def build_main(args: argparse.Namespace) -> int:
 def _add_check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", type=Path, help="project directory built by build_hls.py")
     p.add_argument("--junit", type=Path, help="write a JUnit XML report to this file")
+    p.add_argument("--rtl", action="store_true", help="also run the project's RTL simulation (built with --rtl) on the golden inputs")
 
 
 def check_main(args: argparse.Namespace) -> int:
     from emulation.check import run_check, to_junit
 
-    res = run_check(args.project)
+    res = run_check(args.project, rtl=args.rtl)
     for c in res.cases:
         print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.message}")
     for k, v in res.version_drift.items():

@@ -74,7 +74,8 @@ def _compare(name: str, got: np.ndarray, ref: np.ndarray, lsb: float | None, flo
                                         "max_diff_lsb": d / lsb if lsb else None})
 
 
-def run_check(project_dir: Path) -> CheckResult:
+def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
+    """``rtl``: also run the project's RTL simulation (``<project>/rtl``, built with ``--rtl``) on the golden inputs."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
@@ -122,6 +123,8 @@ def run_check(project_dir: Path) -> CheckResult:
         c = _compare("csim_vs_golden", y_csim, y_ref, lsb, float32_tol=False)
         c.seconds = time.perf_counter() - t0
         cases.append(c)
+    if rtl:
+        cases.append(_rtl_case(project_dir, x, y_ref, lsb))
     t0 = time.perf_counter()
     import keras
 
@@ -144,6 +147,21 @@ def run_check(project_dir: Path) -> CheckResult:
     else:
         cases.append(CheckCase("files_unchanged", True, f"{len(now)} files match the build's sha256"))
     return CheckResult(str(project_dir), cases, _drift(md, tool_versions()), changed)
+
+
+def _rtl_case(project_dir: Path, x: np.ndarray, y_ref: np.ndarray, lsb: float | None) -> CheckCase:
+    t0 = time.perf_counter()
+    if not (project_dir / "rtl").is_dir():
+        return CheckCase("rtl_vs_golden", False, f"--rtl: the project has no RTL ({project_dir / 'rtl'}); build it with --rtl")
+    try:
+        from emulation.rtl import RTLEmulator
+
+        y = RTLEmulator(project_dir).predict(x.reshape(len(x), -1))
+    except (FileNotFoundError, RuntimeError, OSError) as exc:
+        return CheckCase("rtl_vs_golden", False, f"RTL simulation not runnable: {exc}", seconds=time.perf_counter() - t0)
+    c = _compare("rtl_vs_golden", y, y_ref, lsb, float32_tol=False)
+    c.seconds = time.perf_counter() - t0
+    return c
 
 
 def _drift(md: dict, now: dict) -> dict:

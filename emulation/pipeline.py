@@ -56,6 +56,12 @@ class BuildConfig:
     reference_tolerance: float = 1e-4
     allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
 
+    def __post_init__(self):
+        if self.emulator not in ("fast", "csim", "rtl"):
+            raise ValueError(f"--emulator {self.emulator!r}: choose 'fast', 'csim' or 'rtl'")
+        if self.emulator == "rtl" and not self.hardware.rtl:
+            raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
+
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
             return Path(self.output_dir)

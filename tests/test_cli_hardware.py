@@ -94,3 +94,49 @@ def test_enforced_budget_fails_the_build_check():
 def test_synth_without_rtl_is_bad_input(capsys, tmp_path):
     assert build_hls.main(["--synth", "--output", str(tmp_path / "o")]) == 2
     assert "needs --rtl" in capsys.readouterr().err
+
+
+def test_emulator_rtl_needs_rtl(capsys, tmp_path):
+    assert build_hls.main(["--emulator", "rtl", "--output", str(tmp_path / "o")]) == 2
+    assert "--emulator rtl needs --rtl" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="session")
+def rtl_cli_run(tmp_path_factory):
+    """vae21 on tiny sizes with --rtl --emulator rtl: the RTL simulation produces the report's numbers."""
+    from conftest import SMALL
+
+    tmp = tmp_path_factory.mktemp("rtlcli")
+    out = tmp / "proj"
+    rc = build_hls.main(["--model", "vae21", "--output", str(out), "--cache-dir", str(tmp / "cache"),
+                         "--min-spearman", "0.5", "--rtl", "--emulator", "rtl", *SMALL])
+    return rc, out
+
+
+@pytest.mark.slow
+def test_cli_emulator_rtl_and_check_rtl(rtl_cli_run, capsys, tmp_path):
+    rc, out = rtl_cli_run
+    assert rc == 0
+    r = json.loads((out / "report" / "report.json").read_text())
+    assert r["emulator"]["name"] == "rtl"
+    a = r["agreement"]
+    assert a["emulator_vs_keras"]["n_mismatched"] == 0
+    assert a["fast_vs_rtl_all_events"]["n_mismatched"] == 0
+    assert a["fast_vs_rtl_all_events"]["n_events"] == a["emulator_vs_keras"]["n_events"] == 28000
+    assert a["rtl_vs_csim"]["n_mismatched"] == 0
+    assert r["latency"]["rtl_simulation"]["cycles"] >= 1
+    capsys.readouterr()
+    assert build_hls.main(["check", str(out), "--rtl", "--junit", str(tmp_path / "j.xml")]) == 0
+    assert "[PASS] rtl_vs_golden" in capsys.readouterr().out
+    # a golden output changed by one LSB is caught by the RTL case as well
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    f = bad / "tb_data" / "tb_output_predictions.dat"
+    lines = f.read_text().splitlines()
+    lsb = r["hls"]["output_lsb"]
+    lines[0] = " ".join(f"{float(v) + lsb:.10g}" for v in lines[0].split())
+    f.write_text("\n".join(lines) + "\n")
+    assert build_hls.main(["check", str(bad), "--rtl"]) == 1
+    assert "[FAIL] rtl_vs_golden: 1 of" in capsys.readouterr().out
