@@ -21,6 +21,13 @@ REGISTRY: dict[str, ModelSpec] = {
         data="hlt21",
         n_features=21,
     ),
+    "cwola": ModelSpec(
+        name="cwola",
+        description="CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
+                    "classifier logit of the deployed window (emulation/cwola_pipeline.py)",
+        data="dijet",
+        n_features=4,
+    ),
 }
 
 SUPPORTED_USER_LAYERS = (
