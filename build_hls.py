@@ -47,12 +47,13 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
     g = p.add_argument_group("cwola (CWoLa hunting on dijets; --data is then an LHCO high-level-feature HDF file)")
     g.add_argument("--no-signal", action="store_true", help="background only (the no-sculpting check)")
-    g.add_argument("--n-inject", type=int, default=None, help="W' signal events injected (default 700)")
-    g.add_argument("--n-bkg", type=_positive_int, default=None, help="QCD dijet events (default 1000000)")
+    g.add_argument("--n-inject", type=int, default=None, help="W' signal events injected (default 400)")
+    g.add_argument("--n-bkg", type=_positive_int, default=None, help="QCD dijet events (default 300000)")
     g.add_argument("--window", type=int, default=None, help="index of the window to deploy (default: most significant)")
     g.add_argument("--features", default=None, help="comma-separated classifier features (default mj1,mj2,tau21_1,tau21_2)")
     g.add_argument("--folds", type=_positive_int, default=5, help="nested k-fold: number of folds")
     g.add_argument("--inits", type=_positive_int, default=1, help="initialisations per network (best kept)")
+    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3200,4800)")
     g.add_argument("--no-mass-decorrelation", action="store_true", help="use raw jet masses (sculpting risk)")
 
 
@@ -72,6 +73,11 @@ def cwola_main(args: argparse.Namespace) -> int:
         kw["n_bkg"] = args.n_bkg
     if args.features:
         kw["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
+    if args.window_centres:
+        try:
+            kw["first_center"], kw["last_center"] = (float(v) for v in args.window_centres.split(","))
+        except ValueError:
+            raise ValueError(f"--window-centres {args.window_centres!r}: give two numbers in GeV, e.g. 3000,4800") from None
     cfg = CWoLaBuildConfig(output_dir=args.output, data_path=args.data, seed=args.seed, no_signal=args.no_signal,
                            window=args.window, n_folds=args.folds, n_init=args.inits, epochs=args.epochs,
                            decorrelate_masses=not args.no_mass_decorrelation, retrain=args.retrain, hls=hls, **kw)

@@ -50,7 +50,7 @@ class Window:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
-def make_windows(first_center: float = 3000.0, last_center: float = 4800.0, half_width: float = HALF_WIDTH) -> list[Window]:
+def make_windows(first_center: float = 3200.0, last_center: float = 4800.0, half_width: float = HALF_WIDTH) -> list[Window]:
     if not (0 < first_center <= last_center):
         raise ValueError(f"window centres must satisfy 0 < first ({first_center}) <= last ({last_center})")
     n = int(np.floor(np.log(last_center / first_center) / half_width + 1e-9)) + 1
@@ -215,15 +215,17 @@ def discovery_significance(n_obs: float, b: float, db: float) -> tuple[float, fl
         raise ValueError(f"background prediction must be > 0, got {b}")
     if n_obs <= b:
         return 0.5, 0.0
-    if db < 1e-3 * b:
+    if db < 1e-4 * b:
         # pyhf's Poisson-constrained background (tau = (b/db)^2) is numerically unstable as db -> 0; the limit is
         # the known-background q0, whose asymptotic Z is exact in closed form
         p0 = float(norm.sf(asimov_z(n_obs - b, b)))
         return p0, float(norm.isf(p0))
-    model = pyhf.simplemodels.uncorrelated_background(signal=[1.0], bkg=[float(b)], bkg_uncertainty=[db])
+    # signal template of the size of the excess, so that the fitted mu is O(1) (the minimiser's comfort zone)
+    s_scale = float(max(n_obs - b, np.sqrt(b), 1.0))
+    model = pyhf.simplemodels.uncorrelated_background(signal=[s_scale], bkg=[float(b)], bkg_uncertainty=[db])
     data = [float(n_obs)] + model.config.auxdata
     bounds = model.config.suggested_bounds()
-    bounds[model.config.poi_index] = (0.0, max(10.0, 10.0 * (n_obs + 5 * np.sqrt(n_obs + 1))))
+    bounds[model.config.poi_index] = (0.0, max(10.0, 5.0 * n_obs / s_scale))
     init = model.config.suggested_init()
     p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0", par_bounds=bounds, init_pars=init))
     p0 = min(max(p0, 1e-300), 0.5)
@@ -246,7 +248,10 @@ def threshold_for_efficiency(scores: np.ndarray, eff: float) -> float:
     """Score threshold keeping the fraction ``eff`` of events (``score > threshold``); eff = 1 keeps all."""
     if eff >= 1.0:
         return -np.inf
-    return float(np.quantile(scores, 1.0 - eff, method="higher"))
+    k = int(round(eff * len(scores)))
+    if k <= 0:
+        return float(np.max(scores))
+    return float(np.partition(np.asarray(scores), len(scores) - k - 1)[len(scores) - k - 1])
 
 
 def hunt_window(mjj: np.ndarray, scores: np.ndarray | None, w: Window, edges: np.ndarray,

@@ -38,8 +38,8 @@ class CWoLaBuildConfig:
     output_dir: Path | None = None
     data_path: Path | None = None  # LHCO high-level-feature file (pandas HDF)
     seed: int = 42
-    n_bkg: int = 1_000_000
-    n_sig: int = 700
+    n_bkg: int = 300_000
+    n_sig: int = 400
     no_signal: bool = False
     window: int | None = None  # deployed window index (default: most significant)
     features: tuple[str, ...] = HUNT_FEATURES
@@ -47,7 +47,7 @@ class CWoLaBuildConfig:
     n_folds: int = 5
     n_init: int = 1
     epochs: int | None = None
-    first_center: float = 3000.0
+    first_center: float = 3200.0
     last_center: float = 4800.0
     fit_range: tuple[float, float] = (2900.0, 6900.0)
     n_supervised_sig: int = 20_000
@@ -196,6 +196,12 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
          f"kappa {kappas or 'off'}")
 
     windows = hunt.make_windows(cfg.first_center, cfg.last_center)
+    if cfg.window is not None and not 0 <= cfg.window < len(windows):
+        raise ValueError(f"--window {cfg.window}: choose 0..{len(windows) - 1} "
+                         f"(SR centres {[round(w.center) for w in windows]} GeV)")
+    if windows[0].sr[0] < cfg.fit_range[0] or windows[-1].sr[1] > cfg.fit_range[1]:
+        raise ValueError(f"window SRs {windows[0].sr[0]:.0f}-{windows[-1].sr[1]:.0f} GeV must lie inside the fit range "
+                         f"{cfg.fit_range} GeV: choose --window-centres within it")
     edges = hunt.fit_edges(windows, *cfg.fit_range)
     folds = hunt.assign_folds(len(mjj), cfg.n_folds, cfg.seed + 1)
     plan = hunt.nested_plan(cfg.n_folds, cfg.n_init)
@@ -246,9 +252,6 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
         return max(zz) if zz else -1.0
 
     if cfg.window is not None:
-        if not 0 <= cfg.window < len(windows):
-            raise ValueError(f"--window {cfg.window}: choose 0..{len(windows) - 1} "
-                             f"(centres {[round(w.center) for w in windows]} GeV)")
         wi = cfg.window
     else:
         wi = int(np.argmax([zbest(wo) for wo in win_out]))

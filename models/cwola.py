@@ -60,8 +60,8 @@ class CWoLaQuant:
 @dataclass(frozen=True)
 class CWoLaConfig:
     hidden: tuple[int, ...] = (16, 16)
-    epochs: int = 12
-    patience: int = 4
+    epochs: int = 8
+    patience: int = 3
     batch_size: int = 4096
     learning_rate: float = 3e-3
     seed: int = 11
