@@ -53,7 +53,7 @@ class Window:
 def make_windows(first_center: float = 3200.0, last_center: float = 4800.0, half_width: float = HALF_WIDTH) -> list[Window]:
     if not (0 < first_center <= last_center):
         raise ValueError(f"window centres must satisfy 0 < first ({first_center}) <= last ({last_center})")
-    n = int(np.floor(np.log(last_center / first_center) / half_width + 1e-9)) + 1
+    n = int(np.floor(np.log(last_center / first_center) / half_width + 0.01)) + 1  # last centre within 1 % of a step counts
     out = []
     for k in range(n):
         c = first_center * np.exp(k * half_width)

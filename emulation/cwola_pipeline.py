@@ -182,6 +182,13 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
     from models.cwola import CWoLaConfig, exact_forward, float_forward
 
     timings: dict[str, float] = {}
+    windows = hunt.make_windows(cfg.first_center, cfg.last_center)
+    if cfg.window is not None and not 0 <= cfg.window < len(windows):
+        raise ValueError(f"--window {cfg.window}: choose 0..{len(windows) - 1} "
+                         f"(SR centres {[round(w.center) for w in windows]} GeV)")
+    if windows[0].sr[0] < cfg.fit_range[0] or windows[-1].sr[1] > cfg.fit_range[1]:
+        raise ValueError(f"window SRs {windows[0].sr[0]:.0f}-{windows[-1].sr[1]:.0f} GeV must lie inside the fit range "
+                         f"{cfg.fit_range} GeV: choose --window-centres within it")
     t0 = time.perf_counter()
     if cfg.data_path is not None:
         sample = read_lhco_hdf(cfg.data_path)
@@ -195,13 +202,6 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
     _say(f"data: {len(mjj)} events ({n_sig_true} injected signal), {timings['data']:.1f} s; mass decorrelation "
          f"kappa {kappas or 'off'}")
 
-    windows = hunt.make_windows(cfg.first_center, cfg.last_center)
-    if cfg.window is not None and not 0 <= cfg.window < len(windows):
-        raise ValueError(f"--window {cfg.window}: choose 0..{len(windows) - 1} "
-                         f"(SR centres {[round(w.center) for w in windows]} GeV)")
-    if windows[0].sr[0] < cfg.fit_range[0] or windows[-1].sr[1] > cfg.fit_range[1]:
-        raise ValueError(f"window SRs {windows[0].sr[0]:.0f}-{windows[-1].sr[1]:.0f} GeV must lie inside the fit range "
-                         f"{cfg.fit_range} GeV: choose --window-centres within it")
     edges = hunt.fit_edges(windows, *cfg.fit_range)
     folds = hunt.assign_folds(len(mjj), cfg.n_folds, cfg.seed + 1)
     plan = hunt.nested_plan(cfg.n_folds, cfg.n_init)
