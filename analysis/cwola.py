@@ -3,7 +3,10 @@
 Windows.  The signal region (SR) of window k is ``[c_k e^-h, c_k e^+h]`` with h = 0.075 (ln-mjj half width:
 +-7.5 %, i.e. +-1.7 sigma of a 4.5 % mjj resolution, which holds ~85 % of a narrow resonance), with one sideband
 (SB) of the same log width on each side.  Centres step by h (windows overlap by half), so a resonance always
-sits well inside one SR.  Edges lie on the fit histogram's bin grid (ln-width h / 3).
+sits well inside one SR.  Edges lie on the fit histogram's bin grid (ln-width h / 3).  The
+build clips the sidebands to the fit range, which starts above the trigger turn-on: in the turn-on the pT cut
+removes heavy jets preferentially, so a sideband there differs from the SR in jet mass for reasons unrelated to
+any signal, and a classifier learning that sculpts the selected spectrum (seen on background-only data).
 
 Folds.  Every event gets one of ``n_folds`` folds (seeded, balanced).  For window w and test fold t, the networks
 (t, v) for each v != t train on the folds not in {t, v} and validate on v; the ensemble of those n_folds - 1

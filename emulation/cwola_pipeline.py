@@ -49,7 +49,7 @@ class CWoLaBuildConfig:
     epochs: int | None = None
     first_center: float = 3200.0
     last_center: float = 4800.0
-    fit_range: tuple[float, float] = (2900.0, 6900.0)
+    fit_range: tuple[float, float] = (2969.0, 6900.0)  # above the trigger turn-on (see data/dijet.py)
     n_supervised_sig: int = 20_000
     n_supervised_bkg: int = 200_000
     retrain: bool = False
@@ -215,15 +215,17 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
     key = _hash({"data": sample.meta.get("cache_key"), "model": mc.to_dict(), "features": cfg.features,
                  "decorrelate": cfg.decorrelate_masses, "folds": cfg.n_folds, "inits": cfg.n_init,
                  "seed": cfg.seed, "windows": [w.to_dict() for w in windows], "keras": keras.__version__,
-                 "version": 1})
+                 "version": 2})
     mdir = Path(cfg.cache_dir) / "models" / f"cwola-{key}"
 
     # ---- the hunt over all windows --------------------------------------------------------------
     t0 = time.perf_counter()
     win_out, scores, nets_all, scored_all = [], {}, {}, {}
     n_trained = 0
+    in_range = (mjj >= edges[0]) & (mjj < edges[-1])  # sidebands are clipped to the fit range (full acceptance)
     for w in windows:
         sr, sb = w.masks(mjj)
+        sb &= in_range
         inw = sr | sb
         nets, info = _train_window(x, sr, inw, folds, plan, mc, True, cfg.seed + 100 * w.index,
                                    mdir / f"window{w.index}_qat.npz", cfg.retrain)
@@ -257,6 +259,7 @@ def run_cwola(cfg: CWoLaBuildConfig) -> tuple[dict, bool]:
         wi = int(np.argmax([zbest(wo) for wo in win_out]))
     w = windows[wi]
     sr, sb = w.masks(mjj)
+    sb &= in_range
     inw = sr | sb
     nets, scored_by = nets_all[wi], scored_all[wi]
     dep_j = scored_by[0][0]

@@ -37,7 +37,7 @@ def test_cwola_cli_end_to_end(lhco_file, tmp_path):
     assert a["hunt_networks_emulator_vs_keras"]["n_mismatched"] == 0
     assert a["hunt_networks_emulator_vs_keras"]["n_events"] == 2 * 40_600  # each event by its fold's 2 networks
     c = rep["cwola"]
-    assert [round(w["center"]) for w in c["windows"]] == [3200, 3449, 3717]
+    assert [round(w["center"]) for w in c["windows"]] == [3200, 3449, 3718]
     for w in c["windows"]:
         assert w["leakage_pairs"] == 0 and w["n_SR"] > 0 and w["n_SB"] > 0
         assert [r["efficiency"] for r in w["hunt_fixed_point"]] == [1.0, 0.1, 0.01, 0.002]
