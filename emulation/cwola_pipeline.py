@@ -49,7 +49,7 @@ class CWoLaBuildConfig:
     epochs: int | None = None
     first_center: float = 3200.0
     last_center: float = 4800.0
-    fit_range: tuple[float, float] = (2969.0, 6900.0)  # above the trigger turn-on (see data/dijet.py)
+    fit_range: tuple[float, float] = (2968.0, 6900.0)  # above the trigger turn-on (see data/dijet.py)
     n_supervised_sig: int = 20_000
     n_supervised_bkg: int = 200_000
     retrain: bool = False
