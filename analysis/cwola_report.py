@@ -106,6 +106,7 @@ def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[P
     for ax in axes:
         ax.axvspan(*w.sr, color="orange", alpha=0.2)
     axes[0].set_yscale("log")
+    axes[0].set_ylim(bottom=0.3)
     axes[0].set_ylabel("events / bin")
     axes[0].set_title(f"mjj after cuts on the window-{wi} classifier (source: emulator); fit: dijet function")
     axes[0].legend(fontsize=8)
