@@ -55,6 +55,17 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="legacy model: largest |imported - reference| accepted")
     p.add_argument("--allow-overflow", action="store_true",
                    help="legacy model: accept input/PTQ quantizers inserted by the importer that saturate on --data")
+    g = p.add_argument_group("cwola (CWoLa hunting on dijets; --data is then an LHCO high-level-feature HDF file)")
+    g.add_argument("--no-signal", action="store_true", help="background only (the no-sculpting check)")
+    g.add_argument("--n-inject", type=int, default=None, help="W' signal events injected (default 400)")
+    g.add_argument("--n-bkg", type=_positive_int, default=None, help="QCD dijet events (default 300000)")
+    g.add_argument("--window", type=int, default=None, help="index of the window to deploy (default: most significant)")
+    g.add_argument("--features", default=None, help="comma-separated classifier features (default mj1,mj2,tau21_1,tau21_2)")
+    g.add_argument("--folds", type=_positive_int, default=5, help="nested k-fold: number of folds")
+    g.add_argument("--inits", type=_positive_int, default=1, help="initialisations per network (best kept)")
+    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3200,4800)")
+    g.add_argument("--no-mass-decorrelation", action="store_true", help="use raw jet masses (sculpting risk)")
+
     _add_hardware_args(p)
 
 
@@ -87,7 +98,46 @@ def _hardware_options(args: argparse.Namespace):
                                            dsp=args.dsp_budget, enforce=args.enforce_budgets))
 
 
+def cwola_main(args: argparse.Namespace) -> int:
+    from analysis.cwola_report import cwola_summary
+    from emulation.cwola_pipeline import CWoLaBuildConfig, run_cwola
+    from hls.config import DEFAULT_PART, HLSConfig, Strategy
+
+    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
+    kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
+    if args.n_inject is not None:
+        if args.n_inject < 0:
+            raise ValueError(f"--n-inject must be >= 0, got {args.n_inject}")
+        kw["n_sig"] = args.n_inject
+    if args.n_bkg is not None:
+        kw["n_bkg"] = args.n_bkg
+    if args.features:
+        kw["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
+    if args.window_centres:
+        try:
+            kw["first_center"], kw["last_center"] = (float(v) for v in args.window_centres.split(","))
+        except ValueError:
+            raise ValueError(f"--window-centres {args.window_centres!r}: give two numbers in GeV, e.g. 3000,4800") from None
+    cfg = CWoLaBuildConfig(output_dir=args.output, data_path=args.data, seed=args.seed, no_signal=args.no_signal,
+                           window=args.window, n_folds=args.folds, n_init=args.inits, epochs=args.epochs,
+                           decorrelate_masses=not args.no_mass_decorrelation, retrain=args.retrain, hls=hls, **kw)
+    report, ok = run_cwola(cfg)
+    print()
+    print(cwola_summary(report))
+    print()
+    print(f"timings [s]: {report['timings_s']}")
+    print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
+    if not ok:
+        print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
+        return 1
+    print("agreement checks passed")
+    return 0
+
+
 def build_main(args: argparse.Namespace) -> int:
+    if args.model == "cwola":
+        return cwola_main(args)
     from emulation.pipeline import BuildConfig, Tolerances, run_build
     from hls.config import DEFAULT_PART, HLSConfig, Strategy
 

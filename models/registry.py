@@ -63,6 +63,13 @@ REGISTRY: dict[str, ModelSpec] = {
         n_features=21,
         prepare="models.vae21:prepare_for_build",
     ),
+    "cwola": ModelSpec(
+        name="cwola",
+        description="CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
+                    "classifier logit of the deployed window (emulation/cwola_pipeline.py)",
+        data="dijet",
+        n_features=4,
+    ),
 }
 
 SUPPORTED_USER_LAYERS = (

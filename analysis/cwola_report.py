@@ -1,0 +1,182 @@
+"""CWoLa report: summary tables (printed and in report.md) and plots.  Every figure names its score source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .cwola import _bin_integrals, sr_bins
+
+SOURCE_LABELS = {
+    "fixed_point": "fixed-point networks (numpy exact arithmetic = firmware arithmetic)",
+    "emulator": "emulator (fast bit-exact emulator of the firmware; deployed net also hls4ml C-sim)",
+    "keras": "quantized Keras model (hgq2, QKeras API)",
+    "float_view": "float view (same weights, quantizers off)",
+    "float_twin": "float twin (separately trained float networks)",
+    "supervised": "fully supervised reference (truth labels, independent sample)",
+}
+
+
+def _f(v, fmt="{:.2f}"):
+    return "n/a" if v is None else fmt.format(v)
+
+
+def cwola_summary(report: dict) -> str:
+    c = report["cwola"]
+    a = report["agreement"]
+    lines = [
+        f"data: {report['data']['n_events']} events, {report['data']['n_signal_injected']} injected signal "
+        f"(truth, not used by CWoLa); networks trained: {c['networks_trained']}",
+        f"C-sim vs quantized Keras (deployed network, all events): {a['emulator_vs_keras']['n_mismatched']} mismatched "
+        f"/ {a['emulator_vs_keras']['n_events']}; fast emulator vs C-sim: {a['fast_vs_csim']['n_mismatched']} differ",
+        f"fold networks (emulator vs Keras): {a['hunt_networks_emulator_vs_keras']['n_mismatched']} mismatched / "
+        f"{a['hunt_networks_emulator_vs_keras']['n_events']} (event, network) pairs",
+        f"emulator vs float view: Pearson {a['emulator_vs_float_view']['score_pearson']:.4f}, "
+        f"Spearman {a['emulator_vs_float_view']['score_spearman']:.4f}",
+        "",
+        "Scan (source: fixed-point networks = firmware arithmetic), local Z per window and cut:",
+        "| window | SR [GeV] | n_SR | n_SB | sig. in SR (truth) | " + " | ".join(
+            f"Z {r['efficiency']:g}" for r in c["windows"][0]["hunt_fixed_point"]) + " |",
+        "|" + "---|" * (5 + len(c["windows"][0]["hunt_fixed_point"])),
+    ]
+    for w in c["windows"]:
+        mark = " *" if w["index"] == c["deployed_window"] else ""
+        lines.append(f"| {w['index']}{mark} | {w['sr'][0]:.0f}-{w['sr'][1]:.0f} | {w['n_SR']} | {w['n_SB']} | "
+                     f"{w['n_signal_SR_truth']} | " + " | ".join(_f(r["z"]) for r in w["hunt_fixed_point"]) + " |")
+    lines += ["", f"Deployed window {c['deployed_window']} (*): local Z (n_SR observed / b fitted +- db) per source",
+              "| cut | " + " | ".join(k for k in ("emulator", "keras", "float_view", "float_twin", "supervised"))
+              + " | sel. differ emu/keras | sel. agreement emu/view |", "|" + "---|" * 8]
+    for r in c["cuts"]:
+        cells = []
+        for k in ("emulator", "keras", "float_view", "float_twin", "supervised"):
+            cells.append(f"{_f(r[f'z_{k}'])} ({r[f'n_sr_{k}']}/{_f(r[f'b_sr_{k}'], '{:.0f}')}+-{_f(r[f'db_sr_{k}'], '{:.0f}')})")
+        lines.append(f"| {r['efficiency']:g} | " + " | ".join(cells) + f" | {r['selection_differs_emulator_vs_keras']} | "
+                     f"{r['selection_agreement_emulator_vs_float_view']:.5f} |")
+    lines += ["", c["trials"]]
+    return "\n".join(lines)
+
+
+def write_cwola_report(report, out: Path, mjj, edges, windows, sources, raw_x, label, features, mean, std) -> None:
+    from .report import _saturation_md
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = make_plots(out, report, mjj, edges, windows, sources, raw_x)
+    h = report["hls"]
+    md = [
+        "# Firmware report: cwola (CWoLa hunting on dijets)", "",
+        f"Project: `{h['project_dir']}` ({h['backend']}, part {h['part']}, clock {h['clock_period_ns']} ns, "
+        f"{h['io_type']}, {h['strategy']}, reuse factor {h['reuse_factor']}); firmware output: the classifier logit.",
+        f"Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** " + "; ".join(report["checks"]["failures"]),
+        "", "Sources: " + "; ".join(f"*{k}* = {v}" for k, v in SOURCE_LABELS.items()), "",
+        "## Summary", "", cwola_summary(report), "",
+        "Significance: binned Poisson fit (iminuit) of the dijet function to the selected spectrum outside the SR, "
+        "background prediction in the SR with the fit's uncertainty, discovery test q0 (pyhf, asymptotic).", "",
+        "## Saturation / wrap per quantizer layer of the deployed network (fraction of events, count)", "",
+        "Source: quantized Keras model.", "", _saturation_md(report.get("saturation", {})),
+        "## Data", "", "```", str(report["data"]), "```", "", "## Timings [s]", "", "```", str(report["timings_s"]),
+        "```", "", "## Plots", "",
+    ]
+    md += [f"![{p.stem}]({p.name})" for p in plots]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    c = report["cwola"]
+    wi = c["deployed_window"]
+    w = windows[wi]
+    paths = []
+    centers = np.sqrt(edges[:-1] * edges[1:])
+    # 1. spectra with fits, deployed window, emulator scores
+    hunts = c["hunts_deployed_window"]["emulator"]
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for r in hunts:
+        cnt = np.asarray(r["counts"], float)
+        l = axes[0].errorbar(centers, cnt, yerr=np.sqrt(cnt), fmt="o", ms=3, label=f"eff {r['efficiency']:g}: Z = {_f(r['z'])}")
+        if r.get("fit_params"):
+            fit = _bin_integrals(np.asarray(r["fit_params"]), edges)
+            axes[0].plot(centers, fit, "-", color=l[0].get_color(), lw=1)
+            axes[1].plot(centers, (cnt - fit) / np.sqrt(np.maximum(fit, 1)), "o-", ms=2, color=l[0].get_color())
+    for ax in axes:
+        ax.axvspan(*w.sr, color="orange", alpha=0.2)
+    axes[0].set_yscale("log")
+    axes[0].set_ylim(bottom=0.3)
+    axes[0].set_ylabel("events / bin")
+    axes[0].set_title(f"mjj after cuts on the window-{wi} classifier (source: emulator); fit: dijet function")
+    axes[0].legend(fontsize=8)
+    axes[1].set_ylabel("(data - fit) / sqrt(fit)")
+    axes[1].set_xlabel("mjj [GeV]")
+    fig.tight_layout()
+    p = out / "mjj_spectra_fits.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    # 2. significance and p0 per window
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    cen = [wo["center"] for wo in c["windows"]]
+    for i, r0 in enumerate(c["windows"][0]["hunt_fixed_point"]):
+        z = [wo["hunt_fixed_point"][i]["z"] for wo in c["windows"]]
+        p0 = [wo["hunt_fixed_point"][i]["p0"] for wo in c["windows"]]
+        z = [np.nan if v is None else v for v in z]
+        p0 = [np.nan if v is None else v for v in p0]
+        axes[0].plot(cen, z, "o-", label=f"eff {r0['efficiency']:g}")
+        axes[1].plot(cen, p0, "o-", label=f"eff {r0['efficiency']:g}")
+    axes[0].set_ylabel("local significance Z")
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("local p0 (deficits: 0.5)")
+    for a in (1, 2, 3):
+        axes[1].axhline(float(_norm_sf(a)), color="gray", lw=0.7, ls=":")
+    for ax in axes:
+        ax.set_xlabel("SR centre [GeV]")
+        ax.legend(fontsize=8)
+    title = "background only (--no-signal)" if report["data"]["no_signal"] else "signal injected"
+    fig.suptitle(f"CWoLa scan, {title} (source: fixed-point networks = firmware arithmetic)")
+    fig.tight_layout()
+    p = out / "significance_per_window.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    # 3. what the classifier learned: selected events in the mj1-mj2 plane (SR of the deployed window)
+    sr = (mjj >= w.sr[0]) & (mjj < w.sr[1])
+    s = sources["emulator"]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.hist2d(raw_x[sr, 1], raw_x[sr, 2], bins=[np.linspace(0, 800, 81), np.linspace(0, 400, 81)], cmap="Greys",
+              norm=matplotlib.colors.LogNorm())
+    for eff, col in ((0.01, "tab:blue"), (0.002, "tab:red")):
+        thr = np.quantile(s, 1 - eff, method="higher")
+        m = sr & (s > thr)
+        ax.scatter(raw_x[m, 1], raw_x[m, 2], s=4, color=col, label=f"selected, eff {eff:g} ({m.sum()} in SR)")
+    ax.set_xlabel("mj1 (heavier jet) [GeV]")
+    ax.set_ylabel("mj2 [GeV]")
+    ax.set_title(f"SR of window {wi}: all (grey) and selected (source: emulator)", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = out / "selected_mj1_mj2.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    # 4. emulator vs float view and float twin scores
+    fig, ax = plt.subplots(figsize=(6, 5))
+    idx = np.random.default_rng(0).choice(len(s), size=min(20000, len(s)), replace=False)
+    ax.scatter(sources["float_view"][idx], s[idx], s=2, label="float view")
+    ax.set_xlabel("float view logit (ensemble)")
+    ax.set_ylabel("emulator logit (ensemble)")
+    ax.set_title(f"window {wi}: emulator vs float view (20k random events)", fontsize=9)
+    fig.tight_layout()
+    p = out / "emulator_vs_float_view.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def _norm_sf(z):
+    from scipy.stats import norm
+
+    return norm.sf(z)
