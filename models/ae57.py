@@ -16,7 +16,8 @@ m_j = 0 for padded slots and for MET eta (always 0).  On chip, from standard lay
   (f_in = fractional bits of the input port, so a non-zero pT becomes >= 1), to its three columns; its bias
   is 1 for MET pT / phi; then ``mask_quant`` = quantized_relu(1, 1) (ap_ufixed<1,1>: values 0 and 1,
   saturating) turns that into the 0/1 mask;
-* ``diff`` = QSubtract(input, reconstruction); ``masked_diff`` = QMultiply(diff, mask);
+* ``diff`` = QSubtract(input, reconstruction), ``diff_quant`` = ap_fixed<13,7> (step 2**-6: exact at the
+  default widths, a rounding with a finer input port); ``masked_diff`` = QMultiply(diff, mask);
   ``sq`` = QMultiply(masked_diff, masked_diff); ``sq_quant`` rounds the squares to ap_ufixed<18,12>
   (step 2**-6) so that the sum of the 57 terms has at most 24 significant bits: Keras (float32) then
   computes it exactly, like the firmware; ``score_sum``: frozen unit-kernel QDense(57 -> 1).
@@ -34,6 +35,7 @@ import numpy as np
 
 from models.l1_common import L1Quant
 
+DIFF_BITS, DIFF_INTEGER = 13, 6  # QKeras quantized_bits(13, 6) = ap_fixed<13,7> for the differences
 SQ_BITS, SQ_INTEGER = 18, 12  # ap_ufixed<18,12> for the squared terms
 
 
@@ -141,6 +143,9 @@ def deployable_model(ae, cfg: AE57Config):
     mask_dense.bias.assign(b)
     m = QActivation(qkeras_quantized_relu(1, 1), name="mask_quant")(m)
     d = QSubtract(name="diff")([xq, y])
+    # step 2**-6, range [-64, 64): the identity at the default widths (input f = 2, reconstruction f = 6); with a
+    # finer input port it rounds, so that the squares stay exactly representable in float32 (see docstring)
+    d = QActivation(quantizer_config(Precision.from_qkeras(DIFF_BITS, DIFF_INTEGER)), name="diff_quant")(d)
     md = QMultiply(name="masked_diff")([d, m])
     sq = QMultiply(name="sq")([md, md])
     sq = QActivation(quantizer_config(Precision.from_qkeras(SQ_BITS, SQ_INTEGER, keep_negative=False)),

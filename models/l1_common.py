@@ -86,7 +86,13 @@ def scaled(train_ds):
     from data.l1 import input_scale
 
     scale = input_scale(train_ds.x_train)
-    return scale, (train_ds.x_train / scale).astype(np.float32), (train_ds.x_val / scale).astype(np.float32)
+    xt, xv = train_ds.x_train, train_ds.x_val
+    if len(xv) == 0:  # a user file with /train but no /val: the last 10 % of /train validate
+        if len(xt) < 20:
+            raise ValueError(f"only {len(xt)} training events: need at least 20 (and many more to train usefully)")
+        k = len(xt) - max(len(xt) // 10, 1)
+        xt, xv = xt[:k], xt[k:]
+    return scale, (xt / scale).astype(np.float32), (xv / scale).astype(np.float32)
 
 
 def fit(model, x_train, x_val, loss, epochs, batch_size, learning_rate, patience) -> dict:
