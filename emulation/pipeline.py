@@ -113,12 +113,12 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
     acceptances = {k: v["acceptance_x_trigger_eff"] for k, v in BSM_SIGNALS.items()}
-    wps = wp.default_working_points(sm_month, cfg.extra_rates_hz)
-    n_default_wps = 2
     plan = spec.rate_plan(cfg.extra_rates_hz) if isinstance(spec, ModelSpec) else None
     if plan is not None:  # a model family reading another input stream (e.g. L1 at 40 MHz)
         sm_month, wps, n_default_wps, acceptances = (plan.events_per_month, list(plan.working_points),
                                                      plan.n_default, plan.acceptances)
+    else:
+        wps, n_default_wps = wp.default_working_points(sm_month, cfg.extra_rates_hz), 2
     if cfg.fprs:
         wps = [wp.WorkingPointSpec(f"fpr_{f:g}", f) for f in cfg.fprs] + wps[n_default_wps:]
     n_needed = wp.required_background_events(wps)
