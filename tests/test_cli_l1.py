@@ -71,4 +71,6 @@ def test_cli_vae57_on_adc_files(tmp_path):
     assert rep["data"]["n_test_signal"] == {"Ato4l": 1000}
     assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 11000
+    assert rep["agreement"]["emulator_vs_csim"]["n_events"] == 11000
+    assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert rep["working_points"][0]["n_background_above"] == 20
