@@ -9,7 +9,7 @@ import pytest
 
 import build_hls
 
-TINY = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--rate", "20000",
+TINY = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--rate", "30000",
         "--epochs", "2", "--min-spearman", "0.5"]
 
 
@@ -24,9 +24,9 @@ def test_cli_ae57_end_to_end(tmp_path):
     assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert rep["input_stream"]["rate_hz"] == 40e6
     wps = {w["name"]: w for w in rep["working_points"]}
-    assert set(wps) == {"fpr_0.001", "rate_20000Hz"}
+    assert set(wps) == {"fpr_0.001", "rate_30000Hz"}
     assert wps["fpr_0.001"]["background_rate_hz"] == pytest.approx(40e3)
-    assert wps["rate_20000Hz"]["fpr"] == pytest.approx(5e-4) and wps["rate_20000Hz"]["n_background_above"] >= 10
+    assert wps["rate_30000Hz"]["fpr"] == pytest.approx(7.5e-4) and wps["rate_30000Hz"]["n_background_above"] >= 10
     for w in wps.values():
         assert {"threshold", "decision_agreement", "n_background_above"} <= set(w)
     assert set(rep["signals"]) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
