@@ -81,6 +81,10 @@ def _fmt(v, nd=4):
     return str(v)
 
 
+def _fmt_rate(hz: float) -> str:
+    return f"{hz * 1e3:.3g} mHz" if hz < 1 else (f"{hz:.3g} Hz" if hz < 1e3 else f"{hz / 1e3:.3g} kHz")
+
+
 def summary_table(report: dict) -> str:
     """Plain-text summary (also the first table of report.md)."""
     if "import" in report:  # imported legacy model: agreement sections, no working points
@@ -130,7 +134,7 @@ def summary_table(report: dict) -> str:
         lines.append(f"emulator vs float view: Pearson {fv['score_pearson']:.4f}, Spearman {fv['score_spearman']:.4f}")
     for w in wps:
         lines.append(
-            f"working point {w['name']}: FPR {w['fpr']:.3g} ({w['background_rate_hz'] * 1e3:.3g} mHz), emulator threshold "
+            f"working point {w['name']}: FPR {w['fpr']:.3g} ({_fmt_rate(w['background_rate_hz'])}), emulator threshold "
             f"{w['threshold']:.6g}, {w['n_background_above']} of {w['n_test_background']} SM test events above; "
             f"decision agreement emulator/float view {_fmt(w.get('decision_agreement'), 6)}"
         )
@@ -239,7 +243,7 @@ def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
         for k in names:
             ax.hist(np.clip(sc[k], 0, bins[-1]), bins=bins, histtype="step", density=True, label=k, lw=1.5)
         ax.set_yscale("log")
-        ax.set_xlabel("anomaly score sum(mu^2)")
+        ax.set_xlabel(f"anomaly score {(report.get('model_details') or {}).get('score', 'sum(mu^2)')}"[:60])
         ax.set_title(title)
         ax.legend(fontsize=8)
     p = out / "score_distributions.png"

@@ -109,3 +109,37 @@ def decision_agreement(a_scores, a_thr, b_scores, b_thr) -> DecisionAgreement:
         n_disagree=int(np.count_nonzero(da != db)),
         accepted_overlap=float(np.count_nonzero(da & db) / union) if union else None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Input streams other than the HLT single-lepton stream (e.g. Level-1 at 40 MHz)
+L1_INPUT_RATE_HZ = 40e6  # LHC bunch-crossing rate seen by the Level-1 trigger
+L1_DEFAULT_FPRS = (("l1_1kHz", 2.5e-5), ("l1_100Hz", 2.5e-6), ("fpr_1e-5", 1e-5))
+
+
+@dataclass(frozen=True)
+class RatePlan:
+    """Working points of a model family: the input stream's rate, its default working points (first
+    ``n_default`` entries, replaced by ``--fpr``), and the per-signal acceptance x trigger efficiency used for
+    the seed table's cross-sections ({} when they do not apply: those fields are then null)."""
+
+    stream: str
+    input_rate_hz: float
+    working_points: tuple[WorkingPointSpec, ...]
+    n_default: int
+    acceptances: dict
+
+    @property
+    def events_per_month(self) -> float:
+        return self.input_rate_hz * SECONDS_PER_MONTH
+
+
+def l1_rate_plan(extra_rates_hz=()) -> RatePlan:
+    """Level-1: FPR 2.5e-5 (1 kHz of 40 MHz), 2.5e-6 (100 Hz) and 1e-5 (the published AE-on-FPGA study),
+    plus any ``--rate`` in Hz.  The SM test sample stands for the 40 MHz input (see data/l1.py)."""
+    wps = [WorkingPointSpec(n, f) for n, f in L1_DEFAULT_FPRS]
+    for r in extra_rates_hz:
+        if not (0 < r < L1_INPUT_RATE_HZ):
+            raise ValueError(f"--rate {r} Hz must be in (0, {L1_INPUT_RATE_HZ:.3g}) Hz, the L1 input rate")
+        wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / L1_INPUT_RATE_HZ))
+    return RatePlan("L1 (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps), len(L1_DEFAULT_FPRS), {})

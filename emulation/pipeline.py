@@ -134,9 +134,15 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     spec = resolve_model(cfg.model)
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
-    wps = wp.default_working_points(sm_month, cfg.extra_rates_hz)
+    acceptances = {k: v["acceptance_x_trigger_eff"] for k, v in BSM_SIGNALS.items()}
+    plan = spec.rate_plan(cfg.extra_rates_hz) if isinstance(spec, ModelSpec) else None
+    if plan is not None:  # a model family reading another input stream (e.g. L1 at 40 MHz)
+        sm_month, wps, n_default_wps, acceptances = (plan.events_per_month, list(plan.working_points),
+                                                     plan.n_default, plan.acceptances)
+    else:
+        wps, n_default_wps = wp.default_working_points(sm_month, cfg.extra_rates_hz), 2
     if cfg.fprs:
-        wps = [wp.WorkingPointSpec(f"fpr_{f:g}", f) for f in cfg.fprs] + wps[2:]
+        wps = [wp.WorkingPointSpec(f"fpr_{f:g}", f) for f in cfg.fprs] + wps[n_default_wps:]
     n_needed = wp.required_background_events(wps)
     if cfg.n_test_bkg is not None and cfg.n_test_bkg < n_needed and cfg.data_path is None:
         raise ValueError(
@@ -173,6 +179,8 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         mean = np.zeros_like(mean)
         std = np.ones_like(std)
     deploy, model_desc = prepared.deploy, prepared.description
+    if prepared.input_scaling is not None:
+        mean, std = (np.asarray(a, np.float32) for a in prepared.input_scaling)
     deploy_qkeras = None
     if cfg.hardware.rtl:
         # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl the whole build (HLS
@@ -325,7 +333,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     # ---- working points and physics --------------------------------------------------------------
     from analysis.report import physics_section, write_report
 
-    phys = physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, {k: v["acceptance_x_trigger_eff"] for k, v in BSM_SIGNALS.items()})
+    phys = physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
     data_info = {
         "generator": test_ds.meta.get("generator_version", "user file"),
         "source": str(cfg.data_path) if cfg.data_path else "generated",
@@ -342,6 +350,7 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         "hls": {**cfg.hls.to_dict(), "clock_period_ns": cfg.hls.clock_period_ns, "project_dir": str(project_dir),
                 "output_lsb": lsb},
         "data": data_info,
+        **({"input_stream": {"name": plan.stream, "rate_hz": plan.input_rate_hz}} if plan is not None else {}),
         "emulator": {"name": emu.name, "label": emu.label},
         "agreement": agreement,
         "working_points": phys["working_points"],

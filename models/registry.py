@@ -24,9 +24,15 @@ class ModelSpec:
     data: str  # which dataset family the model reads (a key of DATA_FAMILIES)
     n_features: int
     prepare: str = ""
+    # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a model that reads
+    # another input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the vae21 defaults
+    working_points: str = ""
 
     def prepare_function(self) -> Callable:
         return _resolve(self.prepare)
+
+    def rate_plan(self, extra_rates_hz=()):
+        return _resolve(self.working_points)(tuple(extra_rates_hz)) if self.working_points else None
 
 
 @dataclass
@@ -39,12 +45,15 @@ class PreparedModel:
     description: dict
     reference_scores: Callable | None = None
     extras: dict = field(default_factory=dict)
+    # (offset, scale) applied upstream of the input port instead of the build's mean/std (None: those)
+    input_scaling: tuple | None = None
 
 
 # data family -> ("module:generate_or_load", "module:read_user_file"); both return an object with
 # x_train, x_val, x_test_bkg, x_test_signal (dict), feature_names, meta
 DATA_FAMILIES: dict[str, tuple[str, str]] = {
     "hlt21": ("data.dataset:load_or_generate_hlt", "data.dataset:read_hlt_h5"),
+    "l1_57": ("data.l1:load_or_generate_l1", "data.l1:read_l1_h5"),
 }
 
 
@@ -69,6 +78,22 @@ REGISTRY: dict[str, ModelSpec] = {
                     "classifier logit of the deployed window (emulation/cwola_pipeline.py)",
         data="dijet",
         n_features=4,
+    ),
+    "ae57": ModelSpec(
+        name="ae57",
+        description="quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared error on chip",
+        data="l1_57",
+        n_features=57,
+        prepare="models.ae57:prepare_for_build",
+        working_points="analysis.working_points:l1_rate_plan",
+    ),
+    "vae57": ModelSpec(
+        name="vae57",
+        description="quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder mu + sum(mu^2)",
+        data="l1_57",
+        n_features=57,
+        prepare="models.vae57:prepare_for_build",
+        working_points="analysis.working_points:l1_rate_plan",
     ),
 }
 

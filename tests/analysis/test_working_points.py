@@ -47,3 +47,15 @@ def test_xsec_entries():
 def test_decision_agreement():
     d = wp.decision_agreement(np.array([0, 1, 2, 3.0]), 1.5, np.array([0, 2, 2, 3.0]), 1.5)
     assert d.n_disagree == 1 and d.decision_agreement == 0.75 and d.accepted_overlap == pytest.approx(2 / 3)
+
+
+def test_l1_rate_plan():
+    plan = wp.l1_rate_plan((2000.0,))
+    assert plan.input_rate_hz == 40e6 and plan.n_default == 3 and plan.acceptances == {}
+    assert [(w.name, w.fpr) for w in plan.working_points] == [
+        ("l1_1kHz", 2.5e-5), ("l1_100Hz", 2.5e-6), ("fpr_1e-5", 1e-5), ("rate_2000Hz", 5e-5)]
+    assert plan.events_per_month / wp.SECONDS_PER_MONTH == pytest.approx(40e6)
+    # 10 SM events above the 100 Hz threshold need ~4.1M SM test events
+    assert wp.required_background_events(list(plan.working_points)) == 4_080_000
+    with pytest.raises(ValueError, match="L1 input rate"):
+        wp.l1_rate_plan((5e7,))

@@ -1,0 +1,209 @@
+"""``ae57``: quantization-aware dense autoencoder on the 57 L1 inputs with the anomaly score computed on chip.
+
+Architecture 57 -> 32 -> 16 -> 3 -> 16 -> 32 -> 57 (ReLU, linear bottleneck and output), every layer
+quantized with the QKeras API (settings :class:`models.l1_common.L1Quant`); the whole autoencoder is deployed.
+
+Zero padding.  Absent objects are zero-padded (pT = eta = phi = 0) and the input scaling has no offset, so
+they stay exactly 0 at the firmware input.  The autoencoder must not be rewarded or punished for what it
+reconstructs in padded slots, so the score (and the training loss) is the *masked* squared error
+
+    score = sum_j m_j (x_j - x_hat_j)^2        (= 57 x the masked MSE with the fixed denominator 57)
+
+with m_j = 1 for the (pT, eta, phi) of objects that are present (pT != 0), for MET pT and phi always, and
+m_j = 0 for padded slots and for MET eta (always 0).  On chip, from standard layers hls4ml converts:
+
+* ``mask_dense``: a frozen QDense 57 -> 57 whose kernel copies each object's quantized pT, times 2**f_in
+  (f_in = fractional bits of the input port, so a non-zero pT becomes >= 1), to its three columns; its bias
+  is 1 for MET pT / phi; then ``mask_quant`` = quantized_relu(1, 1) (ap_ufixed<1,1>: values 0 and 1,
+  saturating) turns that into the 0/1 mask;
+* ``diff`` = QSubtract(input, reconstruction), ``diff_quant`` = ap_fixed<13,7> (step 2**-6: exact at the
+  default widths, a rounding with a finer input port); ``masked_diff`` = QMultiply(diff, mask);
+  ``sq`` = QMultiply(masked_diff, masked_diff); ``sq_quant`` rounds the squares to ap_ufixed<18,12>
+  (step 2**-6) so that the sum of the 57 terms has at most 24 significant bits: Keras (float32) then
+  computes it exactly, like the firmware; ``score_sum``: frozen unit-kernel QDense(57 -> 1).
+
+An object whose pT quantizes to 0 at the input port is treated as padding on chip (in the float references
+the mask uses the unquantized input): with the default ap_fixed<8,6> port that can happen for the softest
+objects; the report's saturation table and the float-view agreement show the effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from models.l1_common import L1Quant
+
+DIFF_BITS, DIFF_INTEGER = 13, 6  # QKeras quantized_bits(13, 6) = ap_fixed<13,7> for the differences
+SQ_BITS, SQ_INTEGER = 18, 12  # ap_ufixed<18,12> for the squared terms
+
+
+@dataclass(frozen=True)
+class AE57Config:
+    n_features: int = 57
+    hidden: tuple[int, ...] = (32, 16)
+    latent: int = 3
+    epochs: int = 30
+    batch_size: int = 1024
+    learning_rate: float = 3e-3
+    patience: int = 5
+    seed: int = 11
+    quant: L1Quant = L1Quant()
+
+    def to_dict(self):
+        d = asdict(self)
+        d["quant"] = self.quant.to_dict()
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def mask_matrices(n_features: int = 57, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(kernel, bias) of ``mask_dense``: kernel[pT column of object k, its 3 columns] = scale (objects 1..18),
+    bias = 1 for MET pT / phi."""
+    w = np.zeros((n_features, n_features), np.float32)
+    for r in range(1, n_features // 3):
+        w[3 * r, 3 * r:3 * r + 3] = scale
+    b = np.zeros(n_features, np.float32)
+    b[0] = b[2] = 1.0
+    return w, b
+
+
+def masked_sse_loss(y_true, y_pred):
+    """Training loss: the masked squared error of the module docstring (mask from the unquantized input)."""
+    from keras import ops
+
+    w, b = mask_matrices(int(y_true.shape[-1]), 1.0)
+    present = ops.cast(ops.not_equal(y_true, 0.0), "float32")
+    m = ops.minimum(ops.matmul(present, ops.convert_to_tensor(w)) + ops.convert_to_tensor(b), 1.0)
+    return ops.sum(m * ops.square(y_true - y_pred), axis=-1)
+
+
+def masked_sse_np(x: np.ndarray, reco: np.ndarray) -> np.ndarray:
+    from data.l1 import object_mask
+
+    d = np.asarray(reco, np.float64) - np.asarray(x, np.float64)
+    return np.sum(object_mask(x) * d * d, axis=1)
+
+
+def build_ae(cfg: AE57Config, quantized: bool):
+    """The autoencoder (input -> reconstruction).  Layer names are shared between the QAT and the float build."""
+    import keras
+
+    from quantize.qkeras import quantizer_config
+
+    keras.utils.set_random_seed(cfg.seed + (0 if quantized else 1000))
+    q = cfg.quant
+    inp = keras.Input((cfg.n_features,), name="features")
+    widths = [*cfg.hidden, cfg.latent, *reversed(cfg.hidden), cfg.n_features]
+    names = ([f"enc_dense{i + 1}" for i in range(len(cfg.hidden))] + ["latent_dense"]
+             + [f"dec_dense{i + 1}" for i in range(len(cfg.hidden))] + ["reco_dense"])
+    x = inp
+    if quantized:
+        from qkeras.qlayers import QActivation, QDense
+
+        wq = quantizer_config(q.weight_precision)
+        x = QActivation(quantizer_config(q.input_precision), name="input_quant")(x)
+        for n, name in zip(widths, names):
+            x = QDense(n, kernel_quantizer=wq, bias_quantizer=wq, name=name)(x)
+            if name == "latent_dense":
+                x = QActivation(quantizer_config(q.latent_precision), name="latent_quant")(x)
+            elif name == "reco_dense":
+                x = QActivation(quantizer_config(q.out_precision), name="reco_quant")(x)
+            else:
+                x = QActivation(quantizer_config(q.act_precision), name=name.replace("dense", "relu"))(x)
+    else:
+        for n, name in zip(widths, names):
+            x = keras.layers.Dense(n, name=name)(x)
+            if name not in ("latent_dense", "reco_dense"):
+                x = keras.layers.ReLU(name=name.replace("dense", "relu"))(x)
+    return keras.Model(inp, x, name="ae57_qat" if quantized else "ae57_float")
+
+
+def deployable_model(ae, cfg: AE57Config):
+    """Input quantizer -> autoencoder -> masked squared error summed on chip (layers shared with ``ae``)."""
+    import keras
+    from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
+
+    from quantize.precision import Precision
+    from quantize.qkeras import qkeras_quantized_bits, qkeras_quantized_relu, quantizer_config
+
+    inp = keras.Input((cfg.n_features,), name="features")
+    xq = ae.get_layer("input_quant")(inp)
+    y = xq
+    for layer in ae.layers[2:]:
+        y = layer(y)
+    f_in = cfg.quant.input_precision.frac
+    w, b = mask_matrices(cfg.n_features, 2.0**f_in)
+    # exact for 0, 1 and 2**f_in: step 1/2, range +-2**(f_in + 1)
+    mq = qkeras_quantized_bits(max(f_in, 0) + 3, max(f_in, 0) + 1)
+    mask_dense = QDense(cfg.n_features, kernel_quantizer=mq, bias_quantizer=mq, trainable=False, name="mask_dense")
+    m = mask_dense(xq)
+    mask_dense.kernel.assign(w)
+    mask_dense.bias.assign(b)
+    m = QActivation(qkeras_quantized_relu(1, 1), name="mask_quant")(m)
+    d = QSubtract(name="diff")([xq, y])
+    # step 2**-6, range [-64, 64): the identity at the default widths (input f = 2, reconstruction f = 6); with a
+    # finer input port it rounds, so that the squares stay exactly representable in float32 (see docstring)
+    d = QActivation(quantizer_config(Precision.from_qkeras(DIFF_BITS, DIFF_INTEGER)), name="diff_quant")(d)
+    md = QMultiply(name="masked_diff")([d, m])
+    sq = QMultiply(name="sq")([md, md])
+    sq = QActivation(quantizer_config(Precision.from_qkeras(SQ_BITS, SQ_INTEGER, keep_negative=False)),
+                     name="sq_quant")(sq)
+    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
+    score = summ(sq)
+    summ.kernel.assign(np.ones((cfg.n_features, 1), np.float32))
+    return keras.Model(inp, score, name="ae57_deployable")
+
+
+def float_view(qae, cfg: AE57Config):
+    from models.l1_common import copy_weights_by_name
+
+    fae = build_ae(cfg, quantized=False)
+    copy_weights_by_name(fae, qae)
+    return fae
+
+
+# ------------------------------------------------------------------------------------------------
+def config_from_build(cfg) -> AE57Config:
+    from dataclasses import replace
+
+    from models.l1_common import quant_from_build
+
+    mc = AE57Config(quant=quant_from_build(cfg, L1Quant()))
+    if cfg.epochs is not None:
+        mc = replace(mc, epochs=cfg.epochs)
+    return mc
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    """Registry hook: the deployable AE with its on-chip score, and the float view / float twin scores."""
+    from models import l1_common
+    from models.registry import PreparedModel
+
+    mc = config_from_build(cfg)
+    scale, xt, xv = l1_common.scaled(train_ds)
+    qae = build_ae(mc, quantized=True)
+    twin = build_ae(mc, quantized=False)
+
+    def train(name, model):
+        return l1_common.fit(model, xt, xv, masked_sse_loss, mc.epochs, mc.batch_size, mc.learning_rate, mc.patience)
+
+    info = l1_common.train_or_load(cfg, "ae57", mc.to_dict(), train_ds, {"qat": qae, "float_twin": twin}, train,
+                                   timings)
+    deploy = deployable_model(qae, mc)
+    fview = float_view(qae, mc)
+
+    def reference_scores(xs: dict):
+        s_view, s_twin = {}, {}
+        for k, v in xs.items():
+            s_view[k] = masked_sse_np(v, fview.predict(v, batch_size=65536, verbose=0))
+            s_twin[k] = masked_sse_np(v, twin.predict(v, batch_size=65536, verbose=0))
+        return s_view, s_twin, None
+
+    desc = {"name": "ae57", "description": "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + "
+            "masked squared error on chip", "config": mc.to_dict(), "training": info,
+            "score": "sum over present objects' (pT, eta, phi) of (x - x_hat)^2 (scaled inputs)"}
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
+                         extras={"qat": qae, "twin": twin, "float_view": fview, "model_config": mc},
+                         input_scaling=(np.zeros_like(scale), scale))

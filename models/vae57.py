@@ -1,0 +1,72 @@
+"""``vae57``: quantization-aware VAE on the 57 L1 inputs, deployed as encoder mu + sum(mu^2) (CMS L1 style).
+
+Sized like the deployed CMS L1 anomaly model: 57 -> 32 -> 16 -> latent 3 (mu, log sigma^2) -> 16 -> 32 -> 57,
+ReLU, Gaussian ELBO ``0.5 * sum (x - x_hat)^2 + beta * KL`` (the VAE of :mod:`models.vae21` with other sizes
+and quantizers), beta = 0.2: with beta = 1 the latent collapsed on this data (mu ~ 0 for every event, both the
+QAT model and the float twin, so sum(mu^2) was quantization noise: emulator/float-view Spearman -0.07).  QKeras-style widths (:class:`models.l1_common.L1Quant`): input port quantized_bits(8, 5) =
+ap_fixed<8,6>, weights and biases quantized_bits(6, 1), ReLUs quantized_relu(10, 4), mu quantized_bits(12, 4);
+``--precision N`` sets the weight bits, ``--input-precision`` the port.
+
+Zero padding: the zero-preserving input scale keeps padded slots at exactly 0; the VAE sees them as
+ordinary inputs (its score does not involve the reconstruction, so no mask is needed on chip).
+
+Deployable part: input quantizer -> encoder -> mu quantizer -> QMultiply(mu, mu) -> frozen unit-kernel
+QDense = sum(mu^2) on chip (exactly representable in float32 at the default widths: 3 terms of < 2**22).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from models.l1_common import L1Quant
+
+
+def vae_config(cfg):
+    """A :class:`models.vae21.VAE21Config` with the L1 sizes and widths (the VAE builder is shared)."""
+    from models.l1_common import quant_from_build
+    from models.vae21 import VAE21Config, VAE21Quant
+
+    q = quant_from_build(cfg, L1Quant())
+    vq = VAE21Quant(input_bits=q.input_bits, input_integer=q.input_integer, weight_bits=q.weight_bits,
+                    weight_integer=q.weight_integer, act_bits=q.act_bits, act_integer=q.act_integer,
+                    mu_bits=q.latent_bits, mu_integer=q.latent_integer)
+    mc = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=0.2, epochs=30, patience=5, seed=13, quant=vq)
+    if cfg.epochs is not None:
+        mc = replace(mc, epochs=cfg.epochs)
+    return mc
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    from models import l1_common
+    from models import vae21 as v
+    from models.registry import PreparedModel
+
+    mc = vae_config(cfg)
+    scale, xt, xv = l1_common.scaled(train_ds)
+    qvae = v.build_vae(mc, quantized=True)
+    twin = v.build_vae(mc, quantized=False)
+    info = l1_common.train_or_load(cfg, "vae57", mc.to_dict(), train_ds, {"qat": qvae, "float_twin": twin},
+                                   lambda name, m: v.train_vae(m, mc, xt, xv), timings)
+    deploy = v.deployable_model(qvae)
+    fview = v.float_view(qvae, mc)
+
+    def reference_scores(xs: dict):
+        fmu, tmu = v.encoder_mu_model(fview), v.encoder_mu_model(twin)
+        s_view, s_twin, offline = {}, {}, {}
+        for k, x in xs.items():
+            mu, _ = fmu.predict(x, batch_size=65536, verbose=0)
+            s_view[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
+            mu_t, lv_t = tmu.predict(x, batch_size=65536, verbose=0)
+            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
+            s_twin[k] = np.sum(mu_t**2, axis=1)
+            offline[k] = {"kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
+                          "reco": 0.5 * np.sum((twin.predict(x, batch_size=65536, verbose=0) - x) ** 2, axis=1)}
+        return s_view, s_twin, offline
+
+    desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
+            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)"}
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
+                         input_scaling=(np.zeros_like(scale), scale))

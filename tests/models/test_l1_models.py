@@ -1,0 +1,111 @@
+"""ae57 / vae57: the on-chip scores equal the quantized Keras models bit for bit (fast emulator and hls4ml C-sim),
+on small untrained models and adversarial inputs; the on-chip mask equals the numpy mask."""
+
+import numpy as np
+import pytest
+
+from emulation.agreement import exact_agreement
+
+
+def _l1_adversarial(rng, adversarial_inputs, n_features=57):
+    """The shared adversarial blocks, plus L1-like events (zero padding, non-negative pT, exact ties of the
+    ap_fixed<8,6> input port at half steps of 0.25)."""
+    x = adversarial_inputs(rng, n_features)
+    ev = np.abs(rng.normal(0, 3, (3000, n_features)))
+    ev[:, 1::3] = rng.normal(0, 1.5, (3000, n_features // 3))
+    ev[:, 2::3] = rng.uniform(-1.8, 1.8, (3000, n_features // 3))
+    n_obj = rng.integers(0, 19, 3000)
+    ev[np.repeat(np.arange(19)[None, :] >= n_obj[:, None], 3, axis=1)] = 0.0
+    ties = np.round(ev / 0.125) * 0.125
+    tiny = ev.copy()
+    tiny[:, 3::3] = np.where(tiny[:, 3::3] > 0, rng.choice([0.1, 0.124, 0.125, 0.126, 0.25], tiny[:, 3::3].shape), 0)
+    return np.concatenate([x, ev, ties, tiny]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def small_ae57():
+    from models.ae57 import AE57Config, build_ae, deployable_model
+
+    cfg = AE57Config(hidden=(8, 6), latent=2)
+    ae = build_ae(cfg, quantized=True)
+    return deployable_model(ae, cfg), ae, cfg
+
+
+@pytest.fixture(scope="module")
+def small_vae57():
+    from models import vae21
+    from models.l1_common import L1Quant
+
+    q = L1Quant()
+    vq = vae21.VAE21Quant(input_bits=q.input_bits, input_integer=q.input_integer, weight_bits=q.weight_bits,
+                          weight_integer=q.weight_integer, act_bits=q.act_bits, act_integer=q.act_integer,
+                          mu_bits=q.latent_bits, mu_integer=q.latent_integer)
+    cfg = vae21.VAE21Config(n_features=57, hidden=(8, 6), latent=3, quant=vq)
+    return vae21.deployable_model(vae21.build_vae(cfg, quantized=True))
+
+
+def test_ae57_mask_on_chip_equals_numpy_mask(small_ae57, rng, adversarial_inputs):
+    import keras
+
+    from data.l1 import object_mask
+    from quantize.precision import quantize_np
+
+    deploy, _, cfg = small_ae57
+    x = _l1_adversarial(rng, adversarial_inputs)
+    probe = keras.Model(deploy.inputs, deploy.get_layer("mask_quant").output)
+    m = probe.predict(x, batch_size=8192, verbose=0)
+    xq = quantize_np(x, cfg.quant.input_precision)
+    want = object_mask(np.maximum(xq, 0))  # a negative pT (not physical) masks its object too
+    np.testing.assert_array_equal(m, want)
+    assert 0 < m[:, 3::3].mean() < 1
+
+
+def test_ae57_fast_emulator_equals_keras(small_ae57, rng, adversarial_inputs):
+    from emulation.fast import FastEmulator
+
+    deploy, _, _ = small_ae57
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y_keras = deploy.predict(x, batch_size=8192, verbose=0)[:, 0]
+    y_fast = FastEmulator(deploy).predict(x)[:, 0]
+    a = exact_agreement(y_fast, y_keras)
+    assert a.n_events == len(x) and a.n_mismatched == 0
+    assert a.n_differ_any == 0  # the squares are rounded so that the float32 sum is exact (see models/ae57.py)
+    assert np.all(y_fast >= 0) and np.unique(y_fast).size > 100
+
+
+def test_ae57_wide_input_port_mask_scale(rng, adversarial_inputs):
+    """With --input-precision ap_fixed<16,6> (f_in = 10) the mask kernel is 2**10 and still exact."""
+    from dataclasses import replace
+
+    from emulation.fast import FastEmulator
+    from models.ae57 import AE57Config, build_ae, deployable_model
+
+    cfg = AE57Config(hidden=(8, 6), latent=2)
+    cfg = replace(cfg, quant=replace(cfg.quant, input_bits=16, input_integer=5))
+    deploy = deployable_model(build_ae(cfg, quantized=True), cfg)
+    x = _l1_adversarial(rng, adversarial_inputs)[:6000]
+    a = exact_agreement(FastEmulator(deploy).predict(x)[:, 0], deploy.predict(x, batch_size=8192, verbose=0)[:, 0])
+    assert a.n_mismatched == 0
+
+
+def test_vae57_fast_emulator_equals_keras(small_vae57, rng, adversarial_inputs):
+    from emulation.fast import FastEmulator
+
+    x = _l1_adversarial(rng, adversarial_inputs)
+    a = exact_agreement(FastEmulator(small_vae57).predict(x)[:, 0], small_vae57.predict(x, batch_size=8192, verbose=0)[:, 0])
+    assert a.n_events == len(x) and a.n_mismatched == 0
+
+
+@pytest.mark.slow
+def test_ae57_csim_equals_keras(small_ae57, rng, adversarial_inputs, tmp_path):
+    """(vae57's graph is vae21's, whose C-sim is tested in tests/emulation; the vae57 CLI test cross-checks it.)"""
+    from emulation.csim import CSimEmulator
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    deploy = small_ae57[0]
+    project_dir, _, _ = build_project(deploy, HLSConfig(), tmp_path / "ae57", {"model": "small-ae57"})
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y_csim = CSimEmulator(project_dir).predict(x)[:, 0]
+    a = exact_agreement(y_csim, deploy.predict(x, batch_size=8192, verbose=0)[:, 0])
+    assert a.n_events == len(x) and a.n_mismatched == 0

@@ -1,0 +1,76 @@
+"""build_hls.py end to end for the L1 models on tiny sizes: ae57 on generated events, vae57 on ADC2021-layout
+files written here (train, background and a signal linked into one file)."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import build_hls
+
+TINY = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--rate", "30000",
+        "--epochs", "2", "--min-spearman", "0.5"]
+
+
+@pytest.mark.slow
+def test_cli_ae57_end_to_end(tmp_path):
+    out = tmp_path / "ae57"
+    rc = build_hls.main(["--model", "ae57", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), *TINY])
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rep["model"] == "ae57" and rc == 0
+    a = rep["agreement"]["emulator_vs_keras"]
+    assert a["n_events"] == 20000 + 4 * 2000 and a["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
+    assert rep["input_stream"]["rate_hz"] == 40e6
+    wps = {w["name"]: w for w in rep["working_points"]}
+    assert set(wps) == {"fpr_0.001", "rate_30000Hz"}
+    assert wps["fpr_0.001"]["background_rate_hz"] == pytest.approx(40e3)
+    assert wps["rate_30000Hz"]["fpr"] == pytest.approx(7.5e-4) and wps["rate_30000Hz"]["n_background_above"] >= 10
+    for w in wps.values():
+        assert {"threshold", "decision_agreement", "n_background_above"} <= set(w)
+    assert set(rep["signals"]) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
+    for s in rep["signals"].values():
+        assert {"auc_float_twin", "auc_float_view", "auc_emulator"} <= set(s)
+        e = s["working_points"]["fpr_0.001"]
+        assert {"eff_float_twin", "eff_float_view", "eff_emulator"} <= set(e)
+        assert e["xsec_100_per_month_pb"] is None  # the HLT-stream seed-table cross-sections do not apply at L1
+        assert s["auc_emulator"] > 0.5
+    md = json.loads((out / "metadata.json").read_text())
+    assert md["standardization"]["mean"] == [0.0] * 57 and min(md["standardization"]["std"]) > 0
+    assert {"input_quant", "mask_quant", "sq_quant"} <= set(rep["saturation"])
+
+
+def _adc(path, p):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("Particles", data=p.astype(np.float64))
+        f.create_dataset("Particles_Names", data=[b"Pt", b"Eta", b"Phi", b"Class"])
+
+
+@pytest.mark.slow
+def test_cli_vae57_on_adc_files(tmp_path):
+    from data import l1
+    from data.generator import generate, generate_sm_cocktail
+
+    rng = np.random.default_rng(8)
+    sm = l1.l1_particles(generate_sm_cocktail(16000, rng)[0], rng)
+    sig = l1.l1_particles(generate("A_4l", 1000, rng), rng)
+    _adc(tmp_path / "background_for_training.h5", sm[:6000])
+    _adc(tmp_path / "Ato4l_lepFilter_13TeV.h5", sig)
+    with h5py.File(tmp_path / "run.h5", "w") as f:
+        f.create_dataset("background/Particles", data=sm[6000:])
+        f["train"] = h5py.ExternalLink("background_for_training.h5", "/")
+        f["signals/Ato4l"] = h5py.ExternalLink("Ato4l_lepFilter_13TeV.h5", "/")
+    out = tmp_path / "vae57"
+    rc = build_hls.main(["--model", "vae57", "--data", str(tmp_path / "run.h5"), "--output", str(out),
+                         "--cache-dir", str(tmp_path / "cache"), "--fpr", "2e-3", "--epochs", "2",
+                         "--min-spearman", "0.5"])
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rc == 0 and rep["model"] == "vae57"
+    assert rep["data"]["n_train"] == 6000 and rep["data"]["n_test_background"] == 10000
+    assert rep["data"]["n_test_signal"] == {"Ato4l": 1000}
+    assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 11000
+    assert rep["agreement"]["emulator_vs_csim"]["n_events"] == 11000
+    assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
+    assert rep["working_points"][0]["n_background_above"] == 20
