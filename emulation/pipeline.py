@@ -45,6 +45,7 @@ class BuildConfig:
     extra_rates_hz: tuple[float, ...] = ()
     fprs: tuple[float, ...] = ()  # replaces the default working points when given
     emulator: str = "fast"  # fast | csim
+    quant_mode: str = "qat"  # qat: train at precision_bits | ptq: reuse the weights trained at the default precision
     csim_events: int = 250_000  # C-sim cross-check subset when the fast emulator produces the numbers
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)
@@ -156,6 +157,17 @@ def _train_or_load(cfg: BuildConfig, mc, train_ds, mean, std, timings):
     return qvae, twin, info
 
 
+def _ptq_models(cfg: BuildConfig, mc, train_ds, mean, std, timings):
+    """Post-training quantization: the weights trained (or cached) at the model's default precision, evaluated
+    with the quantizers of ``mc`` (same weights, new quantizers)."""
+    from models.vae21 import requantize
+
+    mc_train = _model_config(replace(cfg, precision_bits=None, input_precision=None))
+    qvae_trained, twin, info = _train_or_load(cfg, mc_train, train_ds, mean, std, timings)
+    info = {**info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
+    return requantize(qvae_trained, mc), twin, info
+
+
 def _predict(model, x, batch=65536):
     out = model.predict(x, batch_size=batch, verbose=0)
     return out
@@ -201,7 +213,12 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
 
     if isinstance(spec, ModelSpec):
         mc = _model_config(cfg)
-        qvae, twin, train_info = _train_or_load(cfg, mc, train_ds, mean, std, timings)
+        if cfg.quant_mode == "ptq":
+            qvae, twin, train_info = _ptq_models(cfg, mc, train_ds, mean, std, timings)
+        elif cfg.quant_mode == "qat":
+            qvae, twin, train_info = _train_or_load(cfg, mc, train_ds, mean, std, timings)
+        else:
+            raise ValueError(f"quantization mode {cfg.quant_mode!r}: choose 'qat' or 'ptq'")
         deploy = deployable_model(qvae)
         fview = float_view(qvae, mc)
         model_desc = {"name": spec.name, "description": spec.description, "config": mc.to_dict(), "training": train_info}

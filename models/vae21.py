@@ -221,3 +221,23 @@ def float_view(qvae, cfg: VAE21Config):
         elif layer.weights:
             layer.set_weights(src.get_weights())
     return fvae
+
+
+def requantize(qvae, cfg: VAE21Config):
+    """PTQ: a quantized VAE built with ``cfg``'s quantizers carrying ``qvae``'s trained weights (copied by layer
+    name; the quantizer widths do not change any weight shape)."""
+    new = build_vae(cfg, quantized=True)
+    for layer in new.layers:
+        if layer.weights:
+            layer.set_weights(qvae.get_layer(layer.name).get_weights())
+    return new
+
+
+def deployable_dense_shapes(cfg: VAE21Config) -> dict[str, tuple[int, int]]:
+    """(n_in, n_out) of every dense layer of the deployable part, without building it (no TensorFlow):
+    used to validate reuse factors before any build starts."""
+    dims = [cfg.n_features, *cfg.hidden]
+    shapes = {f"enc_dense{i + 1}": (dims[i], dims[i + 1]) for i in range(len(cfg.hidden))}
+    shapes["mu_dense"] = (dims[-1], cfg.latent)
+    shapes["score_sum"] = (cfg.latent, 1)
+    return shapes
