@@ -117,7 +117,14 @@ def validate_spec_dict(d, schema=SCHEMA, path: str = "") -> None:
                     where = f"{kp}[{i}]" if isinstance(v, list) else kp
                     raise SpecError(f"{where}: expected {_type_name(t[0])}, got {type(x).__name__} {x!r}")
         elif not _is_type(v, t):
-            raise SpecError(f"{kp}: expected {_type_name(t)}, got {type(v).__name__} {v!r}")
+            hint = ""
+            if isinstance(v, str) and _is_type(1.0, t):
+                try:
+                    float(v)
+                    hint = " (YAML reads a number like 5e4 as text: write 5.0e+4 or 50000)"
+                except ValueError:
+                    pass
+            raise SpecError(f"{kp}: expected {_type_name(t)}, got {type(v).__name__} {v!r}{hint}")
 
 
 # --------------------------------------------------------------------------------------------------
