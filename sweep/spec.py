@@ -309,6 +309,8 @@ def _check_point(cfg: BuildConfig, v: dict) -> str | None:
 
     shapes = deployable_dense_shapes(mc)
     rf = cfg.hls.reuse_factor
+    if cfg.hls.strategy is Strategy.DISTRIBUTED_ARITHMETIC and rf != 1:
+        return f"strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {rf}; valid: [1]"
     bad = {n: valid_reuse_factors(*s)[:10] for n, s in shapes.items() if rf not in valid_reuse_factors(*s)}
     if bad:
         common = sorted(set.intersection(*(set(valid_reuse_factors(*s)) for s in shapes.values())))

@@ -29,7 +29,8 @@ def test_run_sweep_stops_before_running_invalid_points(tmp_path):
 
 @pytest.mark.parametrize("axes,needle", [
     ({"io_type": ["io_stream"]}, "unsupported io_type 'io_stream'; supported: ['io_parallel']"),
-    ({"strategy": ["Fastest"]}, "unknown strategy 'Fastest'; choose one of ['Latency', 'Resource']"),
+    ({"strategy": ["Fastest"]}, "unknown strategy 'Fastest'; choose one of ['Latency', 'Resource', 'distributed_arithmetic']"),
+    ({"strategy": ["da"], "reuse_factor": [3]}, "distributed_arithmetic needs reuse factor 1"),
     ({"precision": [2]}, "need at least 3 bits"),
     ({"mode": ["qta"]}, "mode 'qta' is not one of ['qat', 'ptq']"),
     ({"clock_period_ns": [0]}, "--clock-period must be > 0"),
