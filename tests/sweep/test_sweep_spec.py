@@ -85,3 +85,20 @@ def test_hash_is_the_configuration_not_the_location(tmp_path):
     qat = {p.training_key for p in a if p.values["mode"] == "qat"}
     ptq = {p.training_key for p in a if p.values["mode"] == "ptq"}
     assert len(qat) == 2 and len(ptq) == 1 and not (qat & ptq)
+
+
+def test_rebuilding_the_project_keeps_its_sweeps(tmp_path):
+    """Sweeps live in firmware_projects/<model>/sweeps/: a rebuild of the project (atomic swap) keeps them."""
+    from hls.project import _swap_into_place
+
+    out = tmp_path / "vae21"
+    (out / "sweeps" / "s1").mkdir(parents=True)
+    (out / "sweeps" / "s1" / "results.csv").write_text("hash\n")
+    (out / "old.txt").write_text("old project")
+    new = tmp_path / ".vae21.building-x"
+    new.mkdir()
+    (new / "new.txt").write_text("new project")
+    _swap_into_place(new, out)
+    assert (out / "new.txt").is_file() and not (out / "old.txt").exists()
+    assert (out / "sweeps" / "s1" / "results.csv").read_text() == "hash\n"
+    assert (tmp_path / ".previous" / "vae21" / "old.txt").is_file()
