@@ -227,7 +227,7 @@ class _Progress:
         return (f"[sweep] {done}/{self.total} done ({self.failed} failed), {running} running, {pending} pending"
                 f" | elapsed {_dur(el)} | ETA {eta}")
 
-    def maybe(self, running: int, pending: int, force: bool = False, every: float = 15.0):
+    def maybe(self, running: int, pending: int, force: bool = False, every: float = 30.0):
         if force or time.time() - self.last >= every:
             self.log(self.line(running, pending))
             self.last = time.time()
@@ -238,7 +238,11 @@ def _dur(s: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-def run_sweep(spec: SweepSpec, log=print, executor=None) -> SweepResult:
+def _print(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
     """Run (or resume) ``spec``.  Returns the table and Pareto analysis; on Ctrl-C the table is written
     consistently (interrupted points marked) and ``interrupted`` is True."""
     points = expand(spec)
