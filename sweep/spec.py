@@ -228,8 +228,8 @@ def config_hash(cfg: BuildConfig) -> str:
 def training_key(cfg: BuildConfig) -> str:
     """Points with the same key use the same trained model (QAT: one per precision; PTQ: one for all)."""
     d = {k: getattr(cfg, k) for k in ("model", "data_path", "seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs")}
-    if cfg.quant_mode == "qat":
-        d.update(precision_bits=cfg.precision_bits, input_precision=cfg.input_precision)
+    qat = cfg.quant_mode == "qat"  # PTQ trains at the default precision, like QAT without --precision
+    d.update(precision_bits=cfg.precision_bits if qat else None, input_precision=cfg.input_precision if qat else None)
     return _hash(d)
 
 

@@ -102,3 +102,9 @@ def test_rebuilding_the_project_keeps_its_sweeps(tmp_path):
     assert (out / "new.txt").is_file() and not (out / "old.txt").exists()
     assert (out / "sweeps" / "s1" / "results.csv").read_text() == "hash\n"
     assert (tmp_path / ".previous" / "vae21" / "old.txt").is_file()
+
+
+def test_ptq_shares_its_model_with_default_precision_qat(tmp_path):
+    pts = expand(_spec(tmp_path, mode=["qat", "ptq"], precision=[None, 6]))
+    key = {(p.values["mode"], p.values["precision"]): p.training_key for p in pts}
+    assert key[("qat", None)] == key[("ptq", None)] == key[("ptq", 6)] != key[("qat", 6)]
