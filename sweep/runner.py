@@ -101,12 +101,22 @@ class LocalExecutor:
     def stop_running(self, grace_s: float = 15.0) -> None:
         """After Ctrl-C: the points got SIGINT too (same process group) and record themselves as interrupted;
         whatever is still alive after ``grace_s`` is terminated."""
-        deadline = time.time() + grace_s
-        while time.time() < deadline:
+        import signal
+
+        t0 = time.time()
+        forwarded = False
+        while time.time() < t0 + grace_s:
             with self._lock:
                 alive = [p for p in self._procs.values() if p.is_alive()]
             if not alive:
                 break
+            if not forwarded and time.time() > t0 + 3.0:  # SIGINT did not reach them (not a terminal Ctrl-C)
+                for p in alive:
+                    try:
+                        os.kill(p.pid, signal.SIGINT)
+                    except ProcessLookupError:
+                        pass
+                forwarded = True
             time.sleep(0.2)
         with self._lock:
             for p in self._procs.values():
