@@ -12,7 +12,8 @@ Columns (every figure labelled with its source):
   ``pearson_float_view`` (emulator vs float view), ``csim_n_mismatched`` (fast emulator vs C-sim subset);
 - physics at the main working point (the report's first one, named in ``working_point``):
   ``eff[<signal>]`` (emulator), ``eff_float_twin[<signal>]``, ``eff_mean`` (mean over signals),
-  ``auc[<signal>]`` (emulator), ``threshold``;
+  ``auc[<signal>]`` (emulator), ``threshold``, and the event counts behind them (``n_test_background``,
+  ``n_test_signal``: all signals);
 - latency and resources from every source the report has (``report["resources"][source]`` and
   ``report["latency"][source]``): ``<metric>[<source>]``, e.g. ``LUT[hls_estimate]``,
   ``latency_ns[rtl_simulation]``, ``latency_cycles[da4ml_estimate]``, ``ii[vendor_csynth]``;
@@ -60,6 +61,9 @@ def flatten_report(report: dict) -> dict:
     if cs:
         row["csim_n_mismatched"] = cs.get("n_mismatched")
         row["csim_n_events"] = cs.get("n_events")
+    data = report.get("data") or {}
+    row["n_test_background"] = data.get("n_test_background")
+    row["n_test_signal"] = sum((data.get("n_test_signal") or {}).values()) or None
     wps = report.get("working_points") or []
     main = wps[0]["name"] if wps else None
     row["working_point"] = main
