@@ -226,17 +226,20 @@ class _Progress:
         self.failed = 0
         self.last = 0.0
 
-    def line(self, running: int, pending: int) -> str:
+    def line(self, running, pending: int) -> str:
+        """``running``: elapsed seconds of each running point."""
         done = self.already + len(self.walls)
         el = time.time() - self.t0
         eta = "n/a"
         if self.walls:
             per = sum(self.walls) / len(self.walls)
-            eta = _dur(per * (pending + 0.5 * running) / max(1, min(self.capacity, pending + running)))
+            left = per * pending + sum(max(per - e, 0.1 * per) for e in running)
+            eta = _dur(left / max(1, min(self.capacity, pending + len(running))))
+        running = len(running)
         return (f"[sweep] {done}/{self.total} done ({self.failed} failed), {running} running, {pending} pending"
                 f" | elapsed {_dur(el)} | ETA {eta}")
 
-    def maybe(self, running: int, pending: int, force: bool = False, every: float = 30.0):
+    def maybe(self, running, pending: int, force: bool = False, every: float = 30.0):
         if force or time.time() - self.last >= every:
             self.log(self.line(running, pending))
             self.last = time.time()
@@ -374,11 +377,13 @@ def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
                                      error=f"executor error: {exc.__class__.__name__}: {exc}")
                         n_run += 1
                         changed = True
+                now = time.perf_counter()
+                run_el = [now - t0 for (_, _, t0) in running.values()]
                 if changed:
                     table()
-                    prog.maybe(len(running), len(pending), force=True)
+                    prog.maybe(run_el, len(pending), force=True)
                 else:
-                    prog.maybe(len(running), len(pending))
+                    prog.maybe(run_el, len(pending))
                     time.sleep(0.2)
         except KeyboardInterrupt:
             interrupted = True
