@@ -176,6 +176,8 @@ def write_table(rows: list[dict], out_dir: Path) -> "pd.DataFrame":  # noqa: F82
             conv = pd.to_numeric(df[c], errors="coerce")
             if conv.notna().sum() == df[c].notna().sum():
                 df[c] = conv
+    if "checks_passed" in df:  # nullable boolean (None for points that did not finish), not 0.0/1.0
+        df["checks_passed"] = df["checks_passed"].astype("boolean")
     for name, writer in (("results.parquet", lambda p: df.to_parquet(p, index=False)),
                          ("results.csv", lambda p: df.to_csv(p, index=False))):
         tmp = out_dir / f".{name}.{os.getpid()}.tmp"
