@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Command line: ``python build_hls.py [build] --model vae21`` and ``python build_hls.py check DIR``.  Thin: parses arguments into one
+"""Command line: ``python build_hls.py [build] --model vae21``, ``python build_hls.py check DIR`` and
+``python build_hls.py sweep ...``.  Thin: parses arguments into one
 validated ``BuildConfig`` and calls the library (``emulation.pipeline.run_build``)."""
 
 from __future__ import annotations
@@ -218,6 +219,77 @@ def resources_main(args: argparse.Namespace) -> int:
         print("BUDGETS FAILED: " + ", ".join(sec["budgets"]["failed"]), file=sys.stderr)
         return 1
     return 0
+def _csv(kind):
+    def parse(s: str):
+        try:
+            return [kind(x) for x in s.split(",") if x.strip() != ""]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}, got {s!r}") from None
+    return parse
+
+
+def _budget(s: str):
+    k, sep, v = s.partition("=")
+    try:
+        return k.strip(), float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--budget expects METRIC=VALUE (e.g. LUT=50000), got {s!r}") from None
+
+
+def _add_sweep_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=Path, help="YAML sweep specification (command-line options override it)")
+    p.add_argument("--model", help="registered model name (default vae21)")
+    p.add_argument("--name", help="sweep name: output in firmware_projects/<model>/sweeps/<name>/ (default 'sweep')")
+    p.add_argument("--output", type=Path, help="sweep directory (instead of firmware_projects/<model>/sweeps/<name>/)")
+    p.add_argument("--mode", type=_csv(str), help="qat (retrain per precision) and/or ptq (reuse trained weights)")
+    p.add_argument("--precision", type=_csv(int), help="QKeras bits, e.g. 6,8,10,12,16")
+    p.add_argument("--reuse-factor", type=_csv(int), help="e.g. 1,2,4,8 (invalid ones are listed before anything runs)")
+    p.add_argument("--strategy", type=_csv(str), help="Latency,Resource")
+    p.add_argument("--io-type", type=_csv(str), help="io_parallel")
+    p.add_argument("--clock-period", type=_csv(float), help="ns, e.g. 5,3.3")
+    p.add_argument("--skip-invalid", action="store_true", default=None,
+                   help="run the valid points and record invalid ones in the table (default: stop with the list)")
+    p.add_argument("--retry-failed", action="store_true", default=None, help="re-run failed/crashed points on resume")
+    p.add_argument("--workers", type=_positive_int, help="local process pool size (default 1)")
+    p.add_argument("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786) instead of the local pool")
+    p.add_argument("--budget", type=_budget, action="append", default=[],
+                   help="METRIC=MAX for the best point, e.g. LUT=50000, latency_ns=100, 'LUT[hls_estimate]=4e4'")
+    p.add_argument("--pareto-efficiency", help="'mean' (default) or a signal name")
+    for a, kw in (("--seed", dict(type=int)), ("--n-train", dict(type=_positive_int)), ("--n-val", dict(type=_positive_int)),
+                  ("--n-test-bkg", dict(type=_positive_int)), ("--n-signal", dict(type=_positive_int)),
+                  ("--epochs", dict(type=_positive_int)), ("--input-precision", {}), ("--part", {}),
+                  ("--emulator", dict(choices=["fast", "csim"])), ("--csim-events", dict(type=_positive_int)),
+                  ("--min-spearman", dict(type=float)), ("--cache-dir", dict(type=str))):
+        p.add_argument(a, **kw)
+    p.add_argument("--fpr", type=float, action="append", help="working points by FPR (first = main working point)")
+    p.add_argument("--rate", type=float, action="append", help="extra working point: SM rate in Hz")
+
+
+def sweep_main(args: argparse.Namespace) -> int:
+    from sweep.runner import run_sweep
+    from sweep.spec import SweepSpec
+
+    spec = SweepSpec.from_yaml(args.spec) if args.spec else SweepSpec()
+    build = {k: getattr(args, k) for k in ("seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs",
+                                            "input_precision", "part", "emulator", "csim_events", "min_spearman",
+                                            "cache_dir")}
+    build["fprs"], build["extra_rates_hz"] = args.fpr, args.rate
+    pareto = dict(spec.pareto, **({"efficiency": args.pareto_efficiency} if args.pareto_efficiency else {}))
+    spec = spec.with_overrides(
+        mode=args.mode, precision=args.precision, reuse_factor=args.reuse_factor, strategy=args.strategy,
+        io_type=args.io_type, clock_period_ns=args.clock_period, build=build, budgets=dict(args.budget),
+        model=args.model, name=args.name, output=args.output, workers=args.workers, scheduler=args.scheduler,
+        skip_invalid=args.skip_invalid, retry_failed=args.retry_failed, pareto=pareto,
+    )
+    res = run_sweep(spec)
+    print()
+    print((res.sweep_dir / "pareto.md").read_text())
+    print(f"table: {res.sweep_dir / 'results.parquet'} and results.csv; Pareto: {res.sweep_dir / 'pareto.md'}")
+    print("points: " + ", ".join(f"{n} {s}" for s, n in sorted(res.counts.items())))
+    if res.interrupted:
+        print("sweep interrupted: re-run the same command to resume", file=sys.stderr)
+        return 130
+    return 0 if all(s in ("ok", "invalid") for s in res.counts) else 1
 
 
 def main(argv=None) -> int:
@@ -231,12 +303,17 @@ def main(argv=None) -> int:
                                     description="latency/resources of a project from every source present, and budgets")
         _add_resources_args(p)
         run, args = resources_main, p.parse_args(argv[1:])
+    elif argv[:1] == ["sweep"]:
+        p = argparse.ArgumentParser(prog="build_hls.py sweep", description="sweep build configurations (see README, Sweeps)")
+        _add_sweep_args(p)
+        run, args = sweep_main, p.parse_args(argv[1:])
     else:
         if argv[:1] == ["build"]:
             argv = argv[1:]
         p = argparse.ArgumentParser(prog="build_hls.py", description=__doc__,
-                                    epilog="subcommands: `build_hls.py check DIR [--junit FILE]`, "
-                                           "`build_hls.py resources DIR [--latency-budget-ns ...] [--enforce-budgets]`")
+                                    epilog="subcommands: `build_hls.py check DIR [--junit FILE] [--rtl]`, "
+                                           "`build_hls.py resources DIR [--latency-budget-ns ...] [--enforce-budgets]`, "
+                                           "`build_hls.py sweep ...`")
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cwola import _bin_integrals, sr_bins
+from .cwola import _bin_integrals
 
 SOURCE_LABELS = {
     "fixed_point": "fixed-point networks (numpy exact arithmetic = firmware arithmetic)",

@@ -10,7 +10,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class BuildConfig:
     extra_rates_hz: tuple[float, ...] = ()
     fprs: tuple[float, ...] = ()  # replaces the default working points when given
     emulator: str = "fast"  # fast | csim
+    quant_mode: str = "qat"  # qat: train at precision_bits | ptq: reuse the weights trained at the default precision
     csim_events: int = 250_000  # C-sim cross-check subset when the fast emulator produces the numbers
     hls: HLSConfig = field(default_factory=HLSConfig)
     tolerances: Tolerances = field(default_factory=Tolerances)

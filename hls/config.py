@@ -10,9 +10,12 @@ from dataclasses import asdict, dataclass
 class Strategy(enum.Enum):
     LATENCY = "Latency"
     RESOURCE = "Resource"
+    DISTRIBUTED_ARITHMETIC = "distributed_arithmetic"  # hls4ml's da4ml-generated multiplier-free dense layers
 
     @classmethod
     def parse(cls, s: str) -> "Strategy":
+        if s.lower() == "da":
+            return cls.DISTRIBUTED_ARITHMETIC
         for m in cls:
             if m.value.lower() == s.lower():
                 return m

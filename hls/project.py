@@ -166,8 +166,15 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
     return out_dir, t1 - t0, t2 - t1
 
 
+# outputs of other commands that live inside a project directory and survive a rebuild of the project
+KEEP_ACROSS_BUILDS = ("sweeps",)
+
+
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
     if out_dir.exists():
+        for name in KEEP_ACROSS_BUILDS:  # moved (same filesystem: a rename), not copied
+            if (out_dir / name).exists() and not (tmp / name).exists():
+                (out_dir / name).rename(tmp / name)
         prev = out_dir.parent / ".previous" / out_dir.name
         prev.parent.mkdir(parents=True, exist_ok=True)
         if prev.exists():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quantize.legacy_qkeras import LegacyQuantizer, UnsupportedQuantizer, exact_precision_for, parse_quantizer
+from quantize.legacy_qkeras import UnsupportedQuantizer, exact_precision_for, parse_quantizer
 from quantize.precision import Overflow, Precision, Rounding
 
 SUPPORTED_LAYERS = (

@@ -287,7 +287,18 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     from models.registry import PreparedModel
 
     mc = config_from_build(cfg)
-    qvae, twin, train_info = train_or_load(cfg, mc, train_ds, mean, std, timings)
+    mode = getattr(cfg, "quant_mode", "qat")
+    if mode == "ptq":
+        # post-training quantization: the weights trained (or cached) at the default precision, evaluated with
+        # the quantizers of ``mc`` (same weights, new quantizers)
+        mc_train = config_from_build(replace(cfg, precision_bits=None, input_precision=None))
+        qvae_trained, twin, info = train_or_load(cfg, mc_train, train_ds, mean, std, timings)
+        train_info = {**info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
+        qvae = requantize(qvae_trained, mc)
+    elif mode == "qat":
+        qvae, twin, train_info = train_or_load(cfg, mc, train_ds, mean, std, timings)
+    else:
+        raise ValueError(f"quantization mode {mode!r}: choose 'qat' or 'ptq'")
     deploy = deployable_model(qvae)
     fview = float_view(qvae, mc)
 
@@ -312,3 +323,21 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
             "training": train_info}
     return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc})
+def requantize(qvae, cfg: VAE21Config):
+    """PTQ: a quantized VAE built with ``cfg``'s quantizers carrying ``qvae``'s trained weights (copied by layer
+    name; the quantizer widths do not change any weight shape)."""
+    new = build_vae(cfg, quantized=True)
+    for layer in new.layers:
+        if layer.weights:
+            layer.set_weights(qvae.get_layer(layer.name).get_weights())
+    return new
+
+
+def deployable_dense_shapes(cfg: VAE21Config) -> dict[str, tuple[int, int]]:
+    """(n_in, n_out) of every dense layer of the deployable part, without building it (no TensorFlow):
+    used to validate reuse factors before any build starts."""
+    dims = [cfg.n_features, *cfg.hidden]
+    shapes = {f"enc_dense{i + 1}": (dims[i], dims[i + 1]) for i in range(len(cfg.hidden))}
+    shapes["mu_dense"] = (dims[-1], cfg.latent)
+    shapes["score_sum"] = (cfg.latent, 1)
+    return shapes

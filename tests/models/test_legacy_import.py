@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras2_files import (FIXTURES, classifier_reference, classifier_weights, cnn_reference, cnn_weights, qk_bits,
-                          qk_po2, qk_relu, softmax, write_full_h5, write_json_and_weights)
+                          qk_relu, softmax, write_full_h5, write_json_and_weights)
 
 
 # ---- quantizer formulas ---------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""One sweep point, run in its own process: ``python -m sweep.point POINT_DIR``.
+
+``POINT_DIR/point.json`` holds the point's BuildConfig (written by the sweep); the point writes
+``POINT_DIR/result.json`` (status ok / failed, the error and traceback, the time spent inside ``run_build``)
+and its log to ``POINT_DIR/log.txt``.  The report itself is ``POINT_DIR/project/report/report.json``.
+A point that dies without writing ``result.json`` (segfault, killed, out of memory) is recorded as crashed
+by the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+RESULT = "result.json"
+POINT = "point.json"
+LOG = "log.txt"
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def build_config_from_dict(d: dict):
+    from emulation.pipeline import BuildConfig, Tolerances
+    from hls.config import HLSConfig
+
+    d = dict(d)
+    d["hls"] = HLSConfig.from_dict(d["hls"])
+    d["tolerances"] = Tolerances(**d["tolerances"])
+    for k in ("output_dir", "data_path", "cache_dir"):
+        if d.get(k) is not None:
+            d[k] = Path(d[k])
+    if d.get("cache_dir") is None:
+        d.pop("cache_dir", None)
+    d["extra_rates_hz"] = tuple(d.get("extra_rates_hz", ()))
+    d["fprs"] = tuple(d.get("fprs", ()))
+    return BuildConfig(**d)
+
+
+def run_point(point_dir: Path, redirect: bool = True) -> int:
+    """Run the point described by ``point_dir/point.json``; always leaves ``result.json`` unless killed."""
+    point_dir = Path(point_dir)
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if redirect:  # the point's output (Python and C level) goes to its log, not to the sweep's terminal
+        fd = os.open(point_dir / LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    spec = json.loads((point_dir / POINT).read_text())
+    res = {"hash": spec["hash"], "pid": os.getpid(), "host": os.uname().nodename}
+    t0 = time.perf_counter()
+    rc = 0
+    try:
+        from emulation.pipeline import run_build
+
+        cfg = build_config_from_dict(spec["build_config"])
+        report, ok = run_build(cfg)
+        res.update(status="ok", checks_passed=bool(ok), report=str(Path(report["hls"]["project_dir"]) / "report" / "report.json"))
+    except KeyboardInterrupt:
+        res.update(status="interrupted", error="interrupted (Ctrl-C)")
+        rc = 130
+    except BaseException as exc:  # noqa: BLE001  (a point's failure is recorded, never raised into the sweep)
+        res.update(status="failed", error=f"{exc.__class__.__name__}: {exc}", traceback=traceback.format_exc())
+        rc = 1
+    res["run_build_s"] = time.perf_counter() - t0
+    _write_json(point_dir / RESULT, res)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(run_point(Path(sys.argv[1])))

@@ -1,0 +1,421 @@
+"""Run a sweep: every valid point in its own process and directory, resumable, with progress on the terminal.
+
+Layout of ``<sweep_dir>``::
+
+    sweep.json                  the spec, tool versions, every point (hash, axis values, invalid reason)
+    points/<hash>/point.json    the point's BuildConfig and its run record (status, wall time, error)
+    points/<hash>/result.json   written by the point's own process (ok / failed + traceback)
+    points/<hash>/log.txt       the point's output
+    points/<hash>/project/      the hls4ml project and its report/ (report.json, report.md, plots)
+    results.parquet, results.csv, pareto.md, pareto_*.png
+
+Executors: a local pool (``workers`` points at a time, each a fresh process forked from a pre-warmed
+``forkserver`` that has TensorFlow/hls4ml imported once, so a point does not pay the ~5-8 s import) and Dask
+distributed (``scheduler`` address; each task runs ``python -m sweep.point DIR`` in a subprocess on the
+worker, which needs the project directory on a shared filesystem).
+
+Resuming: a point whose ``point.json`` says ok (or failed/crashed, unless ``retry_failed``) is not run again;
+interrupted or never-started points are.  Scheduling: points that share a trained model (same
+``training_key``) wait for the first of them, so each model is trained once; when nothing is cached yet the
+very first point runs alone (it also generates the shared data cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulation.pipeline import ROOT, tool_versions
+
+from .point import LOG, POINT, RESULT, _write_json
+from .spec import Point, SpecError, SweepSpec, expand, invalid_summary
+
+DONE_OK = "ok"
+DONE_BAD = ("failed", "crashed")
+
+
+@dataclass
+class SweepResult:
+    sweep_dir: Path
+    table: object  # pandas.DataFrame
+    pareto: dict
+    interrupted: bool
+    n_run: int
+
+    @property
+    def counts(self) -> dict:
+        return self.table["status"].value_counts().to_dict() if len(self.table) else {}
+
+
+# ------------------------------------------------------------------------------------------------ executors
+def _child_entry(point_dir: str) -> None:
+    from sweep.point import run_point
+
+    sys.exit(run_point(Path(point_dir)))
+
+
+class LocalExecutor:
+    """``workers`` points at a time, each in a new process forked from a pre-warmed forkserver."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        import multiprocessing as mp
+
+        if workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {workers}")
+        self.capacity = workers
+        self._ctx = mp.get_context("forkserver")
+        try:
+            self._ctx.set_forkserver_preload(["sweep._warm"])
+        except Exception:  # noqa: BLE001 (already running: preload is a speed-up only)
+            pass
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep-point")
+        self._procs: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"local process pool, {self.capacity} worker(s)"
+
+    def _run(self, key: str, point_dir: str):
+        t0 = time.perf_counter()
+        p = self._ctx.Process(target=_child_entry, args=(point_dir,), name=f"sweep-point-{key}")
+        p.start()
+        with self._lock:
+            self._procs[key] = p
+        p.join()
+        with self._lock:
+            self._procs.pop(key, None)
+        return p.exitcode, time.perf_counter() - t0, os.uname().nodename
+
+    def submit(self, key: str, point_dir: Path):
+        return self._pool.submit(self._run, key, str(point_dir))
+
+    def stop_running(self, grace_s: float = 15.0) -> None:
+        """After Ctrl-C: the points got SIGINT too (same process group) and record themselves as interrupted;
+        whatever is still alive after ``grace_s`` is terminated."""
+        import signal
+
+        t0 = time.time()
+        forwarded = False
+        while time.time() < t0 + grace_s:
+            with self._lock:
+                alive = [p for p in self._procs.values() if p.is_alive()]
+            if not alive:
+                break
+            if not forwarded and time.time() > t0 + 3.0:  # SIGINT did not reach them (not a terminal Ctrl-C)
+                for p in alive:
+                    try:
+                        os.kill(p.pid, signal.SIGINT)
+                    except ProcessLookupError:
+                        pass
+                forwarded = True
+            time.sleep(0.2)
+        with self._lock:
+            for p in self._procs.values():
+                if p.is_alive():
+                    p.terminate()
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_point_task(point_dir: str, root: str):
+    """Runs on a Dask worker: the point in its own Python process."""
+    import os as _os
+    import subprocess as _sp
+    import sys as _sys
+    import time as _time
+
+    t0 = _time.perf_counter()
+    env = dict(_os.environ, PYTHONPATH=root + _os.pathsep + _os.environ.get("PYTHONPATH", ""))
+    r = _sp.run([_sys.executable, "-m", "sweep.point", point_dir], cwd=root, env=env,
+                stdout=_sp.DEVNULL, stderr=_sp.DEVNULL)
+    return r.returncode, _time.perf_counter() - t0, _os.uname().nodename
+
+
+class DaskExecutor:
+    """Points as tasks on an existing Dask cluster (``--scheduler tcp://host:8786``)."""
+
+    name = "dask"
+
+    def __init__(self, address):
+        from distributed import Client
+
+        self.client = address if hasattr(address, "submit") else Client(address, timeout="30s")
+        self._own = not hasattr(address, "submit")
+        n = sum(self.client.nthreads().values())
+        if n < 1:
+            raise RuntimeError(f"Dask scheduler {self.client.scheduler.address} has no workers")
+        self.capacity = n
+
+    def describe(self) -> str:
+        return f"Dask scheduler {self.client.scheduler.address}, {self.capacity} worker thread(s)"
+
+    def submit(self, key: str, point_dir: Path):
+        return self.client.submit(_dask_point_task, str(point_dir), str(ROOT), key=f"sweep-point-{key}-{time.time_ns()}",
+                                  pure=False, retries=0)
+
+    def stop_running(self, grace_s: float = 0.0) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+# ------------------------------------------------------------------------------------------------ records
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _load_record(pdir: Path, p: Point) -> dict | None:
+    rec = _read_json(pdir / POINT)
+    if rec is None or rec.get("hash") != p.hash:
+        return None
+    if rec.get("status") in ("running", "interrupted"):
+        res = _read_json(pdir / RESULT)  # a point that finished after the sweep stopped (e.g. on Dask)
+        if res is not None and res.get("hash") == p.hash and res.get("status") == DONE_OK:
+            rec = _merge_result(rec, res)
+            _write_json(pdir / POINT, rec)
+    return rec
+
+
+def _merge_result(rec: dict, res: dict) -> dict:
+    rec = dict(rec)
+    for k in ("status", "error", "traceback", "checks_passed", "run_build_s", "report", "pid", "host"):
+        if k in res:
+            rec[k] = res[k]
+    return rec
+
+
+def _needs_run(rec: dict | None, retry_failed: bool) -> bool:
+    if rec is None:
+        return True
+    st = rec.get("status")
+    if st == DONE_OK:
+        return False
+    if st in DONE_BAD:
+        return retry_failed
+    return True  # pending / running (stale) / interrupted
+
+
+def _tail(path: Path, n: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except FileNotFoundError:
+        return ""
+
+
+# ------------------------------------------------------------------------------------------------ the sweep
+class _Progress:
+    def __init__(self, total: int, already: int, capacity: int, log):
+        self.total, self.already, self.capacity, self.log = total, already, capacity, log
+        self.t0 = time.time()
+        self.walls: list[float] = []
+        self.failed = 0
+        self.last = 0.0
+
+    def line(self, running, pending: int) -> str:
+        """``running``: elapsed seconds of each running point."""
+        done = self.already + len(self.walls)
+        el = time.time() - self.t0
+        eta = "n/a"
+        if self.walls:
+            per = sum(self.walls) / len(self.walls)
+            left = per * pending + sum(max(per - e, 0.1 * per) for e in running)
+            eta = _dur(left / max(1, min(self.capacity, pending + len(running))))
+        running = len(running)
+        return (f"[sweep] {done}/{self.total} done ({self.failed} failed), {running} running, {pending} pending"
+                f" | elapsed {_dur(el)} | ETA {eta}")
+
+    def maybe(self, running, pending: int, force: bool = False, every: float = 30.0):
+        if force or time.time() - self.last >= every:
+            self.log(self.line(running, pending))
+            self.last = time.time()
+
+
+def _dur(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def _print(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
+    """Run (or resume) ``spec``.  Returns the table and Pareto analysis; on Ctrl-C the table is written
+    consistently (interrupted points marked) and ``interrupted`` is True."""
+    points = expand(spec)
+    bad = [p for p in points if p.invalid]
+    if bad and not spec.skip_invalid:
+        raise SpecError(invalid_summary(points) + "\nFix the axes, or pass --skip-invalid (execution.skip_invalid: true) "
+                        "to run the valid points and record the invalid ones in the table with the reason.")
+    if bad:
+        log(invalid_summary(points) + "\n(recorded in the table as 'invalid'; not run)")
+    sdir = spec.sweep_dir()
+    (sdir / "points").mkdir(parents=True, exist_ok=True)
+    versions = tool_versions()
+    _write_json(sdir / "sweep.json", {
+        "spec": spec.to_dict(), "versions": versions,
+        "points": [{"hash": p.hash, "values": p.values, "invalid": p.invalid} for p in points],
+    })
+    valid = [p for p in points if not p.invalid]
+    records = {p.hash: _load_record(sdir / "points" / p.hash, p) for p in valid}
+    todo = [p for p in valid if _needs_run(records[p.hash], spec.retry_failed)]
+    reports: dict[str, dict] = {}
+
+    def table():
+        from .table import point_row, write_table
+
+        rows = []
+        for p in points:
+            rec = records.get(p.hash)
+            rep = None
+            if rec is not None and rec.get("status") == DONE_OK:
+                if p.hash not in reports:
+                    rep_path = sdir / "points" / p.hash / "project" / "report" / "report.json"
+                    reports[p.hash] = _read_json(rep_path)
+                rep = reports[p.hash]
+            rows.append(point_row(p, rec, rep))
+        return write_table(rows, sdir)
+
+    n_skip = len(valid) - len(todo)
+    log(f"[sweep] {len(points)} points in {sdir}: {len(bad)} invalid, {n_skip} already done (skipped), "
+        f"{len(todo)} to run")
+    interrupted = False
+    n_run = 0
+    if todo:
+        own_executor = executor is None
+        if executor is None:
+            executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
+        log(f"[sweep] executor: {executor.describe()}")
+        prog = _Progress(len(valid), n_skip, executor.capacity, log)
+        prog.failed = sum(1 for h, r in records.items() if r and r.get("status") in DONE_BAD and all(h != p.hash for p in todo))
+        ok_groups = {p.training_key for p in valid if (records[p.hash] or {}).get("status") == DONE_OK}
+        nothing_yet = not ok_groups
+        leaders: dict[str, str] = {}
+        for p in todo:
+            if p.training_key not in ok_groups:
+                leaders.setdefault(p.training_key, p.hash)
+        first = todo[0].hash if nothing_yet and len(leaders) > 1 else None
+        finished: set[str] = set()
+        pending = list(todo)
+        running: dict[str, tuple] = {}
+
+        def ready(p: Point) -> bool:
+            if first is not None and p.hash != first and first not in finished:
+                return False
+            lead = leaders.get(p.training_key)
+            return lead is None or lead == p.hash or lead in finished
+
+        def launch(p: Point):
+            pdir = sdir / "points" / p.hash
+            pdir.mkdir(parents=True, exist_ok=True)
+            (pdir / RESULT).unlink(missing_ok=True)
+            rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
+                   "build_config": p.config.to_dict(), "versions": versions, "status": "running",
+                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            _write_json(pdir / POINT, rec)
+            records[p.hash] = rec
+            running[p.hash] = (executor.submit(p.hash, pdir), p, time.perf_counter())
+            log(f"[sweep] start  {p.hash}  {_label(p.values)}")
+
+        def finalize(p: Point, exit_code, wall, host, error=None):
+            pdir = sdir / "points" / p.hash
+            rec = dict(records[p.hash])
+            res = _read_json(pdir / RESULT)
+            if res is not None and res.get("hash") == p.hash:
+                rec = _merge_result(rec, res)
+            else:
+                sig = f" (signal {-exit_code})" if isinstance(exit_code, int) and exit_code < 0 else ""
+                rec.update(status="crashed", error=error or (
+                    f"point process ended with exit code {exit_code}{sig} without a result; last log lines:\n"
+                    + _tail(pdir / LOG)))
+            rec.update(exit_code=exit_code, wall_s=wall, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            if host and "host" not in rec:
+                rec["host"] = host
+            records[p.hash] = rec
+            _write_json(pdir / POINT, rec)
+            finished.add(p.hash)
+            if rec["status"] in DONE_BAD:
+                prog.failed += 1
+            prog.walls.append(wall)
+            st = rec["status"] + ("" if rec.get("checks_passed", True) else " (agreement checks failed)")
+            err = f": {rec['error'].splitlines()[0]}" if rec["status"] != DONE_OK and rec.get("error") else ""
+            log(f"[sweep] {'done ' if rec['status'] == DONE_OK else 'FAIL '} {p.hash}  {_label(p.values)}  "
+                f"{st} in {wall:.1f} s{err}")
+
+        try:
+            while pending or running:
+                for p in list(pending):
+                    if len(running) >= executor.capacity:
+                        break
+                    if ready(p):
+                        pending.remove(p)
+                        launch(p)
+                changed = False
+                for h, (fut, p, t0) in list(running.items()):
+                    if fut.done():
+                        del running[h]
+                        try:
+                            ec, wall, host = fut.result()
+                            finalize(p, ec, wall, host)
+                        except Exception as exc:  # noqa: BLE001 (executor-level failure: a lost worker...)
+                            finalize(p, None, time.perf_counter() - t0, None,
+                                     error=f"executor error: {exc.__class__.__name__}: {exc}")
+                        n_run += 1
+                        changed = True
+                now = time.perf_counter()
+                run_el = [now - t0 for (_, _, t0) in running.values()]
+                if changed:
+                    table()
+                    prog.maybe(run_el, len(pending), force=True)
+                else:
+                    prog.maybe(run_el, len(pending))
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            log("[sweep] interrupted: stopping running points, writing a consistent table")
+            executor.stop_running()
+            for h, (fut, p, t0) in running.items():
+                pdir = sdir / "points" / h
+                res = _read_json(pdir / RESULT)
+                rec = dict(records[h])
+                if res is not None and res.get("hash") == h and res.get("status") == DONE_OK:
+                    rec = _merge_result(rec, res)
+                    rec["wall_s"] = time.perf_counter() - t0
+                else:
+                    rec.update(status="interrupted", error="interrupted (Ctrl-C); re-run the sweep to resume")
+                records[h] = rec
+                _write_json(pdir / POINT, rec)
+            own_executor = False
+        finally:
+            if own_executor:
+                executor.close()
+    df = table()
+    from .pareto import analyse, pareto_markdown, pareto_plots
+
+    info = analyse(df, spec.pareto, spec.budgets)
+    md = pareto_markdown(df, info, title=f"Sweep {spec.name} ({spec.model})")
+    (sdir / "pareto.md").write_text(md)
+    try:
+        pareto_plots(df, info, sdir)
+    except Exception as exc:  # noqa: BLE001 (a plot never loses the table)
+        log(f"[sweep] plots failed: {exc}")
+    return SweepResult(sdir, df, info, interrupted, n_run)
+
+
+def _label(v: dict) -> str:
+    return " ".join(f"{k}={x}" for k, x in v.items())
