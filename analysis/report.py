@@ -95,9 +95,11 @@ def summary_table(report: dict) -> str:
     lines = []
     a = report["agreement"]["emulator_vs_keras"]
     lines.append(
-        f"emulator ({report['emulator']['name']}) vs quantized Keras: {a['n_mismatched']} mismatched / {a['n_events']} events, "
+        f"emulator ({report['emulator']['name']}) vs quantized Keras ({a.get('keras_dtype', 'float32')}): "
+        f"{a['n_mismatched']} mismatched / {a['n_events']} events, "
         f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
-        + f", {a['n_differ_any']} events differ by float32 rounding only"
+        + (f", {a['n_differ_any'] - a['n_mismatched']} events differ by float32 rounding only"
+           if a.get("keras_dtype", "float32") == "float32" else "")
     )
     c = report["agreement"].get("emulator_vs_csim")
     if c:

@@ -27,13 +27,15 @@ class ExactAgreement:
         return asdict(self)
 
 
-def exact_agreement(emulated: np.ndarray, keras_out: np.ndarray, lsb: float | None = None) -> ExactAgreement:
+def exact_agreement(emulated: np.ndarray, keras_out: np.ndarray, lsb: float | None = None,
+                    float32_tolerance: bool = True) -> ExactAgreement:
+    """``float32_tolerance=False`` when the reference was computed in float64 (exact): any difference counts."""
     e = np.asarray(emulated, dtype=np.float64).reshape(len(emulated), -1)
     k = np.asarray(keras_out, dtype=np.float64).reshape(len(keras_out), -1)
     if e.shape != k.shape:
         raise ValueError(f"emulator output shape {e.shape} != Keras output shape {k.shape}")
     diff = np.abs(e - k)
-    tol = np.spacing(np.abs(k).astype(np.float32)).astype(np.float64)
+    tol = np.spacing(np.abs(k).astype(np.float32)).astype(np.float64) if float32_tolerance else 0.0
     ev_mis = np.any(diff > tol, axis=1)
     ev_any = np.any(diff > 0, axis=1)
     per_ev = diff.max(axis=1) if diff.size else np.zeros(len(e))

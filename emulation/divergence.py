@@ -16,6 +16,14 @@ import numpy as np
 from hls.config import HLSConfig
 
 
+def _node_output(model, layer):
+    for nodes in model._nodes_by_depth.values():
+        for node in nodes:
+            if node.operation is layer:
+                return node.output_tensors[0]
+    return layer.output
+
+
 def first_divergent_layer(keras_model, cfg: HLSConfig, x: np.ndarray) -> dict:
     import hls4ml
     import keras
@@ -35,7 +43,10 @@ def first_divergent_layer(keras_model, cfg: HLSConfig, x: np.ndarray) -> dict:
     for layer in keras_model.layers[1:]:
         if layer.name not in trace:
             continue
-        ref = keras.Model(keras_model.inputs, layer.output).predict(x, verbose=0)
+        # the layer's output *in this model's graph*: a layer shared with the training model (the VAE) has
+        # several nodes, and ``layer.output`` would be the one of the first graph
+        out = _node_output(keras_model, layer)
+        ref = keras.Model(keras_model.inputs, out).predict(x, verbose=0)
         em = np.asarray(trace[layer.name]).reshape(ref.shape)
         tol = np.spacing(np.abs(ref).astype(np.float32))
         bad = np.abs(em - ref) > tol

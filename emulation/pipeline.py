@@ -252,7 +252,15 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         _say(f"C-sim cross-check: {csim_check['n_mismatched']} of {csim_check['n_events']} events differ from the fast emulator")
 
     t0 = time.perf_counter()
-    s_keras = {k: _predict(deploy, v)[:, 0].astype(np.float64) for k, v in xs.items()}
+    from emulation.keras_ref import float64_model
+
+    deploy64 = float64_model(deploy)
+    keras_dtype = "float64" if deploy64 is not None else "float32"
+    if deploy64 is not None:
+        s_keras = {k: np.asarray(deploy64.predict(v.astype(np.float64), batch_size=65536, verbose=0),
+                                 np.float64).reshape(len(v), -1)[:, 0] for k, v in xs.items()}
+    else:
+        s_keras = {k: _predict(deploy, v)[:, 0].astype(np.float64) for k, v in xs.items()}
     s_fview = s_twin = offline = None
     if prepared.reference_scores is not None:
         s_fview, s_twin, offline = prepared.reference_scores(xs)
@@ -265,15 +273,16 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     all_emu = np.concatenate([s_emu[k] for k in xs])
     all_keras = np.concatenate([s_keras[k] for k in xs])
     lsb = _output_lsb(project_dir)
-    agree = exact_agreement(all_emu, all_keras, lsb=lsb)
-    agreement = {"emulator_vs_keras": agree.to_dict()}
+    agree = exact_agreement(all_emu, all_keras, lsb=lsb, float32_tolerance=keras_dtype == "float32")
+    agreement = {"emulator_vs_keras": {**agree.to_dict(), "keras_dtype": keras_dtype}}
     if csim_check is not None:
         agreement["emulator_vs_csim"] = csim_check
     if agree.n_mismatched > 0:
         from emulation.divergence import first_divergent_layer
 
         x_all = np.concatenate([xs[k] for k in xs])
-        bad = np.flatnonzero(np.abs(all_emu - all_keras) > np.spacing(np.abs(all_keras).astype(np.float32)))[:16]
+        tol = np.spacing(np.abs(all_keras).astype(np.float32)) if keras_dtype == "float32" else 0.0
+        bad = np.flatnonzero(np.abs(all_emu - all_keras) > tol)[:16]
         agreement["emulator_vs_keras"]["first_divergent_layer"] = first_divergent_layer(deploy, cfg.hls, x_all[bad])
     # ---- latency and resources: estimate, RTL (da4ml + Verilator), yosys, vendor reports ----------------
     from emulation.hardware import hardware_section
@@ -302,7 +311,9 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         _say(f"RTL simulation: {len(all_rtl)} events in {timings['emulate_rtl']:.2f} s; "
              f"{agreement['fast_vs_rtl_all_events']['n_mismatched']} differ from the fast emulator")
         emu, s_emu, all_emu = rtl, s_rtl, all_rtl
-        agreement["emulator_vs_keras"] = exact_agreement(all_emu, all_keras, lsb=lsb).to_dict()
+        agreement["emulator_vs_keras"] = {**exact_agreement(all_emu, all_keras, lsb=lsb,
+                                                            float32_tolerance=keras_dtype == "float32").to_dict(),
+                                          "keras_dtype": keras_dtype}
     if deploy_qkeras is not None:
         from emulation.fast import FastEmulator
 
