@@ -34,7 +34,14 @@ def build_config_from_dict(d: dict):
     d = dict(d)
     d["hls"] = HLSConfig.from_dict(d["hls"])
     d["tolerances"] = Tolerances(**d["tolerances"])
-    for k in ("output_dir", "data_path", "cache_dir"):
+    if isinstance(d.get("hardware"), dict):
+        from analysis.budgets import Budgets
+        from emulation.hardware import HardwareOptions
+
+        h = dict(d["hardware"])
+        h["budgets"] = Budgets(**h.get("budgets", {}))
+        d["hardware"] = HardwareOptions(**h)
+    for k in ("output_dir", "data_path", "cache_dir", "weights_path", "reference_path"):
         if d.get(k) is not None:
             d[k] = Path(d[k])
     if d.get("cache_dir") is None:
