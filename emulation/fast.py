@@ -50,6 +50,20 @@ def _frac_bits(values: np.ndarray) -> int:
     return f
 
 
+_CONTROLLER = None
+
+
+def _blas_controller():
+    """One threadpoolctl controller per process: scanning the loaded BLAS libraries costs milliseconds, too
+    much to repeat for every streamed chunk."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
 class FastEmulator:
     name = "fast"
     label = "fast exact emulator (float64 BLAS on fixed-point values)"
@@ -169,7 +183,7 @@ class FastEmulator:
         self._compiled = (plan, units[self._output_ids[0]])
         return self._compiled
 
-    def predict(self, x: np.ndarray, chunk: int = 4096, threads: int | None = None) -> np.ndarray:
+    def predict(self, x: np.ndarray, chunk: int = 8192, threads: int | None = None) -> np.ndarray:
         """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
         ``threads`` threads (default: the CPUs this process may use), each with single-threaded BLAS."""
         x = np.asarray(x)
@@ -184,9 +198,7 @@ class FastEmulator:
         def work(s):
             out[s:s + chunk] = self._run(np.asarray(x[s:s + chunk], dtype=np.float64))
 
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             if threads == 1 or len(starts) == 1:
                 for s in starts:
                     work(s)
