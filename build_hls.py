@@ -99,6 +99,20 @@ def _hardware_options(args: argparse.Namespace):
                                            dsp=args.dsp_budget, enforce=args.enforce_budgets))
 
 
+def _print_outcome(report: dict, ok: bool, summary: str) -> int:
+    """The end of every build: summary, timings, where the report is, and the exit code of the checks."""
+    print()
+    print(summary)
+    print()
+    print(f"timings [s]: {report['timings_s']}")
+    print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
+    if not ok:
+        print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
+        return 1
+    print("agreement checks passed")
+    return 0
+
+
 def cwola_main(args: argparse.Namespace) -> int:
     from analysis.cwola_report import cwola_summary
     from emulation.cwola_pipeline import CWoLaBuildConfig, run_cwola
@@ -124,16 +138,7 @@ def cwola_main(args: argparse.Namespace) -> int:
                            window=args.window, n_folds=args.folds, n_init=args.inits, epochs=args.epochs,
                            decorrelate_masses=not args.no_mass_decorrelation, retrain=args.retrain, hls=hls, **kw)
     report, ok = run_cwola(cfg)
-    print()
-    print(cwola_summary(report))
-    print()
-    print(f"timings [s]: {report['timings_s']}")
-    print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
-    if not ok:
-        print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
-        return 1
-    print("agreement checks passed")
-    return 0
+    return _print_outcome(report, ok, cwola_summary(report))
 
 
 def build_main(args: argparse.Namespace) -> int:
@@ -162,16 +167,7 @@ def build_main(args: argparse.Namespace) -> int:
     from analysis.report import summary_table
 
     report, ok = run_build(cfg)
-    print()
-    print(summary_table(report))
-    print()
-    print(f"timings [s]: {report['timings_s']}")
-    print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
-    if not ok:
-        print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
-        return 1
-    print("agreement checks passed")
-    return 0
+    return _print_outcome(report, ok, summary_table(report))
 
 
 def _add_check_args(p: argparse.ArgumentParser) -> None:
