@@ -48,6 +48,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fpr", type=float, action="append", default=[],
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
     p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
+    p.add_argument("--max-eff-rel-diff", type=float, default=0.10,
+                   help="tolerance: |emulator - float view| / float view signal efficiency at the model's check "
+                        "working point (L1 models: 1 kHz)")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
     p.add_argument("--weights", type=Path, help="legacy model: Keras 2 weights .h5 for a --model .json architecture")
     p.add_argument("--reference", type=Path,
@@ -160,7 +163,8 @@ def build_main(args: argparse.Namespace) -> int:
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
-        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args),
+        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman,
+                                                max_rel_eff_diff_float_view=args.max_eff_rel_diff), hardware=_hardware_options(args),
         weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
         allow_overflow=args.allow_overflow, **kw,
     )

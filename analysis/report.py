@@ -57,6 +57,10 @@ def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
             e = {}
             for src in SOURCES:
                 e[f"eff_{src}"] = wp.efficiency(bkg_sets[src][s], thr[(w.name, src)]) if src in bkg_sets else None
+            if "float_view" in bkg_sets:
+                e.update(wp.paired_efficiency_difference(
+                    bkg_sets["emulator"][s], thr[(w.name, "emulator")],
+                    bkg_sets["float_view"][s], thr[(w.name, "float_view")]).to_dict())
             if acc is not None:
                 e.update(wp.xsec_table_entries(w.fpr, sm_month, acc, e["eff_emulator"]))
             else:
@@ -153,6 +157,18 @@ def summary_table(report: dict) -> str:
             row.append(_fmt(e["xsec_100_per_month_pb"], 3))
             row.append(_fmt(e["xsec_sb_one_third_pb"], 3))
         lines.append("| " + " | ".join(row) + " |")
+    ec = report.get("efficiency_check")
+    if ec and ec.get("working_point"):
+        cells = []
+        for s, d in ec["signals"].items():
+            if d["rel_diff"] is None:
+                cells.append(f"{s} undefined (view selects none)")
+            else:
+                stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
+                cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{'' if d['passed'] else ' FAIL'}")
+        lines.append("")
+        lines.append(f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
+                     f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells))
     return "\n".join(lines)
 
 

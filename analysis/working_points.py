@@ -111,6 +111,36 @@ def decision_agreement(a_scores, a_thr, b_scores, b_thr) -> DecisionAgreement:
     )
 
 
+@dataclass(frozen=True)
+class PairedEfficiency:
+    """Emulator vs float-view efficiency on the *same* signal events, each at its own threshold.
+
+    ``rel_diff`` = (eff_emu - eff_view) / eff_view (None when the view selects nothing).  Its statistical
+    uncertainty treats the two selections as paired (McNemar): only events selected by one and not the other
+    carry information, so sigma(n_emu - n_view) = sqrt(n_only_emu + n_only_view) and
+    ``rel_diff_stat`` = that / n_view.  The thresholds' own fluctuation (from the finite SM sample) is not in it."""
+
+    n_selected_emulator: int
+    n_selected_float_view: int
+    n_selected_only_emulator: int
+    n_selected_only_float_view: int
+    eff_rel_diff_emu_vs_view: float | None
+    eff_rel_diff_stat: float | None
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def paired_efficiency_difference(emu_scores, emu_thr, view_scores, view_thr) -> PairedEfficiency:
+    a = np.asarray(emu_scores) > emu_thr
+    b = np.asarray(view_scores) > view_thr
+    na, nb = int(np.count_nonzero(a)), int(np.count_nonzero(b))
+    oa, ob = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
+    rel = (na - nb) / nb if nb else (0.0 if na == 0 else None)
+    stat = math.sqrt(oa + ob) / nb if nb else None
+    return PairedEfficiency(na, nb, oa, ob, rel, stat)
+
+
 # ------------------------------------------------------------------------------------------------
 # Input streams other than the HLT single-lepton stream (e.g. Level-1 at 40 MHz)
 L1_INPUT_RATE_HZ = 40e6  # LHC bunch-crossing rate seen by the Level-1 trigger
@@ -128,6 +158,9 @@ class RatePlan:
     working_points: tuple[WorkingPointSpec, ...]
     n_default: int
     acceptances: dict
+    # working point at which the emulator's signal efficiencies must match the float view's (the build's
+    # efficiency check, tolerance ``Tolerances.max_rel_eff_diff_float_view``); None: no such check
+    efficiency_check_wp: str | None = None
 
     @property
     def events_per_month(self) -> float:
@@ -142,4 +175,5 @@ def l1_rate_plan(extra_rates_hz=()) -> RatePlan:
         if not (0 < r < L1_INPUT_RATE_HZ):
             raise ValueError(f"--rate {r} Hz must be in (0, {L1_INPUT_RATE_HZ:.3g}) Hz, the L1 input rate")
         wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / L1_INPUT_RATE_HZ))
-    return RatePlan("L1 (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps), len(L1_DEFAULT_FPRS), {})
+    return RatePlan("L1 (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps), len(L1_DEFAULT_FPRS), {},
+                    efficiency_check_wp="l1_1kHz")

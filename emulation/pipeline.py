@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 class Tolerances:
     max_mismatched: int = 0
     min_spearman_float_view: float = 0.98
+    # |eff_emu - eff_view| / eff_view per signal at the model's efficiency-check working point (L1: 1 kHz)
+    max_rel_eff_diff_float_view: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,9 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         **hw,  # latency, resources, latency_resources, budgets, hardware
     }
+    if plan is not None and plan.efficiency_check_wp and s_fview is not None:
+        report["efficiency_check"] = efficiency_check(report["signals"], plan.efficiency_check_wp,
+                                                      cfg.tolerances.max_rel_eff_diff_float_view)
     ok, failures = _check(report, cfg.tolerances)
     report["checks"] = {"passed": ok, "failures": failures, "tolerances": asdict(cfg.tolerances)}
     t0 = time.perf_counter()
@@ -389,6 +394,25 @@ def _json_default(o):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(type(o))
+
+
+def efficiency_check(signals: dict, wp_name: str, max_rel: float) -> dict:
+    """Per signal at ``wp_name``: the emulator's efficiency relative to the float view's (paired statistical
+    uncertainty from the report), passed when |rel diff| <= ``max_rel`` (both 0: passed)."""
+    out = {"working_point": wp_name, "max_rel_diff": max_rel, "signals": {},
+           "source": "emulator and float view efficiencies on the same signal events, each at its own threshold"}
+    for s, d in signals.items():
+        e = d["working_points"].get(wp_name)
+        if e is None:  # --fpr replaced the default working points
+            out["working_point"] = None
+            break
+        rel = e.get("eff_rel_diff_emu_vs_view")
+        out["signals"][s] = {"eff_emulator": e["eff_emulator"], "eff_float_view": e["eff_float_view"],
+                             "eff_float_twin": e["eff_float_twin"], "rel_diff": rel,
+                             "rel_diff_stat": e.get("eff_rel_diff_stat"),
+                             "passed": rel is not None and abs(rel) <= max_rel}
+    out["passed"] = out["working_point"] is None or all(v["passed"] for v in out["signals"].values())
+    return out
 
 
 def _output_lsb(project_dir: Path) -> float | None:
@@ -421,6 +445,12 @@ def _check(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
         failures.append("budgets failed (--enforce-budgets): " + ", ".join(
             f"{n} {b[n]['sources'][s]['value']:.4g} > {b[n]['limit']:.4g} ({s})"
             for n in b["failed"] for s in b[n]["decided_by"] if not b[n]["sources"][s]["pass"]))
+    ec = report.get("efficiency_check")
+    if ec is not None and ec["working_point"] is not None and not ec["passed"]:
+        bad = [f"{s} " + ("undefined (the float view selects none)" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}")
+               for s, d in ec["signals"].items() if not d["passed"]]
+        failures.append(f"emulator vs float view efficiency at {ec['working_point']}: {', '.join(bad)} "
+                        f"(limit {ec['max_rel_diff']:.0%})")
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv is not None and fv["score_spearman"] < tol.min_spearman_float_view:
         failures.append(

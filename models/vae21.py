@@ -81,11 +81,16 @@ class VAE21Config:
     patience: int = 6
     seed: int = 7
     quant: VAE21Quant = VAE21Quant()
+    # reconstruction loss mask: "" = every feature counts; "l1_objects" = only the features of present L1
+    # objects (models.ae57.masked_sse_loss: zero-padded slots and MET eta do not count)
+    recon_mask: str = ""
 
     def to_dict(self):
         d = asdict(self)
         d["quant"] = self.quant.to_dict()
         d["hidden"] = list(self.hidden)
+        if not self.recon_mask:  # keep the cache keys of models trained before the option existed
+            del d["recon_mask"]
         return d
 
 
@@ -158,9 +163,16 @@ def build_vae(cfg: VAE21Config, quantized: bool):
 def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray) -> dict:
     import keras
 
+    if cfg.recon_mask not in ("", "l1_objects"):
+        raise ValueError(f"recon_mask {cfg.recon_mask!r}: choose '' or 'l1_objects'")
+
     def loss(y_true, y_pred):
         from keras import ops
 
+        if cfg.recon_mask == "l1_objects":
+            from models.ae57 import masked_sse_loss
+
+            return 0.5 * masked_sse_loss(y_true, y_pred)
         return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
 
     vae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)

@@ -59,3 +59,41 @@ def test_l1_rate_plan():
     assert wp.required_background_events(list(plan.working_points)) == 4_080_000
     with pytest.raises(ValueError, match="L1 input rate"):
         wp.l1_rate_plan((5e7,))
+
+
+def test_paired_efficiency_difference_counts_by_hand():
+    emu = np.array([0.0, 2, 3, 4, 5, 6])  # thr 2.5: events 2..5 selected (4)
+    view = np.array([0.0, 9, 1, 4, 5, 6])  # thr 3.5: events 1, 3, 4, 5 selected (4); 2 only emu, 1 only view
+    d = wp.paired_efficiency_difference(emu, 2.5, view, 3.5)
+    assert (d.n_selected_emulator, d.n_selected_float_view) == (4, 4)
+    assert (d.n_selected_only_emulator, d.n_selected_only_float_view) == (1, 1)
+    assert d.eff_rel_diff_emu_vs_view == 0.0
+    assert d.eff_rel_diff_stat == pytest.approx(np.sqrt(2) / 4)
+    d = wp.paired_efficiency_difference(emu, 4.5, view, 4.5)  # 2 (events 4, 5) vs 3 (events 1, 4, 5)
+    assert d.eff_rel_diff_emu_vs_view == pytest.approx(-1 / 3) and d.eff_rel_diff_stat == pytest.approx(1 / 3)
+    d = wp.paired_efficiency_difference(emu, 1.0, view, 4.5)  # 5 vs 3
+    assert d.eff_rel_diff_emu_vs_view == pytest.approx(2 / 3)
+    d = wp.paired_efficiency_difference(emu, 1.0, view, 100.0)  # view selects nothing
+    assert d.eff_rel_diff_emu_vs_view is None and d.eff_rel_diff_stat is None
+
+
+def test_efficiency_check_gates_the_build_at_its_working_point():
+    from emulation.pipeline import Tolerances, _check, efficiency_check
+
+    def sig(emu, view, rel, stat):
+        return {"working_points": {"l1_1kHz": {"eff_emulator": emu, "eff_float_view": view, "eff_float_twin": view,
+                                               "eff_rel_diff_emu_vs_view": rel, "eff_rel_diff_stat": stat}}}
+
+    signals = {"A": sig(0.0105, 0.01, 0.05, 0.02), "B": sig(0.0, 0.0, 0.0, None)}
+    ec = efficiency_check(signals, "l1_1kHz", 0.10)
+    assert ec["passed"] and ec["signals"]["A"]["rel_diff"] == 0.05
+    rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0}}, "efficiency_check": ec}
+    assert _check(rep, Tolerances()) == (True, [])
+    signals["C"] = sig(0.0125, 0.01, 0.25, 0.05)
+    signals["D"] = sig(0.001, 0.0, None, None)
+    rep["efficiency_check"] = efficiency_check(signals, "l1_1kHz", 0.10)
+    ok, failures = _check(rep, Tolerances())
+    assert not ok and len(failures) == 1
+    assert "C +25.0%" in failures[0] and "D undefined" in failures[0] and "A " not in failures[0]
+    # --fpr replaced the default working points: nothing to check at 1 kHz
+    assert efficiency_check({"A": {"working_points": {"fpr_0.001": {}}}}, "l1_1kHz", 0.1)["passed"]
