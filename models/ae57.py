@@ -16,11 +16,11 @@ m_j = 0 for padded slots and for MET eta (always 0).  On chip, from standard lay
   (f_in = fractional bits of the input port, so a non-zero pT becomes >= 1), to its three columns; its bias
   is 1 for MET pT / phi; then ``mask_quant`` = quantized_relu(1, 1) (ap_ufixed<1,1>: values 0 and 1,
   saturating) turns that into the 0/1 mask;
-* ``diff`` = QSubtract(input, reconstruction), ``diff_quant`` = ap_fixed<13,7> (step 2**-6: exact at the
+* ``diff`` = QSubtract(input, reconstruction), ``diff_quant`` = ap_fixed<14,8> at the default widths
+  (:func:`score_precisions`: wide enough for any input and reconstruction value, step 2**-6: exact at the
   default widths, a rounding with a finer input port); ``masked_diff`` = QMultiply(diff, mask);
-  ``sq`` = QMultiply(masked_diff, masked_diff); ``sq_quant`` rounds the squares to ap_ufixed<18,12>
-  (step 2**-6) so that the sum of the 57 terms has at most 24 significant bits: Keras (float32) then
-  computes it exactly, like the firmware; ``score_sum``: frozen unit-kernel QDense(57 -> 1).
+  ``sq`` = QMultiply(masked_diff, masked_diff); ``sq_quant`` rounds the squares to step 2**-6
+  (ap_ufixed<20,14>); ``score_sum``: frozen unit-kernel QDense(57 -> 1).
 
 An object whose pT quantizes to 0 at the input port is treated as padding on chip (in the float references
 the mask uses the unquantized input): with the default ap_fixed<8,6> port that can happen for the softest
@@ -35,8 +35,21 @@ import numpy as np
 
 from models.l1_common import L1Quant
 
-DIFF_BITS, DIFF_INTEGER = 13, 6  # QKeras quantized_bits(13, 6) = ap_fixed<13,7> for the differences
-SQ_BITS, SQ_INTEGER = 18, 12  # ap_ufixed<18,12> for the squared terms
+SCORE_FRAC = 6  # fractional bits of the differences and of the squared terms (step 2**-6)
+
+
+def score_precisions(q: L1Quant):
+    """(diff, square) precisions of the on-chip score: the difference holds |input| + |reconstruction| at
+    any value the two ports can take (no saturation), the square its square, both at step 2**-SCORE_FRAC.
+    Defaults (input ap_fixed<9,7>, reconstruction ap_fixed<12,6>): ap_fixed<14,8> and ap_ufixed<20,14>."""
+    import math
+
+    from quantize.precision import Precision
+
+    d_max = max(abs(q.input_precision.min), q.input_precision.max) + max(abs(q.out_precision.min), q.out_precision.max)
+    i_d = max(1, math.ceil(math.log2(d_max)))
+    return (Precision.from_qkeras(1 + i_d + SCORE_FRAC, i_d),
+            Precision.from_qkeras(2 * i_d + SCORE_FRAC, 2 * i_d, keep_negative=False))
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,6 @@ def deployable_model(ae, cfg: AE57Config):
     import keras
     from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
 
-    from quantize.precision import Precision
     from quantize.qkeras import qkeras_quantized_bits, qkeras_quantized_relu, quantizer_config
 
     inp = keras.Input((cfg.n_features,), name="features")
@@ -143,13 +155,13 @@ def deployable_model(ae, cfg: AE57Config):
     mask_dense.bias.assign(b)
     m = QActivation(qkeras_quantized_relu(1, 1), name="mask_quant")(m)
     d = QSubtract(name="diff")([xq, y])
-    # step 2**-6, range [-64, 64): the identity at the default widths (input f = 2, reconstruction f = 6); with a
-    # finer input port it rounds, so that the squares stay exactly representable in float32 (see docstring)
-    d = QActivation(quantizer_config(Precision.from_qkeras(DIFF_BITS, DIFF_INTEGER)), name="diff_quant")(d)
+    # step 2**-6, range covering |input| + |reconstruction|: the identity at the default widths (input f = 2,
+    # reconstruction f = 6); with a finer input port it rounds (see docstring)
+    p_diff, p_sq = score_precisions(cfg.quant)
+    d = QActivation(quantizer_config(p_diff), name="diff_quant")(d)
     md = QMultiply(name="masked_diff")([d, m])
     sq = QMultiply(name="sq")([md, md])
-    sq = QActivation(quantizer_config(Precision.from_qkeras(SQ_BITS, SQ_INTEGER, keep_negative=False)),
-                     name="sq_quant")(sq)
+    sq = QActivation(quantizer_config(p_sq), name="sq_quant")(sq)
     summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
     score = summ(sq)
     summ.kernel.assign(np.ones((cfg.n_features, 1), np.float32))
@@ -203,7 +215,8 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
 
     desc = {"name": "ae57", "description": "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + "
             "masked squared error on chip", "config": mc.to_dict(), "training": info,
-            "score": "sum over present objects' (pT, eta, phi) of (x - x_hat)^2 (scaled inputs)"}
+            "score": "sum over present objects' (pT, eta, phi) of (x - x_hat)^2 (scaled inputs)",
+            "input_port": l1_common.port_range_check(mc.quant, scale)}
     return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
                          extras={"qat": qae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))

@@ -1,14 +1,18 @@
 """``vae57``: quantization-aware VAE on the 57 L1 inputs, deployed as encoder mu + sum(mu^2) (CMS L1 style).
 
 Sized like the deployed CMS L1 anomaly model: 57 -> 32 -> 16 -> latent 3 (mu, log sigma^2) -> 16 -> 32 -> 57,
-ReLU, Gaussian ELBO ``0.5 * sum (x - x_hat)^2 + beta * KL`` (the VAE of :mod:`models.vae21` with other sizes
-and quantizers), beta = 0.2: with beta = 1 the latent collapsed on this data (mu ~ 0 for every event, both the
-QAT model and the float twin, so sum(mu^2) was quantization noise: emulator/float-view Spearman -0.07).  QKeras-style widths (:class:`models.l1_common.L1Quant`): input port quantized_bits(8, 5) =
-ap_fixed<8,6>, weights and biases quantized_bits(6, 1), ReLUs quantized_relu(10, 4), mu quantized_bits(12, 4);
+ReLU, Gaussian ELBO ``0.5 * sum m (x - x_hat)^2 + beta * KL`` (the VAE of :mod:`models.vae21` with other
+sizes and quantizers), beta = 0.2: with beta = 1 the latent collapsed on this data (mu ~ 0 for every event,
+both the QAT model and the float twin, so sum(mu^2) was quantization noise: emulator/float-view Spearman
+-0.07).  QKeras-style widths (:class:`models.l1_common.L1Quant`): input port quantized_bits(9, 6) =
+ap_fixed<9,7> (the CMS-like ap_fixed<8,6> plus one integer bit so that the saturated L1 MET fits, see
+L1Quant), weights and biases quantized_bits(6, 1), ReLUs quantized_relu(10, 4), mu quantized_bits(12, 4);
 ``--precision N`` sets the weight bits, ``--input-precision`` the port.
 
-Zero padding: the zero-preserving input scale keeps padded slots at exactly 0; the VAE sees them as
-ordinary inputs (its score does not involve the reconstruction, so no mask is needed on chip).
+Zero padding: the zero-preserving input scale keeps padded slots at exactly 0.  The reconstruction loss is
+masked like ae57's (``m`` = 1 for the features of present objects, 0 for padded slots and MET eta,
+:func:`models.ae57.masked_sse_loss`), so the VAE is not trained to reproduce zeros; the deployed score
+sum(mu^2) does not involve the reconstruction, so no mask is needed on chip.
 
 Deployable part: input quantizer -> encoder -> mu quantizer -> QMultiply(mu, mu) -> frozen unit-kernel
 QDense = sum(mu^2) on chip (exactly representable in float32 at the default widths: 3 terms of < 2**22).
@@ -32,7 +36,8 @@ def vae_config(cfg):
     vq = VAE21Quant(input_bits=q.input_bits, input_integer=q.input_integer, weight_bits=q.weight_bits,
                     weight_integer=q.weight_integer, act_bits=q.act_bits, act_integer=q.act_integer,
                     mu_bits=q.latent_bits, mu_integer=q.latent_integer)
-    mc = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=0.2, epochs=30, patience=5, seed=13, quant=vq)
+    mc = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=0.2, epochs=30, patience=5, seed=13, quant=vq,
+                     recon_mask="l1_objects")
     if cfg.epochs is not None:
         mc = replace(mc, epochs=cfg.epochs)
     return mc
@@ -66,7 +71,9 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
         return s_view, s_twin, offline
 
     desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
-            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)"}
+            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
+            "input_port": l1_common.port_range_check(L1Quant(input_bits=mc.quant.input_bits,
+                                                             input_integer=mc.quant.input_integer), scale)}
     return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))

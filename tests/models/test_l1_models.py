@@ -9,7 +9,7 @@ from emulation.agreement import exact_agreement
 
 def _l1_adversarial(rng, adversarial_inputs, n_features=57):
     """The shared adversarial blocks, plus L1-like events (zero padding, non-negative pT, exact ties of the
-    ap_fixed<8,6> input port at half steps of 0.25)."""
+    default input port (2 fractional bits) at half steps of 0.25)."""
     x = adversarial_inputs(rng, n_features)
     ev = np.abs(rng.normal(0, 3, (3000, n_features)))
     ev[:, 1::3] = rng.normal(0, 1.5, (3000, n_features // 3))
@@ -65,12 +65,40 @@ def test_ae57_fast_emulator_equals_keras(small_ae57, rng, adversarial_inputs):
 
     deploy, _, _ = small_ae57
     x = _l1_adversarial(rng, adversarial_inputs)
-    y_keras = deploy.predict(x, batch_size=8192, verbose=0)[:, 0]
+    from emulation.keras_ref import float64_model
+
+    y_keras = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
     y_fast = FastEmulator(deploy).predict(x)[:, 0]
-    a = exact_agreement(y_fast, y_keras)
-    assert a.n_events == len(x) and a.n_mismatched == 0
-    assert a.n_differ_any == 0  # the squares are rounded so that the float32 sum is exact (see models/ae57.py)
+    a = exact_agreement(y_fast, y_keras, float32_tolerance=False)
+    assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
     assert np.all(y_fast >= 0) and np.unique(y_fast).size > 100
+
+
+def test_ae57_score_precisions_cover_the_ports():
+    """diff holds |input| + |reconstruction| without saturating, sq its square (computed by hand)."""
+    from dataclasses import replace
+
+    from models.ae57 import score_precisions
+    from models.l1_common import L1Quant
+
+    d, sq = score_precisions(L1Quant())  # input ap_fixed<9,7> (+-64), reconstruction ap_fixed<12,6> (+-32)
+    assert (d.to_ap(), sq.to_ap()) == ("ap_fixed<14,8,AP_RND_CONV,AP_SAT>", "ap_ufixed<20,14,AP_RND_CONV,AP_SAT>")
+    d, sq = score_precisions(replace(L1Quant(), input_bits=8, input_integer=5))  # +-32 and +-32: diff < 64
+    assert (d.width, d.integer, sq.width, sq.integer) == (13, 7, 18, 12)
+
+
+def test_port_range_check_flags_a_port_too_narrow_for_the_l1_fields():
+    from dataclasses import replace
+
+    from data.l1 import N_L1_FEATURES
+    from models.l1_common import L1Quant, port_range_check
+
+    scale = np.full(N_L1_FEATURES, 40.0, np.float32)  # MET 2047.5 GeV -> 51.2
+    ok = port_range_check(L1Quant(), scale)
+    assert ok["covers_field_range"] and ok["largest_field"] == "MET_pt"
+    assert ok["largest_field_value_scaled"] == pytest.approx(2047.5 / 40)
+    narrow = port_range_check(replace(L1Quant(), input_bits=8, input_integer=5), scale)  # ap_fixed<8,6>: max 31.75
+    assert not narrow["covers_field_range"] and narrow["port_max"] == 31.75
 
 
 def test_ae57_wide_input_port_mask_scale(rng, adversarial_inputs):
