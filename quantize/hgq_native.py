@@ -117,3 +117,28 @@ def input_precision(model) -> Precision:
     if p is None:
         raise ValueError(f"model {model.name!r} needs a homogeneous quantizer right after its input (the input port)")
     return p
+
+
+def restore_native_flags(layer, like=None, iq_conf=None, enable_ebops: bool | None = None):
+    """Undo hgq2 0.2's QKeras-compatibility patch on one native HGQ2 single-input layer (before it is built).
+
+    ``import qkeras.qlayers`` (hgq2's compat module, imported by every QKeras-API model here) patches the hgq
+    layer classes *in place*: every layer is then constructed with ``enable_ebops=False`` and, for single-input
+    layers (``QDense``...), ``enable_iq=False`` whatever ``iq_conf`` says (the flag is recomputed by the patched
+    base ``__init__``, which no longer sees ``iq_conf``).  This re-creates the input quantizer from ``iq_conf``
+    (or from the quantizer of ``like``, a layer to copy) and sets the EBOPs flag, so that the layer computes
+    what its configuration says.  Used for the HGQ2-native models and when such a model is cloned
+    (:func:`emulation.keras_ref.float64_model`)."""
+    from hgq.quantizer import Quantizer
+
+    if like is not None:
+        if getattr(like, "enable_iq", False):
+            iq_conf = like.iq.config
+        if enable_ebops is None:
+            enable_ebops = bool(getattr(like, "enable_ebops", False))
+    if iq_conf is not None and not layer.enable_iq:
+        layer._enable_iq = True
+        layer._iq = Quantizer(iq_conf, name=f"{layer.name}_iq")
+    if enable_ebops is not None:
+        layer._enable_ebops = bool(enable_ebops)
+    return layer
