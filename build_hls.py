@@ -48,6 +48,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fpr", type=float, action="append", default=[],
                    help="replace the default working points (FPR 1e-5 and 30 SM events/day) by these FPRs")
     p.add_argument("--min-spearman", type=float, default=0.98, help="tolerance: emulator vs float view")
+    p.add_argument("--no-companion", action="store_true",
+                   help="do not build the model's companion (vae57: the HGQ2-native vae57hgq, compared in the report)")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
     p.add_argument("--weights", type=Path, help="legacy model: Keras 2 weights .h5 for a --model .json architecture")
     p.add_argument("--reference", type=Path,
@@ -162,7 +164,7 @@ def build_main(args: argparse.Namespace) -> int:
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
         hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman), hardware=_hardware_options(args),
         weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
-        allow_overflow=args.allow_overflow, **kw,
+        allow_overflow=args.allow_overflow, companion=not args.no_companion, **kw,
     )
     from analysis.report import summary_table
 
