@@ -171,3 +171,28 @@ def test_failed_companion_keeps_main_report(tmp_path):
     assert md.startswith("# Firmware report: main") and "Companion build FAILED" in md
     assert json.loads((proj / "report" / "report.json").read_text())["comparison"]["status"] == "failed"
     assert "FAILED" in comparison_md(report["comparison"])
+
+
+def test_saturation_counts_native_input_quantizers(small_hgq, rng, adversarial_inputs):
+    """Every quantizer is counted, the native layers' per-feature input quantizers included, each element against its
+    own range (checked against a numpy count from the quantizer's per-element limits)."""
+    import keras
+
+    from emulation.saturation import _input_in_model, saturation_counts
+
+    deploy, vae, _ = small_hgq
+    x = _l1_adversarial(rng, adversarial_inputs)[:6000]
+    sat = saturation_counts(deploy, {"x": x})
+    assert set(sat) == {"input_quant", "enc_dense1/iq", "enc_dense2/iq", "mu_dense/iq", "mu_quant"}
+    assert sat["enc_dense2/iq"]["precision"].endswith("(per element)")
+    layer = vae.get_layer("enc_dense2")
+    v = keras.Model(deploy.inputs, _input_in_model(deploy, layer)).predict(x, verbose=0).astype(np.float64)
+    q = layer.iq.quantizer
+    f = np.asarray(q.f).reshape(1, -1)
+    hi = np.asarray(q.max).reshape(1, -1)
+    vr = np.floor(v * 2.0**f + 0.5) / 2.0**f  # RND
+    want = int(np.any(vr > hi, axis=1).sum())
+    assert sat["enc_dense2/iq"]["samples"]["x"]["events_out_of_range"] == want > 0
+    # the input port re-quantized by enc_dense1's own iq never saturates again
+    assert sat["enc_dense1/iq"]["samples"]["x"]["events_out_of_range"] == 0
+    assert sat["input_quant"]["samples"]["x"]["events_out_of_range"] > 0
