@@ -49,6 +49,9 @@ def model_summary(report: dict, wp_name: str | None) -> dict:
         "n_weights": tot.get("n_weights"),
         "n_zero_weights": tot.get("n_zero_weights"),
         "activation_bits": acts,
+        "layers": {n: {k: e.get(k) for k in ("ebops", "hgq_ebops", "input_bits", "weight_bits", "n_weights",
+                                            "n_zero_weights")}
+                   for n, e in (eb.get("layers") or {}).items()},
         "ebops_error": eb.get("error"),
         "signals": sig,
         "latency_resources": (report.get("latency_resources") or {}).get("sources") or {},
@@ -115,7 +118,16 @@ def comparison_md(comp: dict) -> str:
                      f"{_bits(m['weight_effective_bits_nonzero'])} | {_f(m['n_zero_weights'])} / {_f(m['n_weights'])} | "
                      f"{_f(m['n_mismatched'])} / {_f(m['n_events'])} | {'passed' if m['checks_passed'] else 'FAILED'} |")
     lines += ["", f"EBOPs relative difference: {_pct(rel['ebops'])}.", "",
-              "Activation bit widths per quantizer (mean (min-max) over the tensor's elements):", "",
+              "Per dense layer: input (activation) bits and weight bits, mean (min-max) over the elements "
+              f"({a['model']} / {b['model']}):", "",
+              "| layer | input bits | weight bits | zero weights | EBOPs |", "|---|---|---|---|---|"]
+    for n in dict.fromkeys([*a["layers"], *b["layers"]]):
+        la, lb = a["layers"].get(n, {}), b["layers"].get(n, {})
+        lines.append(f"| {n} | {_bits(la.get('input_bits'))} / {_bits(lb.get('input_bits'))} | "
+                     f"{_bits(la.get('weight_bits'))} / {_bits(lb.get('weight_bits'))} | "
+                     f"{_f(la.get('n_zero_weights'))} / {_f(lb.get('n_zero_weights'))} of {_f(la.get('n_weights'))} | "
+                     f"{_f(la.get('ebops'))} / {_f(lb.get('ebops'))} |")
+    lines += ["", "Activation bit widths per quantizer (mean (min-max) over the tensor's elements):", "",
               "| quantizer | " + " | ".join(m["model"] for m in (a, b)) + " |", "|---|---|---|"]
     names = list(dict.fromkeys([*a["activation_bits"], *b["activation_bits"]]))
     for n in names:
