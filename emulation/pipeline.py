@@ -404,8 +404,8 @@ def _ebops(deploy) -> dict:
 
     try:
         return ebops_report(deploy)
-    except ValueError as exc:
-        return {"error": str(exc)}
+    except (ValueError, AttributeError) as exc:  # a layer the count does not model: say so, the build goes on
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _build_companion(cfg: BuildConfig, spec, report: dict, ok: bool, project_dir: Path) -> bool:
