@@ -51,6 +51,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-eff-rel-diff", type=float, default=0.10,
                    help="tolerance: |emulator - float view| / float view signal efficiency at the model's check "
                         "working point (L1 models: 1 kHz)")
+    p.add_argument("--no-companion", action="store_true",
+                   help="do not build the model's companion (vae57: the HGQ2-native vae57hgq, compared in the report)")
     p.add_argument("--cache-dir", type=Path, help="data/model cache (default .cache/ in the project root)")
     p.add_argument("--weights", type=Path, help="legacy model: Keras 2 weights .h5 for a --model .json architecture")
     p.add_argument("--reference", type=Path,
@@ -166,7 +168,7 @@ def build_main(args: argparse.Namespace) -> int:
         hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman,
                                                 max_rel_eff_diff_float_view=args.max_eff_rel_diff), hardware=_hardware_options(args),
         weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
-        allow_overflow=args.allow_overflow, **kw,
+        allow_overflow=args.allow_overflow, companion=not args.no_companion, **kw,
     )
     from analysis.report import summary_table
 

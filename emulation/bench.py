@@ -206,7 +206,7 @@ def _ensure_project(model: str, project: Path | None) -> Path:
     if not (model and cfg.model):
         raise FileNotFoundError(f"{project} is not a built project")
     print(f"[bench] no project in {project}: building it with the default configuration first", flush=True)
-    run_build(BuildConfig(model=model, output_dir=project))
+    run_build(BuildConfig(model=model, output_dir=project, companion=False))
     return project
 
 

@@ -4,7 +4,9 @@ Keras computes in float32, so a fixed-point sum wider than 24 significant bits (
 weights, a sum of squares) is rounded, and a quantizer downstream may then round to a different level:
 the float32 model is not the fixed-point model it describes.  Rebuilt with the float64 dtype policy (same
 layers, same weights), every sum of up to 53 significant bits is exact, so the emulators must equal it
-exactly (no ulp tolerance).  Measured on vae21 at ``--precision 16``: 3229 of 30000 random events differ
+exactly (no ulp tolerance).  Native HGQ2 layers (input quantizer inside the layer) are cloned with their input
+quantizer and flags restored (:func:`quantize.hgq_native.restore_native_flags`); a clone whose layers differ
+from the original in those flags is refused (the caller then falls back to float32).  Measured on vae21 at ``--precision 16``: 3229 of 30000 random events differ
 between the C-sim and the float32 model, 0 with the float64 model.
 """
 
@@ -18,7 +20,17 @@ def float64_model(model):
     def clone(layer):
         cfg = layer.get_config()
         cfg.pop("dtype", None)  # take the global float64 policy
-        return layer.__class__.from_config(cfg)
+        new = layer.__class__.from_config(cfg)
+        if getattr(layer, "enable_iq", False) and not new.enable_iq or (
+                getattr(new, "enable_ebops", None) != getattr(layer, "enable_ebops", None)):
+            # a native HGQ2 layer rebuilt through hgq2's QKeras-compat patch: restore its input quantizer and flags
+            from quantize.hgq_native import restore_native_flags
+
+            restore_native_flags(new, like=layer)
+        for flag in ("enable_iq", "enable_oq", "enable_ebops"):
+            if getattr(new, flag, None) != getattr(layer, flag, None):
+                raise ValueError(f"{layer.name}: {flag} differs in the clone")
+        return new
 
     prev = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float64")

@@ -58,6 +58,7 @@ class BuildConfig:
     reference_path: Path | None = None
     reference_tolerance: float = 1e-4
     allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
+    companion: bool = True  # also build the model's registered companion (e.g. vae57 -> vae57hgq) and compare
 
     def __post_init__(self):
         if self.emulator not in ("fast", "csim", "rtl"):
@@ -135,6 +136,11 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     if cfg.weights_path is not None or cfg.reference_path is not None:
         raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models (--model FILE.json or .h5)")
     spec = resolve_model(cfg.model)
+    if isinstance(spec, ModelSpec) and spec.emulator and cfg.emulator == "fast" and spec.emulator != "fast":
+        from dataclasses import replace
+
+        _say(f"{spec.name}: the {spec.emulator} emulator produces the numbers (this model's default)")
+        cfg = replace(cfg, emulator=spec.emulator)
     timings: dict[str, float] = {}
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
     acceptances = {k: v["acceptance_x_trigger_eff"] for k, v in BSM_SIGNALS.items()}
@@ -320,11 +326,19 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
         from emulation.fast import FastEmulator
 
         x_all = np.concatenate([xs[k] for k in xs])
-        y_q = FastEmulator(deploy_qkeras).predict(x_all)[:, 0]
+        try:
+            y_q = FastEmulator(deploy_qkeras).predict(x_all)[:, 0]
+            src = "fast exact emulator of both models on every test event"
+        except ValueError:  # e.g. per-element (HGQ2-native) quantizers: the exact float64 Keras model instead
+            q64 = float64_model(deploy_qkeras)
+            if q64 is None:
+                raise
+            y_q = np.asarray(q64.predict(x_all.astype(np.float64), batch_size=65536, verbose=0), np.float64)[:, 0]
+            src = f"float64 Keras model of the RND_CONV model vs the {emu.name} emulator of the RND variant"
         model_desc["rtl_variant"]["n_events"] = int(len(x_all))
         model_desc["rtl_variant"]["n_events_differ_from_rnd_conv"] = int(np.count_nonzero(y_q != all_emu))
         model_desc["rtl_variant"]["max_abs_score_diff_from_rnd_conv"] = float(np.max(np.abs(y_q - all_emu)))
-        model_desc["rtl_variant"]["source"] = "fast exact emulator of both models on every test event"
+        model_desc["rtl_variant"]["source"] = src
     if "rtl_vs_keras" in agreement:
         r = agreement["rtl_vs_keras"]
         _say(f"RTL simulation vs quantized Keras: {r['n_mismatched']} of {r['n_events']} events mismatched; "
@@ -377,13 +391,57 @@ def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     if plan is not None and plan.efficiency_check_wp and s_fview is not None:
         report["efficiency_check"] = efficiency_check(report["signals"], plan.efficiency_check_wp,
                                                       cfg.tolerances.max_rel_eff_diff_float_view)
+    report["ebops"] = _ebops(deploy)
     ok, failures = _check(report, cfg.tolerances)
     report["checks"] = {"passed": ok, "failures": failures, "tolerances": asdict(cfg.tolerances)}
     t0 = time.perf_counter()
     write_report(report, project_dir / "report", s_emu, s_fview, s_twin)
     report["timings_s"]["report"] = round(time.perf_counter() - t0, 3)
     (project_dir / "report" / "report.json").write_text(json.dumps(report, indent=2, default=_json_default))
+    if isinstance(spec, ModelSpec) and spec.companion and cfg.companion:
+        ok = _build_companion(cfg, spec, report, ok, project_dir)
     return report, ok
+
+
+def _ebops(deploy) -> dict:
+    """EBOPs and bit statistics of the deployable model (quantize/ebops.py), or the reason they are missing."""
+    from quantize.ebops import ebops_report
+
+    try:
+        return ebops_report(deploy)
+    except (ValueError, AttributeError) as exc:  # a layer the count does not model: say so, the build goes on
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _build_companion(cfg: BuildConfig, spec, report: dict, ok: bool, project_dir: Path) -> bool:
+    """Build ``spec.companion`` into ``<project>/<companion_dir>/`` (its own project and report) and append the
+    comparison to this build's report (report.json ``comparison``, report.md section).  A failed companion is
+    reported as failed in the main report (which is kept) and fails the build."""
+    import traceback
+    from dataclasses import replace
+
+    from analysis.compare import comparison, comparison_md
+
+    out = project_dir / (spec.companion_dir or spec.companion)
+    _say(f"building the companion model {spec.companion} into {out}")
+    try:
+        crep, cok = run_build(replace(cfg, model=spec.companion, output_dir=out, companion=False))
+        comp = comparison(report, crep)
+        if not cok:
+            comp["companion_checks_failed"] = crep["checks"]["failures"]
+    except Exception as exc:  # noqa: BLE001  (whatever failed, the main report is kept and says so)
+        cok = False
+        comp = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "project_dir": str(out),
+                "traceback": traceback.format_exc()[-4000:]}
+    if not cok:
+        report["checks"]["passed"] = False
+        report["checks"]["failures"].append(f"companion {spec.companion}: " + (
+            comp.get("error") or "; ".join(comp.get("companion_checks_failed", []))))
+    report["comparison"] = comp
+    md = project_dir / "report" / "report.md"
+    md.write_text(md.read_text() + "\n" + comparison_md(comp))
+    (project_dir / "report" / "report.json").write_text(json.dumps(report, indent=2, default=_json_default))
+    return ok and cok
 
 
 def _json_default(o):

@@ -205,8 +205,14 @@ def estimate(layers: list[LayerSpec], cfg: HLSConfig) -> Estimate:
 
 # ---- from a Keras model ------------------------------------------------------------------------------
 def describe_model(keras_model) -> list[LayerSpec]:
-    """LayerSpecs of a deployable model (Quantizer, QDense, QMultiply, QAdd, QSubtract), widths from its quantizers."""
-    from quantize.precision import Overflow, Rounding
+    """LayerSpecs of a deployable model (Quantizer, QDense, QMultiply, QAdd, QSubtract), widths from its quantizers.
+    Native HGQ2 layers: a QDense's own input quantizer is a cast before it, its ReLU a ReLU function after it, and
+    per-element (heterogeneous) quantizers are costed at the one type covering all their elements
+    (:func:`quantize.hgq_native.covering_precision`), as hls4ml declares one type per layer; the per-weight widths
+    still count through the weight values (zeros and power-of-two weights cost no multiplier, CSD digits the
+    shift-add LUTs)."""
+    from quantize.hgq_native import covering_precision
+    from quantize.precision import Overflow, Precision, Rounding
     from quantize.qkeras import precision_of_quantizer_layer
 
     width: dict[int, int] = {}
@@ -215,6 +221,7 @@ def describe_model(keras_model) -> list[LayerSpec]:
     for depth in sorted(keras_model._nodes_by_depth, reverse=True):
         nodes.extend(keras_model._nodes_by_depth[depth])
     prev_signed: dict[int, bool] = {}
+    prec: dict = {}  # tensor -> homogeneous precision of the Quantizer layer that produced it
     for node in nodes:
         layer = node.operation
         cls = layer.__class__.__name__
@@ -223,29 +230,49 @@ def describe_model(keras_model) -> list[LayerSpec]:
         ins = [id(t) for t in node.input_tensors]
         o = id(node.output_tensors[0])
         if cls == "Quantizer":
-            p = precision_of_quantizer_layer(layer)
+            p = precision_of_quantizer_layer(layer) or covering_precision(layer, tuple(node.output_tensors[0].shape[1:]))
             if p is None:
-                raise ValueError(f"layer {layer.name!r}: heterogeneous quantizer, no estimate")
+                raise ValueError(f"layer {layer.name!r}: every element quantized to zero width, no estimate")
             in_signed = prev_signed.get(ins[0], True)
             out.append(LayerSpec(layer.name, "quant", int(np.prod(node.output_tensors[0].shape[1:])),
                                  in_width=width.get(ins[0], p.width), out_width=p.width,
                                  saturating=p.overflow is not Overflow.WRAP, rounding=p.rounding is not Rounding.TRN,
                                  relu=in_signed and not p.signed))
             width[o], prev_signed[o] = p.width, p.signed
+            prec[o] = precision_of_quantizer_layer(layer)
         elif cls == "QDense":
-            pk = precision_of_quantizer_layer(layer.kq)
             w = np.asarray(layer.qkernel, dtype=np.float64)
             b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
+            n_in = w.shape[0]
+            if getattr(layer, "enable_iq", False):  # native HGQ2 layer: its input quantizer is a cast before it
+                pi = covering_precision(layer.iq, (n_in,))
+                if pi is None:
+                    raise ValueError(f"layer {layer.name!r}: every input quantized to zero width, no estimate")
+                in_signed = prev_signed.get(ins[0], True)
+                if precision_of_quantizer_layer(layer.iq) != prec.get(ins[0]):  # else a no-op re-cast: nothing
+                    out.append(LayerSpec(f"{layer.name}_iq", "quant", n_in, in_width=width.get(ins[0], pi.width),
+                                         out_width=pi.width, saturating=pi.overflow is not Overflow.WRAP,
+                                         rounding=pi.rounding is not Rounding.TRN, relu=in_signed and not pi.signed))
+                in_w = pi.width
+            else:
+                in_w = width.get(ins[0])
+            # per-weight (HGQ2) kernel quantizers: the layer's weight type covers every weight (as in hls4ml)
+            pk = precision_of_quantizer_layer(layer.kq) or covering_precision(layer.kq, w.shape)
             if pk is None:
-                raise ValueError(f"layer {layer.name!r}: heterogeneous kernel quantizer, no estimate")
-            in_w = width.get(ins[0])
+                pk = Precision(False, 1, 1)  # every weight pruned: the products vanish, the width is irrelevant
             if in_w is None:
                 raise ValueError(f"layer {layer.name!r}: its input is not quantized")
-            n_in = w.shape[0]
             acc_w = in_w + pk.width + int(math.ceil(math.log2(max(n_in, 2))))
             out.append(LayerSpec(layer.name, "dense", w.shape[1], in_width=in_w, weight_width=pk.width,
                                  weight_frac=pk.frac, kernel=w, bias=b))
             width[o], prev_signed[o] = acc_w, True
+            act = getattr(layer.activation, "__name__", "linear")
+            if act == "relu":  # hls4ml splits it into its own ReLU function
+                out.append(LayerSpec(f"{layer.name}_relu", "quant", w.shape[1], in_width=acc_w, out_width=acc_w,
+                                     relu=True))
+                prev_signed[o] = False
+            elif act != "linear":
+                raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense has no estimate model")
         elif cls in ("QMultiply", "QAdd", "QSubtract"):
             w1, w2 = width[ins[0]], width[ins[1]]
             kind = "multiply" if cls == "QMultiply" else "add"

@@ -27,6 +27,12 @@ class ModelSpec:
     # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a model that reads
     # another input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the vae21 defaults
     working_points: str = ""
+    # emulator producing the numbers when the build asks for the default ("fast"); "" = that default
+    emulator: str = ""
+    # a registered model built after this one into ``<output>/<companion_dir>/`` and compared with it in this
+    # model's report (analysis/compare.py); "" = none.  ``--no-companion`` skips it.
+    companion: str = ""
+    companion_dir: str = ""
 
     def prepare_function(self) -> Callable:
         return _resolve(self.prepare)
@@ -94,6 +100,18 @@ REGISTRY: dict[str, ModelSpec] = {
         n_features=57,
         prepare="models.vae57:prepare_for_build",
         working_points="analysis.working_points:l1_rate_plan",
+        companion="vae57hgq",
+        companion_dir="hgq_native",
+    ),
+    "vae57hgq": ModelSpec(
+        name="vae57hgq",
+        description="vae57 with an HGQ2-native encoder: per-weight bit widths and trainable activation widths, "
+                    "trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
+        data="l1_57",
+        n_features=57,
+        prepare="models.vae57_hgq:prepare_for_build",
+        working_points="analysis.working_points:l1_rate_plan",
+        emulator="csim",  # heterogeneous quantizers: the fast emulator does not support them
     ),
 }
 

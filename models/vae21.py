@@ -160,7 +160,8 @@ def build_vae(cfg: VAE21Config, quantized: bool):
     return vae
 
 
-def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray) -> dict:
+def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, callbacks=()) -> dict:
+    """Train ``vae`` on its ELBO; ``callbacks`` are added to the early stopping / LR schedule (e.g. hgq's BetaScheduler)."""
     import keras
 
     if cfg.recon_mask not in ("", "l1_objects"):
@@ -179,6 +180,7 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray) -> 
     cb = [
         keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2)),
+        *callbacks,
     ]
     hist = vae.fit(
         x_train, x_train, validation_data=(x_val, x_val), epochs=cfg.epochs, batch_size=cfg.batch_size,

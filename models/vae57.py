@@ -65,6 +65,20 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     deploy = v.deployable_model(qvae)
     fview = v.float_view(qvae, mc)
 
+    desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
+            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
+            "input_port": l1_common.port_range_check(L1Quant(input_bits=mc.quant.input_bits,
+                                                             input_integer=mc.quant.input_integer), scale)}
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores_fn(fview, twin),
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
+                         input_scaling=(np.zeros_like(scale), scale))
+
+
+def reference_scores_fn(fview, twin):
+    """``reference_scores(xs) -> (float view, float twin, offline)`` of a VAE with encoder mu + sum(mu^2) (shared
+    with :mod:`models.vae57_hgq`)."""
+    from models import vae21 as v
+
     def reference_scores(xs: dict):
         fmu, tmu = v.encoder_mu_model(fview), v.encoder_mu_model(twin)
         s_view, s_twin, offline = {}, {}, {}
@@ -78,10 +92,4 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
                           "reco": 0.5 * np.sum((twin.predict(x, batch_size=65536, verbose=0) - x) ** 2, axis=1)}
         return s_view, s_twin, offline
 
-    desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
-            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
-            "input_port": l1_common.port_range_check(L1Quant(input_bits=mc.quant.input_bits,
-                                                             input_integer=mc.quant.input_integer), scale)}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
-                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
-                         input_scaling=(np.zeros_like(scale), scale))
+    return reference_scores

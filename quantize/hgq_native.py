@@ -2,12 +2,15 @@
 
 da4ml 0.6 traces HGQ2 models into Verilog but implements only TRN and RND (round half up) rounding;
 the QKeras-API quantizers round half to even (RND_CONV).  :func:`with_rounding` rebuilds a model made of
-``Quantizer``, ``QDense``, ``QMultiply``/``QAdd``/``QSubtract`` layers as a native HGQ2 model (``kif``
+``Quantizer``, ``QDense`` (QKeras-API, or native HGQ2 with its own input quantizer and a ReLU),
+``QMultiply``/``QAdd``/``QSubtract`` layers as a native HGQ2 model (``kif``
 quantizers, frozen) in which every quantizer keeps its width, integer bits and overflow mode but rounds
 with ``rounding``.  The weights are copied *already quantized* (``qkernel``/``qbias``), so they are exactly
 representable and the new kernel quantizers leave them unchanged: the variant differs from the original
 only where an activation lands exactly half-way between two codes (a tie), which RND rounds up and
-RND_CONV rounds to even.
+RND_CONV rounds to even.  Per-weight (heterogeneous) kernel/bias quantizers become the one type covering all
+their weights (the weights are unchanged); a per-element input quantizer already rounding with RND/TRN is kept
+as it is (its widths copied).
 
 The input quantizer keeps its saturation (the firmware's input port carries values already quantized to
 that type upstream: da4ml is told the port's type with ``inputs_kif``, so the SAT on an in-range value is
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .precision import Precision, Rounding
+from .precision import Overflow, Precision, Rounding
 from .qkeras import precision_of_quantizer_layer
 
 
@@ -70,22 +73,39 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
             new = Quantizer(_qconf(p, rounding, "datalane"), name=layer.name)
             out = new(ins[0])
         elif cls == "QDense":
-            if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
-                raise ValueError(f"layer {layer.name!r}: QDense with its own input/output quantizer is not supported")
+            if getattr(layer, "enable_oq", False):
+                raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
             act = getattr(layer.activation, "__name__", "linear")
-            if act != "linear":
+            if act not in ("linear", "relu"):
                 raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense is not supported")
-            pk = _weight_precision(layer, "kq")
-            pb = _weight_precision(layer, "bq") if layer.bias is not None else None
+            # per-weight (HGQ2-native) widths: the covering type holds every quantized weight exactly
+            pk = _weight_precision(layer, "kq") or covering_precision(layer.kq, tuple(layer.kernel.shape))
+            pb = None
+            if layer.bias is not None:
+                pb = _weight_precision(layer, "bq") or covering_precision(layer.bq, tuple(layer.bias.shape))
             if pk is None or (layer.bias is not None and pb is None):
-                raise ValueError(f"layer {layer.name!r}: kernel/bias quantizers must be homogeneous fixed point")
+                raise ValueError(f"layer {layer.name!r}: kernel/bias quantizers must be fixed point")
+            iq_conf, iq_weights = None, None
+            if getattr(layer, "enable_iq", False):  # a native HGQ2 layer's own input quantizer
+                pi = precision_of_quantizer_layer(layer.iq)
+                if pi is not None:
+                    iq_conf = _qconf(pi, rounding, "datalane")
+                elif str(layer.iq.quantizer.round_mode).upper() in ("RND", "TRN"):
+                    iq_conf, iq_weights = layer.iq.config, layer.iq.get_weights()  # per element, kept as is
+                else:
+                    raise ValueError(f"layer {layer.name!r}: per-element input quantizer rounding "
+                                     f"{layer.iq.quantizer.round_mode} cannot be replaced")
             new = QDense(
-                layer.units, use_bias=layer.bias is not None, name=layer.name,
+                layer.units, use_bias=layer.bias is not None, name=layer.name, activation=None if act == "linear" else act,
                 kq_conf=_qconf(pk, rounding, "weight"),
                 bq_conf=_qconf(pb, rounding, "bias") if pb is not None else None,
-                enable_iq=False, enable_oq=False, enable_ebops=False,
+                iq_conf=iq_conf, enable_iq=iq_conf is not None, enable_oq=False, enable_ebops=False,
             )
+            if iq_conf is not None:
+                restore_native_flags(new, iq_conf=iq_conf, enable_ebops=False)
             out = new(ins[0])
+            if iq_weights is not None:
+                new.iq.set_weights(iq_weights)
             new.kernel.assign(np.asarray(layer.qkernel, dtype=np.float32))
             if pb is not None:
                 new.bias.assign(np.asarray(layer.qbias, dtype=np.float32))
@@ -117,3 +137,50 @@ def input_precision(model) -> Precision:
     if p is None:
         raise ValueError(f"model {model.name!r} needs a homogeneous quantizer right after its input (the input port)")
     return p
+
+
+def restore_native_flags(layer, like=None, iq_conf=None, enable_ebops: bool | None = None):
+    """Undo hgq2 0.2's QKeras-compatibility patch on one native HGQ2 single-input layer (before it is built).
+
+    ``import qkeras.qlayers`` (hgq2's compat module, imported by every QKeras-API model here) patches the hgq
+    layer classes *in place*: every layer is then constructed with ``enable_ebops=False`` and, for single-input
+    layers (``QDense``...), ``enable_iq=False`` whatever ``iq_conf`` says (the flag is recomputed by the patched
+    base ``__init__``, which no longer sees ``iq_conf``).  This re-creates the input quantizer from ``iq_conf``
+    (or from the quantizer of ``like``, a layer to copy) and sets the EBOPs flag, so that the layer computes
+    what its configuration says.  Used for the HGQ2-native models and when such a model is cloned
+    (:func:`emulation.keras_ref.float64_model`)."""
+    from hgq.quantizer import Quantizer
+
+    if like is not None:
+        if getattr(like, "enable_iq", False):
+            iq_conf = like.iq.config
+        if enable_ebops is None:
+            enable_ebops = bool(getattr(like, "enable_ebops", False))
+    if iq_conf is not None and not layer.enable_iq:
+        layer._enable_iq = True
+        layer._iq = Quantizer(iq_conf, name=f"{layer.name}_iq")
+    if enable_ebops is not None:
+        layer._enable_ebops = bool(enable_ebops)
+    return layer
+
+
+def covering_precision(q, shape) -> Precision | None:
+    """The narrowest single fixed-point type holding every element of a tensor of ``shape`` (no batch axis)
+    quantized by the hgq2 ``Quantizer`` ``q`` (homogeneous or per element): signed if any element is, integer
+    bits = the largest, fractional bits = the largest, over the elements of non-zero width (elements of zero width
+    are constant 0).  None when every element has zero width.  For a homogeneous quantizer this is its precision."""
+    inner = q.quantizer
+    full = (1, *shape)
+
+    def per_elem(v):
+        return np.broadcast_to(np.asarray(inner.bw_mapper.bw_to_x(v, full), dtype=np.float64), full).ravel()
+
+    k, i, f = per_elem(inner.k), per_elem(inner.i), per_elem(inner.f)
+    live = (i + f) > 0
+    if not np.any(live):
+        return None
+    signed = bool(np.any(k[live] > 0))
+    integer = int(np.max(i[live])) + int(signed)
+    frac = int(np.max(f[live]))
+    rnd = str(inner.round_mode).upper().removeprefix("S_")
+    return Precision(signed, integer + frac, integer, Rounding.parse(rnd), Overflow.parse(str(inner.overflow_mode)))

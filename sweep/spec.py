@@ -280,7 +280,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         except ValueError as exc:
             hls, invalid = HLSConfig(part=part), str(exc)
         mode = str(v["mode"]).lower()
-        cfg = BuildConfig(model=spec.model, precision_bits=v["precision"], quant_mode=mode, hls=hls, tolerances=tol, **kw)
+        cfg = BuildConfig(model=spec.model, precision_bits=v["precision"], quant_mode=mode, hls=hls, tolerances=tol, companion=False, **kw)
         if invalid is None:
             invalid = _check_point(cfg, v)
         h = config_hash(cfg)

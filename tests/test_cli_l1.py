@@ -63,7 +63,7 @@ def test_cli_vae57_on_adc_files(tmp_path):
         f["signals/Ato4l"] = h5py.ExternalLink("Ato4l_lepFilter_13TeV.h5", "/")
     out = tmp_path / "vae57"
     rc = build_hls.main(["--model", "vae57", "--data", str(tmp_path / "run.h5"), "--output", str(out),
-                         "--cache-dir", str(tmp_path / "cache"), "--fpr", "2e-3", "--epochs", "2",
+                         "--cache-dir", str(tmp_path / "cache"), "--fpr", "2e-3", "--epochs", "2", "--no-companion",
                          "--min-spearman", "0.5"])
     rep = json.loads((out / "report" / "report.json").read_text())
     assert rc == 0 and rep["model"] == "vae57"

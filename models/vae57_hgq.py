@@ -1,0 +1,163 @@
+"""``vae57hgq``: the ``vae57`` VAE with an HGQ2-native encoder (per-weight bit widths, trainable activation widths,
+trained with the EBOPs resource penalty).
+
+Same shape, loss, optimiser, epochs, seed and KL weight as ``vae57`` (read at run time from
+:func:`models.vae57.vae_config`, so it follows whatever ``vae57`` uses): 57 -> 32 -> 16 -> latent 3
+(mu, log sigma^2) -> 16 -> 32 -> 57, ReLU.  What differs is the quantization of the encoder:
+
+* input port: the *same* fixed, homogeneous quantizer as ``vae57`` (QKeras-API ``quantized_bits`` built from
+  :class:`models.l1_common.L1Quant` via ``quant_from_build``: ``--input-precision`` applies to both);
+* ``enc_dense1``, ``enc_dense2``, ``mu_dense``: ``hgq.layers.QDense`` with a heterogeneous kernel quantizer
+  (one trainable bit width and integer width per weight, KBI, RND, SAT_SYM; initialised at vae57's weight
+  width) and a heterogeneous bias quantizer (one per bias, SAT_SYM);
+* activations: each QDense quantizes its own input (HGQ2's ``iq``).  ``enc_dense1``'s ``iq`` is the fixed input
+  port again (a no-op on already quantized values, needed by HGQ2 to count EBOPs); ``enc_dense2`` and
+  ``mu_dense`` read the ReLU output through an unsigned, saturating KIF quantizer with one trainable integer
+  and fractional width per feature (initialised at vae57's quantized_relu width);
+* mu: the same fixed quantizer as ``vae57`` (``L1Quant.latent``), so the on-chip score part
+  (``QMultiply(mu, mu)`` + frozen unit-kernel ``QDense`` = sum(mu^2)) is identical in both models and the
+  comparison isolates the encoder.
+
+Training: the ELBO of ``vae57`` plus HGQ2's resource penalty ``beta_ebops * EBOPs`` (each HGQ2 layer adds
+``beta * ebops`` to the loss while training; the weight is set with ``hgq.utils.sugar.BetaScheduler``).
+``beta_ebops`` is :data:`DEFAULT_BETA_EBOPS` (see its comment for how it was chosen); ``--hgq-beta`` is not a
+CLI option: change :class:`HGQConfig` to explore.
+
+The decoder and the log-variance head are float and not deployed (as in ``vae57``); the log-variance head
+reads the (unquantized) ReLU output of ``enc_dense2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# EBOPs weight, chosen with benchmarks/hgq_beta_scan.py (README, section "HGQ2-native vae57"): vae57's recipe on the
+# cached 150k SM training events, beta in {1e-7, 1e-6, 1e-5}; 1e-6 is the largest value whose per-signal AUCs stayed
+# within 0.01 of vae57's (1e-5: within 0.02, EBOPs -79 %; 1e-6: EBOPs -55 %).  Caveat: vae57's own AUCs are near
+# 0.5 on this synthetic L1 view, so "equal physics" is a weak constraint there.
+DEFAULT_BETA_EBOPS = 1e-6
+
+
+@dataclass(frozen=True)
+class HGQConfig:
+    """HGQ2-native settings on top of vae57's configuration."""
+
+    beta_ebops: float = DEFAULT_BETA_EBOPS
+    # per-weight bits at initialisation: None = vae57's weight width (QKeras bits minus the sign bit, KBI ``b``)
+    init_weight_bits: int | None = None
+    init_act_frac: int | None = None  # None = vae57's quantized_relu fractional bits
+    min_bits: int = 0  # bit widths may go down to 0 (a pruned weight / a constant-zero feature)
+    max_bits: int = 12
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _weight_conf(q, hc: HGQConfig, place: str):
+    from hgq.config import QuantizerConfig
+    from hgq.constraints import MinMax
+
+    p = q.weight_precision  # vae57's kernels: ap_fixed<W, I> with sign
+    b0 = hc.init_weight_bits if hc.init_weight_bits is not None else p.width - 1
+    return QuantizerConfig("kbi", place, k0=True, b0=b0, i0=p.integer - 1, round_mode="RND", overflow_mode="SAT_SYM",
+                           bc=MinMax(hc.min_bits, hc.max_bits), homogeneous_axis=(), heterogeneous_axis=None,
+                           i_decay_speed=float("inf"), trainable=True)
+
+
+def _act_conf(q, hc: HGQConfig):
+    from hgq.config import QuantizerConfig
+    from hgq.constraints import MinMax
+
+    p = q.act_precision  # vae57's quantized_relu: unsigned ap_ufixed<W, I>
+    f0 = hc.init_act_frac if hc.init_act_frac is not None else p.frac
+    return QuantizerConfig("kif", "datalane", k0=False, i0=p.integer, f0=f0, round_mode="RND", overflow_mode="SAT",
+                           ic=MinMax(-hc.max_bits, hc.max_bits), fc=MinMax(-hc.max_bits, hc.max_bits),
+                           homogeneous_axis=(0,), heterogeneous_axis=None, trainable=True)
+
+
+def _native_qdense(n, name, hc: HGQConfig, iq_conf, **kw):
+    """An ``hgq.layers.QDense`` with its input quantizer and EBOPs on (hgq2 0.2's QKeras compatibility module,
+    imported by the other models, turns both off in every hgq layer: see
+    :func:`quantize.hgq_native.restore_native_flags`)."""
+    from hgq.layers import QDense
+
+    from quantize.hgq_native import restore_native_flags
+
+    layer = QDense(n, beta0=hc.beta_ebops, name=name, iq_conf=iq_conf, **kw)
+    restore_native_flags(layer, iq_conf=iq_conf, enable_ebops=True)
+    assert layer.enable_iq and layer.enable_ebops
+    return layer
+
+
+def build_hgq_vae(mc, hc: HGQConfig):
+    """The full VAE (for training) with the HGQ2-native encoder; layer names as in :func:`models.vae21.build_vae`
+    (so :func:`models.vae21.float_view`, ``encoder_mu_model`` and ``deployable_model`` apply unchanged)."""
+    import keras
+    from qkeras.qlayers import QActivation
+
+    from models.vae21 import _sampling_layer_cls
+    from quantize.qkeras import quantizer_config
+
+    keras.utils.set_random_seed(mc.seed)
+    q = mc.quant
+    inp = keras.Input((mc.n_features,), name="features")
+    x = QActivation(quantizer_config(q.input_precision), name="input_quant")(inp)
+    for i, n in enumerate(mc.hidden):
+        iq = quantizer_config(q.input_precision) if i == 0 else _act_conf(q, hc)
+        x = _native_qdense(n, f"enc_dense{i + 1}", hc, activation="relu", iq_conf=iq,
+                           kq_conf=_weight_conf(q, hc, "weight"), bq_conf=_weight_conf(q, hc, "bias"))(x)
+    mu = _native_qdense(mc.latent, "mu_dense", hc, iq_conf=_act_conf(q, hc), kq_conf=_weight_conf(q, hc, "weight"),
+                        bq_conf=_weight_conf(q, hc, "bias"))(x)
+    mu = QActivation(quantizer_config(q.mu_precision), name="mu_quant")(mu)
+    logvar = keras.layers.Dense(mc.latent, name="logvar_dense")(x)
+    z = _sampling_layer_cls()(beta=mc.beta, seed=mc.seed, name="sampling")([mu, logvar])
+    y = z
+    for i, n in enumerate(reversed(mc.hidden)):
+        y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)
+    y = keras.layers.Dense(mc.n_features, name="reco")(y)
+    return keras.Model(inp, y, name="vae57hgq_qat")
+
+
+def hgq_ebops(model) -> dict[str, float]:
+    """HGQ2's own EBOPs per layer (``layer.ebops``, updated by the last training/tracing step)."""
+    from hgq.layers import QLayerBase
+
+    return {l.name: float(np.asarray(l.ebops)) for l in model.layers if isinstance(l, QLayerBase) and l.enable_ebops}
+
+
+def train_hgq_vae(vae, mc, hc: HGQConfig, x_train, x_val) -> dict:
+    """vae57's training recipe (:func:`models.vae21.train_vae`) plus the EBOPs weight via hgq's BetaScheduler."""
+    from hgq.utils.sugar import BetaScheduler, FreeEBOPs
+
+    from models.vae21 import train_vae
+
+    info = train_vae(vae, mc, x_train, x_val, callbacks=[BetaScheduler(lambda epoch: hc.beta_ebops), FreeEBOPs()])
+    info["beta_ebops"] = hc.beta_ebops
+    info["hgq_ebops_last_step"] = hgq_ebops(vae)
+    return info
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    from models import l1_common
+    from models import vae21 as v
+    from models.registry import PreparedModel
+    from models.vae57 import reference_scores_fn, vae_config
+
+    mc = vae_config(cfg)
+    hc = HGQConfig()
+    scale, xt, xv = l1_common.scaled(train_ds)
+    qvae = build_hgq_vae(mc, hc)
+    twin = v.build_vae(mc, quantized=False)
+    info = l1_common.train_or_load(
+        cfg, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, train_ds, {"qat": qvae, "float_twin": twin},
+        lambda name, m: train_hgq_vae(m, mc, hc, xt, xv) if name == "qat" else v.train_vae(m, mc, xt, xv), timings)
+    deploy = v.deployable_model(qvae)
+    fview = v.float_view(qvae, mc)
+    desc = {"name": "vae57hgq", "description": "vae57 with an HGQ2-native encoder (per-weight bit widths, EBOPs "
+            "penalty); firmware = encoder mu + sum(mu^2)", "config": {**mc.to_dict(), "hgq": hc.to_dict()},
+            "training": info, "score": "sum(mu^2)"}
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores_fn(fview, twin),
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
+                         input_scaling=(np.zeros_like(scale), scale))

@@ -1,0 +1,226 @@
+"""vae57hgq (HGQ2-native encoder): per-weight / per-feature bit widths convert bit-exactly (hls4ml C-sim == float64
+Keras), EBOPs on hand-computed models, the float64 reference keeps the native layers' input quantizers, and a failed
+companion build keeps the main report."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from emulation.agreement import exact_agreement
+from tests.models.test_l1_models import _l1_adversarial
+
+
+def _small_hgq(seed=3):
+    """A small vae57hgq with random heterogeneous widths: kernel bits 0..6 per weight (0 = pruned), activation
+    fractional bits 0..7 and integer bits 1..4 per feature, random weights."""
+    from models.vae57 import vae_config
+    from models.vae57_hgq import HGQConfig, build_hgq_vae
+
+    class Cfg:
+        precision_bits = None
+        input_precision = None
+        epochs = 1
+
+    mc = replace(vae_config(Cfg()), hidden=(8, 6))
+    vae = build_hgq_vae(mc, HGQConfig())
+    rng = np.random.default_rng(seed)
+    for name in ("enc_dense1", "enc_dense2", "mu_dense"):
+        layer = vae.get_layer(name)
+        layer.kernel.assign(rng.normal(0, 0.6, layer.kernel.shape).astype("float32"))
+        layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype("float32"))
+        kq = layer.kq.quantizer
+        kq._b.assign(rng.integers(0, 7, kq._b.shape).astype("float32"))
+        if name != "enc_dense1":  # enc_dense1's iq is the fixed input port
+            iq = layer.iq.quantizer
+            iq._f.assign(rng.integers(0, 8, iq._f.shape).astype("float32"))
+            iq._i.assign(rng.integers(1, 5, iq._i.shape).astype("float32"))
+    return vae, mc
+
+
+@pytest.fixture(scope="module")
+def small_hgq():
+    from models import vae21 as v
+
+    vae, mc = _small_hgq()
+    return v.deployable_model(vae), vae, mc
+
+
+def test_hgq_model_is_native_and_heterogeneous(small_hgq):
+    from quantize.ebops import ebops_report
+
+    deploy, vae, _ = small_hgq
+    for name in ("enc_dense1", "enc_dense2", "mu_dense"):
+        layer = vae.get_layer(name)
+        assert layer.enable_iq and layer.enable_ebops  # restored after hgq2's QKeras-compat patch
+    rep = ebops_report(deploy)
+    assert rep["total"]["weight_bits"]["min"] == 0 and rep["total"]["weight_bits"]["max"] == 7  # k + b, b in 0..6
+    assert rep["total"]["n_zero_weights"] > 0
+    assert rep["activations"]["enc_dense2/iq"]["heterogeneous"] and rep["activations"]["mu_dense/iq"]["heterogeneous"]
+    assert not rep["activations"]["input_quant"]["heterogeneous"]
+    # HGQ2's own count uses the configured widths: an upper bound of the effective-bit count
+    for name in ("enc_dense1", "enc_dense2", "mu_dense"):
+        assert rep["layers"][name]["hgq_ebops"] >= rep["layers"][name]["ebops"] > 0
+
+
+def test_hgq_float64_reference_keeps_input_quantizers(small_hgq, rng, adversarial_inputs):
+    from emulation.keras_ref import float64_model
+
+    deploy = small_hgq[0]
+    d64 = float64_model(deploy)
+    assert d64 is not None
+    for name in ("enc_dense1", "enc_dense2", "mu_dense"):
+        assert d64.get_layer(name).enable_iq
+    x = _l1_adversarial(rng, adversarial_inputs)[:8000]
+    y32 = deploy.predict(x, batch_size=8192, verbose=0)[:, 0]
+    y64 = d64.predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
+    assert exact_agreement(y64, y32).n_mismatched == 0  # equal within float32 rounding of the last sum
+    assert np.unique(y64).size > 50
+
+
+@pytest.mark.slow
+def test_hgq_csim_equals_float64_keras(small_hgq, rng, adversarial_inputs, tmp_path):
+    from emulation.csim import CSimEmulator
+    from emulation.keras_ref import float64_model
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    deploy = small_hgq[0]
+    project_dir, _, _ = build_project(deploy, HLSConfig(), tmp_path / "hgq", {"model": "small-vae57hgq"})
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y_csim = CSimEmulator(project_dir).predict(x)[:, 0]
+    y64 = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
+    assert np.count_nonzero(y_csim != y64) == 0
+    assert np.unique(y_csim).size > 50
+
+
+def test_effective_bits():
+    from quantize.ebops import effective_bits
+
+    got = effective_bits([0.0, 0.5, 0.75, -0.75, 3.0, 1.375, -7 * 2.0**-20, 2.0**-30, 255.0])
+    np.testing.assert_array_equal(got, [0, 1, 2, 2, 2, 4, 3, 1, 8])
+
+
+def test_ebops_by_hand_qkeras_layer():
+    """Input quantized_bits(4, 1) (4 bits with sign) -> QDense with kernel [[0.5, 0.75], [0, -1.25]], bias [0.25, 0]:
+    effective weight bits [[1, 2], [0, 3]], bias bits [1, 0] -> EBOPs = 4 * (1 + 2) + 4 * (0 + 3) + 1 = 25."""
+    import keras
+    from qkeras.qlayers import QActivation, QDense
+
+    from quantize.ebops import ebops_report
+    from quantize.qkeras import qkeras_quantized_bits
+
+    inp = keras.Input((2,))
+    x = QActivation(qkeras_quantized_bits(4, 1), name="q_in")(inp)
+    d = QDense(2, kernel_quantizer=qkeras_quantized_bits(4, 1), bias_quantizer=qkeras_quantized_bits(4, 1), name="d")
+    m = keras.Model(inp, d(x))
+    d.kernel.assign(np.array([[0.5, 0.75], [0.0, -1.25]], "float32"))
+    d.bias.assign(np.array([0.25, 0.0], "float32"))
+    rep = ebops_report(m)
+    assert rep["layers"]["d"]["ebops"] == 25 and rep["total"]["ebops"] == 25
+    assert rep["layers"]["d"]["input_bits"] == {"mean": 4.0, "min": 4, "max": 4}
+    assert rep["layers"]["d"]["weight_bits"] == {"mean": 4.0, "min": 4, "max": 4}
+    assert rep["layers"]["d"]["n_zero_weights"] == 1 and rep["layers"]["d"]["n_zero_bias"] == 1
+    assert "hgq_ebops" not in rep["layers"]["d"]  # QKeras-API layers have no HGQ2 EBOPs
+
+
+def test_ebops_by_hand_native_layer():
+    """A native HGQ2 QDense (input quantizer quantized_bits(4, 1), kernel/bias KBI b = 3 bits without sign) on the
+    same weights: our EBOPs 25 as above; HGQ2's own count 4 * 3 * 4 weights + mean bias bits 3 * 2 outputs = 54."""
+    import keras
+    from qkeras.qlayers import QActivation
+
+    from models.vae57_hgq import HGQConfig, _native_qdense
+    from quantize.ebops import ebops_report
+    from quantize.qkeras import qkeras_quantized_bits
+
+    def kbi(place):
+        from hgq.config import QuantizerConfig
+
+        return QuantizerConfig("kbi", place, k0=True, b0=3, i0=1, round_mode="RND", overflow_mode="SAT_SYM",
+                               homogeneous_axis=(), heterogeneous_axis=None, trainable=True)
+
+    inp = keras.Input((2,))
+    x = QActivation(qkeras_quantized_bits(4, 1), name="q_in")(inp)
+    d = _native_qdense(2, "d", HGQConfig(), iq_conf=qkeras_quantized_bits(4, 1), kq_conf=kbi("weight"), bq_conf=kbi("bias"))
+    m = keras.Model(inp, d(x))
+    d.kernel.assign(np.array([[0.5, 0.75], [0.0, -1.25]], "float32"))
+    d.bias.assign(np.array([0.25, 0.0], "float32"))
+    rep = ebops_report(m)
+    assert rep["layers"]["d"]["ebops"] == 25
+    assert rep["layers"]["d"]["hgq_ebops"] == 54.0 and rep["total"]["hgq_ebops"] == 54.0
+    assert rep["activations"]["d/iq"] == {"mean": 4.0, "min": 4, "max": 4, "n": 2, "heterogeneous": False}
+
+
+def test_failed_companion_keeps_main_report(tmp_path):
+    from analysis.compare import comparison_md
+    from emulation.pipeline import BuildConfig, _build_companion
+    from models.registry import ModelSpec
+
+    proj = tmp_path / "proj"
+    (proj / "report").mkdir(parents=True)
+    (proj / "report" / "report.md").write_text("# Firmware report: main\n")
+    report = {"model": "main", "checks": {"passed": True, "failures": []}}
+    spec = ModelSpec(name="main", description="", data="l1_57", n_features=57, companion="no_such_model",
+                     companion_dir="hgq_native")
+    ok = _build_companion(BuildConfig(model="main", cache_dir=tmp_path / "cache"), spec, report, True, proj)
+    assert ok is False and report["checks"]["passed"] is False
+    assert report["comparison"]["status"] == "failed" and "no_such_model" in report["comparison"]["error"]
+    md = (proj / "report" / "report.md").read_text()
+    assert md.startswith("# Firmware report: main") and "Companion build FAILED" in md
+    assert json.loads((proj / "report" / "report.json").read_text())["comparison"]["status"] == "failed"
+    assert "FAILED" in comparison_md(report["comparison"])
+
+
+def test_saturation_counts_native_input_quantizers(small_hgq, rng, adversarial_inputs):
+    """Every quantizer is counted, the native layers' per-feature input quantizers included, each element against its
+    own range (checked against a numpy count from the quantizer's per-element limits)."""
+    import keras
+
+    from emulation.saturation import _input_in_model, saturation_counts
+
+    deploy, vae, _ = small_hgq
+    x = _l1_adversarial(rng, adversarial_inputs)[:6000]
+    sat = saturation_counts(deploy, {"x": x})
+    assert set(sat) == {"input_quant", "enc_dense1/iq", "enc_dense2/iq", "mu_dense/iq", "mu_quant"}
+    assert sat["enc_dense2/iq"]["precision"].endswith("(per element)")
+    layer = vae.get_layer("enc_dense2")
+    v = keras.Model(deploy.inputs, _input_in_model(deploy, layer)).predict(x, verbose=0).astype(np.float64)
+    q = layer.iq.quantizer
+    f = np.asarray(q.f).reshape(1, -1)
+    hi = np.asarray(q.max).reshape(1, -1)
+    vr = np.floor(v * 2.0**f + 0.5) / 2.0**f  # RND
+    want = int(np.any(vr > hi, axis=1).sum())
+    assert sat["enc_dense2/iq"]["samples"]["x"]["events_out_of_range"] == want > 0
+    # the input port re-quantized by enc_dense1's own iq never saturates again
+    assert sat["enc_dense1/iq"]["samples"]["x"]["events_out_of_range"] == 0
+    assert sat["input_quant"]["samples"]["x"]["events_out_of_range"] > 0
+
+
+@pytest.mark.slow
+def test_hgq_rtl_variant_equals_keras(small_hgq, rng, adversarial_inputs, tmp_path):
+    """--rtl: the HGQ2-native model rebuilt with RND rounding (input port and mu; the per-element quantizers already
+    round with RND and are kept) traces through da4ml, and the Verilator simulation equals its float64 Keras model."""
+    from emulation.keras_ref import float64_model
+    from emulation.rtl import RTLEmulator, build_rtl, rtl_unavailable_reason
+    from quantize.hgq_native import with_rounding
+    from quantize.precision import Rounding
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    reason = rtl_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    deploy = small_hgq[0]
+    r = with_rounding(deploy, Rounding.RND)
+    assert precision_of_quantizer_layer(r.get_layer("input_quant")).rounding is Rounding.RND
+    np.testing.assert_array_equal(np.asarray(r.get_layer("enc_dense2").iq.quantizer.f),
+                                  np.asarray(deploy.get_layer("enc_dense2").iq.quantizer.f))
+    x = _l1_adversarial(rng, adversarial_inputs)
+    build_rtl(r, tmp_path / "p" / "rtl", "xcvu13p-flga2577-2-e", 5.0, x[:1000])
+    y_rtl = RTLEmulator(tmp_path / "p").predict(x)[:, 0]
+    y64 = float64_model(r).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
+    assert np.count_nonzero(y_rtl != y64) == 0
+    # RND vs RND_CONV differ only on ties: most events agree with the original model
+    y0 = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
+    assert 0 < np.count_nonzero(y0 != y64) < len(x) / 2
