@@ -150,14 +150,22 @@ def build_vae(cfg: VAE21Config, quantized: bool):
             x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
             x = keras.layers.ReLU(name=f"enc_relu{i + 1}")(x)
         mu = keras.layers.Dense(cfg.latent, name="mu_dense")(x)
+    y = vae_tail(x, mu, cfg)
+    vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
+    return vae
+
+
+def vae_tail(x, mu, cfg: VAE21Config):
+    """The float, non-deployed part of a VAE (shared with :mod:`models.vae57_hgq`): the log-variance head on the
+    last hidden layer ``x``, the sampling layer (adds beta x KL) and the decoder; returns the reconstruction."""
+    import keras
+
     logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
     z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
     y = z
     for i, n in enumerate(reversed(cfg.hidden)):
         y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)
-    y = keras.layers.Dense(cfg.n_features, name="reco")(y)
-    vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
-    return vae
+    return keras.layers.Dense(cfg.n_features, name="reco")(y)
 
 
 def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, callbacks=()) -> dict:

@@ -97,7 +97,7 @@ def build_hgq_vae(mc, hc: HGQConfig):
     import keras
     from qkeras.qlayers import QActivation
 
-    from models.vae21 import _sampling_layer_cls
+    from models.vae21 import vae_tail
     from quantize.qkeras import quantizer_config
 
     keras.utils.set_random_seed(mc.seed)
@@ -111,13 +111,7 @@ def build_hgq_vae(mc, hc: HGQConfig):
     mu = _native_qdense(mc.latent, "mu_dense", hc, iq_conf=_act_conf(q, hc), kq_conf=_weight_conf(q, hc, "weight"),
                         bq_conf=_weight_conf(q, hc, "bias"))(x)
     mu = QActivation(quantizer_config(q.mu_precision), name="mu_quant")(mu)
-    logvar = keras.layers.Dense(mc.latent, name="logvar_dense")(x)
-    z = _sampling_layer_cls()(beta=mc.beta, seed=mc.seed, name="sampling")([mu, logvar])
-    y = z
-    for i, n in enumerate(reversed(mc.hidden)):
-        y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)
-    y = keras.layers.Dense(mc.n_features, name="reco")(y)
-    return keras.Model(inp, y, name="vae57hgq_qat")
+    return keras.Model(inp, vae_tail(x, mu, mc), name="vae57hgq_qat")
 
 
 def hgq_ebops(model) -> dict[str, float]:
