@@ -228,6 +228,27 @@ def encoder_mu_model(vae):
     return keras.Model(vae.inputs, [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output])
 
 
+def reference_scores_fn(fview, twin):
+    """``reference_scores(xs) -> (float view, float twin, offline)`` of a VAE deployed as encoder mu + sum(mu^2)
+    (vae21, vae57, vae57hgq): sum(mu^2) of the float view and of the float twin, and the twin's offline KL and
+    reconstruction scores."""
+
+    def reference_scores(xs: dict):
+        fmu, tmu = encoder_mu_model(fview), encoder_mu_model(twin)
+        s_view, s_twin, offline = {}, {}, {}
+        for k, x in xs.items():
+            mu, _ = fmu.predict(x, batch_size=65536, verbose=0)
+            s_view[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
+            mu_t, lv_t = tmu.predict(x, batch_size=65536, verbose=0)
+            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
+            s_twin[k] = np.sum(mu_t**2, axis=1)
+            offline[k] = {"kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
+                          "reco": 0.5 * np.sum((twin.predict(x, batch_size=65536, verbose=0) - x) ** 2, axis=1)}
+        return s_view, s_twin, offline
+
+    return reference_scores
+
+
 def float_view(qvae, cfg: VAE21Config):
     """The quantized model's own trained weights in the float architecture (every quantizer off)."""
     fvae = build_vae(cfg, quantized=False)
@@ -324,22 +345,7 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     deploy = deployable_model(qvae)
     fview = float_view(qvae, mc)
 
-    def reference_scores(xs: dict):
-        fmu = encoder_mu_model(fview)
-        tmu = encoder_mu_model(twin)
-        s_fview, s_twin, offline = {}, {}, {}
-        for k, v in xs.items():
-            mu, _ = fmu.predict(v, batch_size=65536, verbose=0)
-            s_fview[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
-            mu_t, lv_t = tmu.predict(v, batch_size=65536, verbose=0)
-            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
-            s_twin[k] = np.sum(mu_t**2, axis=1)
-            reco = twin.predict(v, batch_size=65536, verbose=0)
-            offline[k] = {
-                "kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
-                "reco": 0.5 * np.sum((reco - v) ** 2, axis=1),
-            }
-        return s_fview, s_twin, offline
+    reference_scores = reference_scores_fn(fview, twin)
 
     desc = {"name": "vae21", "description": "quantization-aware VAE on the 21 HLT features", "config": mc.to_dict(),
             "training": train_info}

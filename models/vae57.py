@@ -69,27 +69,6 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
             "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
             "input_port": l1_common.port_range_check(L1Quant(input_bits=mc.quant.input_bits,
                                                              input_integer=mc.quant.input_integer), scale)}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores_fn(fview, twin),
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))
-
-
-def reference_scores_fn(fview, twin):
-    """``reference_scores(xs) -> (float view, float twin, offline)`` of a VAE with encoder mu + sum(mu^2) (shared
-    with :mod:`models.vae57_hgq`)."""
-    from models import vae21 as v
-
-    def reference_scores(xs: dict):
-        fmu, tmu = v.encoder_mu_model(fview), v.encoder_mu_model(twin)
-        s_view, s_twin, offline = {}, {}, {}
-        for k, x in xs.items():
-            mu, _ = fmu.predict(x, batch_size=65536, verbose=0)
-            s_view[k] = np.sum(np.square(mu.astype(np.float64)), axis=1)
-            mu_t, lv_t = tmu.predict(x, batch_size=65536, verbose=0)
-            mu_t, lv_t = mu_t.astype(np.float64), lv_t.astype(np.float64)
-            s_twin[k] = np.sum(mu_t**2, axis=1)
-            offline[k] = {"kl": -0.5 * np.sum(1 + lv_t - mu_t**2 - np.exp(lv_t), axis=1),
-                          "reco": 0.5 * np.sum((twin.predict(x, batch_size=65536, verbose=0) - x) ** 2, axis=1)}
-        return s_view, s_twin, offline
-
-    return reference_scores

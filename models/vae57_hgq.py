@@ -141,7 +141,8 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     from models import l1_common
     from models import vae21 as v
     from models.registry import PreparedModel
-    from models.vae57 import reference_scores_fn, vae_config
+    from models.vae21 import reference_scores_fn
+    from models.vae57 import vae_config
 
     mc = vae_config(cfg)
     hc = HGQConfig()
