@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Command line: ``python build_hls.py [build] --model vae21``, ``python build_hls.py check DIR`` and
 ``python build_hls.py sweep ...``.  Thin: parses arguments into one
-validated ``BuildConfig`` and calls the library (``emulation.pipeline.run_build``)."""
+validated ``flow.config.BuildConfig`` and calls the library (``flow.run_build``)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def _add_rtl_args(g) -> None:
 
 def _hardware_options(args: argparse.Namespace):
     from analysis.budgets import Budgets
-    from emulation.hardware import HardwareOptions
+    from flow.config import HardwareOptions
 
     return HardwareOptions(rtl=getattr(args, "rtl", False), synth=getattr(args, "synth", False),
                            latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
@@ -118,17 +118,11 @@ def _print_outcome(report: dict, ok: bool, summary: str) -> int:
     return 0
 
 
-def cwola_main(args: argparse.Namespace) -> int:
-    from analysis.cwola_report import cwola_summary
-    from emulation.cwola_pipeline import CWoLaBuildConfig, run_cwola
-    from hls.config import DEFAULT_PART, HLSConfig, Strategy
+def _cwola_options(args: argparse.Namespace):
+    from flow.config import CWoLaOptions
 
-    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
-    kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
+    kw = {}
     if args.n_inject is not None:
-        if args.n_inject < 0:
-            raise ValueError(f"--n-inject must be >= 0, got {args.n_inject}")
         kw["n_sig"] = args.n_inject
     if args.n_bkg is not None:
         kw["n_bkg"] = args.n_bkg
@@ -139,41 +133,40 @@ def cwola_main(args: argparse.Namespace) -> int:
             kw["first_center"], kw["last_center"] = (float(v) for v in args.window_centres.split(","))
         except ValueError:
             raise ValueError(f"--window-centres {args.window_centres!r}: give two numbers in GeV, e.g. 3000,4800") from None
-    cfg = CWoLaBuildConfig(output_dir=args.output, data_path=args.data, seed=args.seed, no_signal=args.no_signal,
-                           window=args.window, n_folds=args.folds, n_init=args.inits, epochs=args.epochs,
-                           decorrelate_masses=not args.no_mass_decorrelation, retrain=args.retrain, hls=hls, **kw)
-    report, ok = run_cwola(cfg)
-    return _print_outcome(report, ok, cwola_summary(report))
+    return CWoLaOptions(no_signal=args.no_signal, window=args.window, n_folds=args.folds, n_init=args.inits,
+                        decorrelate_masses=not args.no_mass_decorrelation, **kw)
 
 
-def build_main(args: argparse.Namespace) -> int:
-    if args.model == "cwola":
-        return cwola_main(args)
-    from emulation.pipeline import BuildConfig, Tolerances, run_build
-    from hls.config import DEFAULT_PART, HLSConfig, Strategy
-
-    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
-    kw = {}
-    if args.cache_dir:
-        kw["cache_dir"] = args.cache_dir
+def config_from_args(args: argparse.Namespace):
+    """The one validated BuildConfig of a build command line."""
     from data.arrays import file_part
+    from flow.config import BuildConfig, Tolerances
+    from hls.config import DEFAULT_PART, HLSConfig, Strategy
 
     if args.data is not None and not file_part(args.data).is_file():
         raise FileNotFoundError(f"--data {args.data}: no such file")
-    cfg = BuildConfig(
+    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
+    kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
+    return BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
         n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
-        precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate), fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events,
-        hls=hls, tolerances=Tolerances(min_spearman_float_view=args.min_spearman,
-                                                max_rel_eff_diff_float_view=args.max_eff_rel_diff), hardware=_hardware_options(args),
-        weights_path=args.weights, reference_path=args.reference, reference_tolerance=args.reference_tolerance,
-        allow_overflow=args.allow_overflow, companion=not args.no_companion, **kw,
+        precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate),
+        fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events, hls=hls,
+        tolerances=Tolerances(min_spearman_float_view=args.min_spearman,
+                              max_rel_eff_diff_float_view=args.max_eff_rel_diff),
+        hardware=_hardware_options(args), weights_path=args.weights, reference_path=args.reference,
+        reference_tolerance=args.reference_tolerance, allow_overflow=args.allow_overflow,
+        companion=not args.no_companion, cwola=_cwola_options(args), **kw,
     )
-    from analysis.report import summary_table
 
-    report, ok = run_build(cfg)
-    return _print_outcome(report, ok, summary_table(report))
+
+def build_main(args: argparse.Namespace) -> int:
+    from flow import run_build
+    from flow.report import summary
+
+    report, ok = run_build(config_from_args(args))
+    return _print_outcome(report, ok, summary(report))
 
 
 def _add_check_args(p: argparse.ArgumentParser) -> None:

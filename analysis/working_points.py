@@ -177,3 +177,22 @@ def l1_rate_plan(extra_rates_hz=()) -> RatePlan:
         wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / L1_INPUT_RATE_HZ))
     return RatePlan("L1 (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps), len(L1_DEFAULT_FPRS), {},
                     efficiency_check_wp="l1_1kHz")
+
+
+def efficiency_check(signals: dict, wp_name: str, max_rel: float) -> dict:
+    """Per signal at ``wp_name``: the emulator's efficiency relative to the float view's (paired statistical
+    uncertainty from the report), passed when |rel diff| <= ``max_rel`` (both 0: passed)."""
+    out = {"working_point": wp_name, "max_rel_diff": max_rel, "signals": {},
+           "source": "emulator and float view efficiencies on the same signal events, each at its own threshold"}
+    for s, d in signals.items():
+        e = d["working_points"].get(wp_name)
+        if e is None:  # --fpr replaced the default working points
+            out["working_point"] = None
+            break
+        rel = e.get("eff_rel_diff_emu_vs_view")
+        out["signals"][s] = {"eff_emulator": e["eff_emulator"], "eff_float_view": e["eff_float_view"],
+                             "eff_float_twin": e["eff_float_twin"], "rel_diff": rel,
+                             "rel_diff_stat": e.get("eff_rel_diff_stat"),
+                             "passed": rel is not None and abs(rel) <= max_rel}
+    out["passed"] = out["working_point"] is None or all(v["passed"] for v in out["signals"].values())
+    return out

@@ -197,7 +197,7 @@ def run_one(kind: str, project_dir: Path, h5_path: Path, n: int | None, chunk: i
 
 # ------------------------------------------------------------------------------------------------
 def _ensure_project(model: str, project: Path | None) -> Path:
-    from emulation.pipeline import BuildConfig, run_build
+    from flow import BuildConfig, run_build
 
     cfg = BuildConfig(model=model)
     project = Path(project) if project is not None else cfg.resolved_output_dir()

@@ -94,7 +94,7 @@ def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
     if x.shape[1] != md["n_inputs"]:
         raise ValueError(f"golden inputs have {x.shape[1]} columns, the project has {md['n_inputs']} inputs")
 
-    from emulation.pipeline import _output_lsb, tool_versions
+    from hls.project import output_lsb as _output_lsb, tool_versions
 
     lsb = _output_lsb(project_dir)
     recorded = md.get("file_sha256", {})

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +22,6 @@ import numpy as np
 from analysis.budgets import Budgets, evaluate_budgets, latency_resources_table
 from hls.config import HLSConfig
 from hls.parts import find_part
-
-
-@dataclass(frozen=True)
-class HardwareOptions:
-    rtl: bool = False
-    synth: bool = False
-    latency_cutoff: float = 5.0  # da4ml pipelining: max combinational delay per stage (da4ml units)
-    budgets: Budgets = field(default_factory=Budgets)
-
-    def __post_init__(self):
-        if self.synth and not self.rtl:
-            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well")
-        if not self.latency_cutoff > 0:
-            raise ValueError(f"--rtl-latency-cutoff must be > 0, got {self.latency_cutoff}")
-
-    def to_dict(self) -> dict:
-        return {"rtl": self.rtl, "synth": self.synth, "latency_cutoff": self.latency_cutoff,
-                "budgets": self.budgets.to_dict()}
 
 
 def _resources(counts: dict, part: str) -> dict:
@@ -76,9 +57,10 @@ def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: f
     return {"rtl_vs_keras": k, "rtl_vs_csim": c}
 
 
-def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: HardwareOptions, x_probe: np.ndarray,
+def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_probe: np.ndarray,
                      events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, lsb: float | None = None) -> dict:
-    """See module doc.  ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``)."""
+    """See module doc.  ``opts``: :class:`flow.config.HardwareOptions` (rtl, synth, latency_cutoff, budgets);
+    ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``)."""
     project_dir = Path(project_dir)
     missing: dict = {}
     agreement: dict = {}
@@ -125,9 +107,9 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts: Hardw
 
 def collect_sources(keras_model, project_dir: Path, cfg: HLSConfig, budgets: Budgets, missing: dict | None = None) -> dict:
     """Every source whose figures exist for ``project_dir`` (estimate computed; RTL, yosys, vendor read from files)."""
-    from emulation.pipeline import tool_versions
     from emulation.rtl import RTL_METADATA, RTL_SUBDIR
     from emulation.synth import read_yosys_summary
+    from hls.project import tool_versions
     from hls.vendor_reports import read_vendor_reports
 
     project_dir = Path(project_dir)

@@ -218,3 +218,30 @@ def read_metadata(project_dir: Path) -> dict:
     if not p.is_file():
         raise FileNotFoundError(f"{p} not found: {project_dir} is not a project built by build_hls.py")
     return json.loads(p.read_text())
+
+
+def output_lsb(project_dir: Path) -> float | None:
+    """LSB of the firmware's output type, read from the generated ``defines.h`` (``result_t``)."""
+    import re
+
+    from quantize.precision import Precision
+
+    defines = (Path(project_dir) / "firmware" / "defines.h").read_text()
+    m = re.search(r"typedef\s+(ap_u?fixed<[^>]*>)\s+result_t\s*;", defines)
+    if not m:
+        return None
+    return Precision.parse(m.group(1)).step
+
+
+def tool_versions() -> dict:
+    """Versions of the tools a project depends on (stamped into metadata.json and the report)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("keras", "tensorflow-cpu", "hgq2", "hls4ml", "da4ml", "numpy"):
+        try:
+            out[pkg.replace("-cpu", "")] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg.replace("-cpu", "")] = None
+    return out

@@ -1,7 +1,16 @@
-"""Registry of named models.  Each entry says which data it uses and how to build, train and deploy it."""
+"""Model families, registered by the names they handle or the files they accept.
+
+A :class:`Family` declares everything a build needs to know about a kind of model: its data family, its
+``prepare()`` hook (build/train/load the model, its float twin, its deployable part with the on-chip score),
+its working points, the layer shapes a sweep needs to validate reuse factors, its report kind and its list
+of steps (``flow.steps``).  ``get_family(arg)`` resolves a ``--model`` argument (a registered name, a ``.keras``
+file, a legacy Keras 2 ``.json``/``.h5``) or raises with the valid choices.  Hooks are ``"module:function"``
+strings imported lazily, so the registry does not import TensorFlow.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -13,32 +22,66 @@ def _resolve(dotted: str):
     return getattr(import_module(module), attr)
 
 
+class ReportKind(enum.Enum):
+    """Which report a family writes: working points and signals, the CWoLa hunt, or import agreement."""
+
+    TRIGGER = "trigger"
+    HUNT = "hunt"
+    IMPORT = "import"
+
+
+# the steps of each kind of build (flow/steps/*.py registers them)
+TRIGGER_STEPS = ("data", "prepare", "convert", "emulate", "reference", "agree", "hardware", "golden", "saturation",
+                 "physics", "report")
+HUNT_STEPS = ("cwola_data", "cwola_train", "convert", "cwola_emulate", "hunt", "saturation", "golden", "report")
+IMPORT_STEPS = ("import_data", "import_model", "saturation", "import_overflow", "convert", "import_emulate",
+                "import_agreement", "import_golden", "report")
+
+
 @dataclass(frozen=True)
-class ModelSpec:
-    """A named model.  ``prepare`` is ``"module:function"`` with the signature
-    ``prepare(build_config, train_ds, mean, std, timings) -> PreparedModel`` (imported lazily, so the
-    registry does not import TensorFlow)."""
+class Family:
+    """A model family.  ``handles``: registered names; ``accepts``: a predicate on a model file path."""
 
     name: str
     description: str
-    data: str  # which dataset family the model reads (a key of DATA_FAMILIES)
-    n_features: int
-    prepare: str = ""
-    # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a model that reads
-    # another input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the vae21 defaults
+    steps: tuple[str, ...]
+    report: ReportKind = ReportKind.TRIGGER
+    handles: tuple[str, ...] = ()
+    accepts: Callable[[Path], bool] | None = None
+    data: str = ""  # data family (a key of DATA_FAMILIES); "" = the family reads --data itself
+    n_features: int | None = None  # None: any input width (from the model)
+    prepare: str = ""  # "module:function": prepare(cfg, train_ds, mean, std, timings) -> PreparedModel
+    # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a family reading another
+    # input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the HLT defaults
     working_points: str = ""
-    # emulator producing the numbers when the build asks for the default ("fast"); "" = that default
-    emulator: str = ""
-    # a registered model built after this one into ``<output>/<companion_dir>/`` and compared with it in this
-    # model's report (analysis/compare.py); "" = none.  ``--no-companion`` skips it.
+    # "module:function" with ``f(cfg) -> {layer: (n_in, n_out)}`` of the deployable dense layers (sweeps validate
+    # reuse factors with it before anything runs); "" = checked by hls4ml when the project is written
+    dense_shapes: str = ""
+    emulator: str = ""  # emulator producing the numbers when the build asks for the default ("fast")
+    # a registered model built after this one into ``<output>/<companion_dir>/`` and compared in this report
     companion: str = ""
     companion_dir: str = ""
+    needs_data_file: bool = False  # --data is required (user and imported models)
+    options: tuple[str, ...] = ()  # family-only build options that are accepted (e.g. weights_path)
 
     def prepare_function(self) -> Callable:
         return _resolve(self.prepare)
 
     def rate_plan(self, extra_rates_hz=()):
         return _resolve(self.working_points)(tuple(extra_rates_hz)) if self.working_points else None
+
+    def layer_shapes(self, cfg) -> dict[str, tuple[int, int]] | None:
+        return _resolve(self.dense_shapes)(cfg) if self.dense_shapes else None
+
+    def validate(self, cfg) -> None:
+        """Refuse options that do not apply to this family, before any work starts."""
+        if self.needs_data_file and cfg.data_path is None:
+            what = "an imported model" if self.report is ReportKind.IMPORT else "a user model"
+            raise ValueError(f"{what} needs --data FILE (.h5, .npy or .dat) with the events to emulate")
+        legacy_opts = [o for o in ("weights_path", "reference_path") if getattr(cfg, o) is not None]
+        if legacy_opts and "weights_path" not in self.options:
+            raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models "
+                             "(--model FILE.json or .h5)")
 
 
 @dataclass
@@ -70,95 +113,55 @@ def data_family_functions(name: str) -> tuple[Callable, Callable]:
     return _resolve(gen), _resolve(read)
 
 
-REGISTRY: dict[str, ModelSpec] = {
-    "vae21": ModelSpec(
-        name="vae21",
-        description="quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
-        data="hlt21",
-        n_features=21,
-        prepare="models.vae21:prepare_for_build",
-    ),
-    "cwola": ModelSpec(
-        name="cwola",
-        description="CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
-                    "classifier logit of the deployed window (emulation/cwola_pipeline.py)",
-        data="dijet",
-        n_features=4,
-    ),
-    "ae57": ModelSpec(
-        name="ae57",
-        description="quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared error on chip",
-        data="l1_57",
-        n_features=57,
-        prepare="models.ae57:prepare_for_build",
-        working_points="analysis.working_points:l1_rate_plan",
-    ),
-    "vae57": ModelSpec(
-        name="vae57",
-        description="quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder mu + sum(mu^2)",
-        data="l1_57",
-        n_features=57,
-        prepare="models.vae57:prepare_for_build",
-        working_points="analysis.working_points:l1_rate_plan",
-        companion="vae57hgq",
-        companion_dir="hgq_native",
-    ),
-    "vae57hgq": ModelSpec(
-        name="vae57hgq",
-        description="vae57 with an HGQ2-native encoder: per-weight bit widths and trainable activation widths, "
-                    "trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
-        data="l1_57",
-        n_features=57,
-        prepare="models.vae57_hgq:prepare_for_build",
-        working_points="analysis.working_points:l1_rate_plan",
-        emulator="csim",  # heterogeneous quantizers: the fast emulator does not support them
-    ),
-}
+def _is_keras_file(p: Path) -> bool:
+    return p.suffix == ".keras"
 
-SUPPORTED_USER_LAYERS = (
-    "InputLayer", "Quantizer", "QDense", "Dense", "QMultiply", "QAdd", "QSubtract", "Activation", "ReLU",
+
+def _is_legacy_file(p: Path) -> bool:
+    return p.suffix.lower() in (".json", ".h5", ".hdf5")
+
+
+_L1 = dict(data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan")
+FAMILIES: tuple[Family, ...] = (
+    Family("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
+           TRIGGER_STEPS, handles=("vae21",), data="hlt21", n_features=21, prepare="models.vae21:prepare_for_build",
+           dense_shapes="models.vae21:dense_shapes_for_build"),
+    Family("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared error on chip",
+           TRIGGER_STEPS, handles=("ae57",), prepare="models.ae57:prepare_for_build", **_L1),
+    Family("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder mu + sum(mu^2)",
+           (*TRIGGER_STEPS, "companion"), handles=("vae57",), prepare="models.vae57:prepare_for_build",
+           companion="vae57hgq", companion_dir="hgq_native", **_L1),
+    Family("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable activation widths, "
+           "trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
+           TRIGGER_STEPS, handles=("vae57hgq",), prepare="models.vae57_hgq:prepare_for_build",
+           emulator="csim", **_L1),  # heterogeneous quantizers: the fast emulator does not support them
+    Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
+           "classifier logit of the deployed window", HUNT_STEPS, report=ReportKind.HUNT, handles=("cwola",),
+           options=("cwola",)),
+    Family("user", "user model (.keras)", TRIGGER_STEPS, accepts=_is_keras_file, needs_data_file=True,
+           prepare="models.user:prepare_for_build"),
+    Family("legacy", "imported legacy QKeras / Keras 2 model", IMPORT_STEPS, report=ReportKind.IMPORT,
+           accepts=_is_legacy_file, needs_data_file=True, options=("weights_path", "reference_path")),
 )
 
 
-def resolve_model(arg: str) -> ModelSpec | Path:
-    """A registry name, or a path to a user's ``.keras`` model."""
-    if arg in REGISTRY:
-        return REGISTRY[arg]
-    p = Path(arg)
-    if p.suffix == ".keras":
-        if not p.is_file():
-            raise FileNotFoundError(f"model file {p} does not exist")
-        return p
+def get_family(arg: str, families: tuple[Family, ...] = FAMILIES) -> Family:
+    """The family handling ``--model arg``: a registered name, or a file one family accepts."""
+    for f in families:
+        if arg in f.handles:
+            return f
+    p = Path(str(arg))
+    for f in families:
+        if f.accepts is not None and f.accepts(p):
+            if not p.is_file():
+                raise FileNotFoundError(f"model file {p} does not exist")
+            return f
+    names = sorted(n for f in families for n in f.handles)
     raise ValueError(
-        f"unknown model {arg!r}: use one of {sorted(REGISTRY)}, a path to a .keras model file, or a legacy "
+        f"unknown model {arg!r}: use one of {names}, a path to a .keras model file, or a legacy "
         "QKeras / Keras 2 model (.json with --weights, or a full-model .h5)"
     )
 
 
-def load_user_model(path: Path):
-    """Load a user's ``.keras`` model in Keras safe mode and check every layer is supported."""
-    import keras
-
-    import qkeras.qlayers  # noqa: F401  (registers hgq2 / qkeras-compat layers for deserialisation)
-
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # Keras raises TypeError/ValueError with a long message
-        msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise ValueError(
-            f"cannot load {path} with Keras safe mode: {msg}. Supported layers: {', '.join(SUPPORTED_USER_LAYERS)}"
-        ) from exc
-    for layer in model.layers:
-        cls = layer.__class__.__name__
-        if cls not in SUPPORTED_USER_LAYERS:
-            raise ValueError(
-                f"layer {layer.name!r} of class {cls} is not supported for firmware conversion; "
-                f"supported: {', '.join(SUPPORTED_USER_LAYERS)}"
-            )
-    first = model.layers[1] if len(model.layers) > 1 else None
-    if first is None or first.__class__.__name__ != "Quantizer":
-        raise ValueError(
-            f"{path}: hls4ml's bit-exact flow needs a quantizer right after the input "
-            f"(found {first.__class__.__name__ if first else 'nothing'}); add a QActivation(quantized_bits(...))"
-        )
-    return model
+def registered_names() -> list[str]:
+    return sorted(n for f in FAMILIES for n in f.handles)

@@ -267,7 +267,7 @@ def float_view(qvae, cfg: VAE21Config):
 
 
 # ------------------------------------------------------------------------------------------------
-# Build hooks (called by emulation.pipeline through the registry)
+# Build hooks (called by the flow through the family registry, models.registry)
 def config_from_build(cfg) -> VAE21Config:
     """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
     q = VAE21Quant()
@@ -369,3 +369,11 @@ def deployable_dense_shapes(cfg: VAE21Config) -> dict[str, tuple[int, int]]:
     shapes["mu_dense"] = (dims[-1], cfg.latent)
     shapes["score_sum"] = (cfg.latent, 1)
     return shapes
+
+
+def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
+    """Registry hook for sweeps: the deployable dense layers of the model a build config asks for (every
+    precision constructible, else ``ValueError``)."""
+    mc = config_from_build(cfg)
+    mc.quant.to_dict()
+    return deployable_dense_shapes(mc)

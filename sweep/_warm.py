@@ -14,6 +14,6 @@ import qkeras.qlayers  # noqa: E402,F401
 import tensorflow  # noqa: E402,F401
 
 import analysis.report  # noqa: E402,F401
-import emulation.pipeline  # noqa: E402,F401
+import flow.steps  # noqa: E402,F401
 import hls.project  # noqa: E402,F401
 import models.vae21  # noqa: E402,F401

@@ -28,27 +28,9 @@ def _write_json(path: Path, obj) -> None:
 
 
 def build_config_from_dict(d: dict):
-    from emulation.pipeline import BuildConfig, Tolerances
-    from hls.config import HLSConfig
+    from flow.config import BuildConfig
 
-    d = dict(d)
-    d["hls"] = HLSConfig.from_dict(d["hls"])
-    d["tolerances"] = Tolerances(**d["tolerances"])
-    if isinstance(d.get("hardware"), dict):
-        from analysis.budgets import Budgets
-        from emulation.hardware import HardwareOptions
-
-        h = dict(d["hardware"])
-        h["budgets"] = Budgets(**h.get("budgets", {}))
-        d["hardware"] = HardwareOptions(**h)
-    for k in ("output_dir", "data_path", "cache_dir", "weights_path", "reference_path"):
-        if d.get(k) is not None:
-            d[k] = Path(d[k])
-    if d.get("cache_dir") is None:
-        d.pop("cache_dir", None)
-    d["extra_rates_hz"] = tuple(d.get("extra_rates_hz", ()))
-    d["fprs"] = tuple(d.get("fprs", ()))
-    return BuildConfig(**d)
+    return BuildConfig.from_dict(d)
 
 
 def run_point(point_dir: Path, redirect: bool = True) -> int:
@@ -68,7 +50,7 @@ def run_point(point_dir: Path, redirect: bool = True) -> int:
     t0 = time.perf_counter()
     rc = 0
     try:
-        from emulation.pipeline import run_build
+        from flow import run_build
 
         cfg = build_config_from_dict(spec["build_config"])
         report, ok = run_build(cfg)

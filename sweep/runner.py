@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulation.pipeline import ROOT, tool_versions
+from flow.config import ROOT
+from hls.project import tool_versions
 
 from .point import LOG, POINT, RESULT, _write_json
 from .spec import Point, SpecError, SweepSpec, expand, invalid_summary

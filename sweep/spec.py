@@ -2,7 +2,7 @@
 
 A sweep is a product of *axes* (``mode``, ``precision``, ``reuse_factor``, ``strategy``, ``io_type``,
 ``clock_period_ns``) over one set of *fixed* build settings (event counts, seed, epochs, part, ...).
-Each point of the grid is one :class:`emulation.pipeline.BuildConfig`; its **configuration hash** (of
+Each point of the grid is one :class:`flow.config.BuildConfig`; its **configuration hash** (of
 everything that changes the result, not of where it is written) names its directory and makes the sweep
 resumable.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from emulation.pipeline import ROOT, BuildConfig
+from flow.config import ROOT, BuildConfig, QuantMode, Tolerances
 from hls.config import DEFAULT_PART, HLSConfig, IOType, Strategy, valid_reuse_factors
 
 AXES = ("mode", "precision", "reuse_factor", "strategy", "io_type", "clock_period_ns")
@@ -239,8 +239,6 @@ _BUILD_KEYS = {"seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs", "
 
 def expand(spec: SweepSpec) -> list[Point]:
     """The grid in a stable order (axes in :data:`AXES` order, values as given), each point validated."""
-    from emulation.pipeline import Tolerances
-
     for a in spec.axes:
         if a not in AXES:
             raise SpecError(f"axes.{a}: unknown axis; axes: {', '.join(AXES)}")
@@ -280,7 +278,11 @@ def expand(spec: SweepSpec) -> list[Point]:
         except ValueError as exc:
             hls, invalid = HLSConfig(part=part), str(exc)
         mode = str(v["mode"]).lower()
-        cfg = BuildConfig(model=spec.model, precision_bits=v["precision"], quant_mode=mode, hls=hls, tolerances=tol, companion=False, **kw)
+        if mode not in MODES:
+            invalid = invalid or f"mode {mode!r} is not one of {list(MODES)}"
+            mode = QuantMode.QAT
+        cfg = BuildConfig(model=spec.model, precision_bits=v["precision"], quant_mode=mode, hls=hls, tolerances=tol,
+                          companion=False, **kw)
         if invalid is None:
             invalid = _check_point(cfg, v)
         h = config_hash(cfg)
@@ -290,29 +292,27 @@ def expand(spec: SweepSpec) -> list[Point]:
 
 
 def _check_point(cfg: BuildConfig, v: dict) -> str | None:
-    """Why this point cannot be built (with the valid choices), or None."""
-    from models.registry import REGISTRY
-    from models.vae21 import config_from_build as _model_config
+    """Why this point cannot be built (with the valid choices), or None.  The reuse factor is checked against
+    the dense layers the model's family declares (``Family.layer_shapes``)."""
+    from models.registry import get_family
 
-    if cfg.quant_mode not in MODES:
-        return f"mode {cfg.quant_mode!r} is not one of {list(MODES)}"
-    if cfg.model not in REGISTRY:
+    try:
+        family = get_family(cfg.model)
+    except (ValueError, FileNotFoundError) as exc:
+        return str(exc)
+    if not family.handles:  # a model file: its precision is its own
         return None if cfg.precision_bits is None else (
             f"precision {cfg.precision_bits}: a user model's precision is fixed by its own quantizers; "
             "omit the precision axis")
-    if cfg.model != "vae21":
-        return None  # the up-front layer-shape check knows vae21's layers; other models fail in their build
     try:
-        mc = _model_config(cfg)
-        mc.quant.to_dict()  # every Precision constructible
+        shapes = family.layer_shapes(cfg)
     except ValueError as exc:
         return f"precision {cfg.precision_bits}: {exc}"
-    from models.vae21 import deployable_dense_shapes
-
-    shapes = deployable_dense_shapes(mc)
     rf = cfg.hls.reuse_factor
     if cfg.hls.strategy is Strategy.DISTRIBUTED_ARITHMETIC and rf != 1:
         return f"strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {rf}; valid: [1]"
+    if not shapes:
+        return None  # the family declares no shapes: hls4ml checks the reuse factor when the project is written
     bad = {n: valid_reuse_factors(*s)[:10] for n, s in shapes.items() if rf not in valid_reuse_factors(*s)}
     if bad:
         common = sorted(set.intersection(*(set(valid_reuse_factors(*s)) for s in shapes.values())))

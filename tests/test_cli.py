@@ -16,7 +16,7 @@ from conftest import SMALL  # noqa: E402
 def test_cli_end_to_end(cli_run):
     rc, out, _ = cli_run
     rep = json.loads((out / "report" / "report.json").read_text())
-    assert rep["schema_version"] == 1 and rep["model"] == "vae21"
+    assert rep["schema_version"] == 2 and rep["model"] == "vae21"
     assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 20000 + 4 * 2000
     assert rc == 0  # agreement passed (the tolerance on Spearman is relaxed for a 2-epoch model)

@@ -77,7 +77,8 @@ def test_resources_subcommand_budgets_and_vendor_reports(light_project, capsys, 
 
 def test_enforced_budget_fails_the_build_check():
     from analysis.budgets import Budgets, evaluate_budgets
-    from emulation.pipeline import Tolerances, _check
+    from flow.checks import trigger_checks as _check
+    from flow.config import Tolerances
 
     b = evaluate_budgets(Budgets(latency_ns=50, enforce=True), {"rtl_simulation": {"cycles": 12, "ns": 60.0, "ii": 1}}, {})
     rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0},

@@ -30,7 +30,7 @@ def test_cwola_cli_end_to_end(lhco_file, tmp_path):
                          "--cache-dir", str(tmp_path / "cache"), *SMALL])
     rep = json.loads((out / "report" / "report.json").read_text())
     assert rc == 0, rep["checks"]
-    assert rep["model"] == "cwola" and rep["schema_version"] == 1
+    assert rep["model"] == "cwola" and rep["schema_version"] == 2
     a = rep["agreement"]
     assert a["emulator_vs_keras"]["n_mismatched"] == 0 and a["emulator_vs_keras"]["n_events"] == 40_600
     assert a["fast_vs_csim"]["n_mismatched"] == 0

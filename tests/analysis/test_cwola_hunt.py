@@ -26,7 +26,7 @@ def test_windows_on_grid_and_adjacent():
 
 
 def test_nested_folds_no_leakage():
-    from emulation.cwola_pipeline import _best_per_pair, _ensemble_scores
+    from models.cwola_hunt import best_per_pair as _best_per_pair, ensemble_scores as _ensemble_scores
 
     n, k = 5000, 5
     folds = h.assign_folds(n, k, seed=3)

@@ -78,7 +78,9 @@ def test_paired_efficiency_difference_counts_by_hand():
 
 
 def test_efficiency_check_gates_the_build_at_its_working_point():
-    from emulation.pipeline import Tolerances, _check, efficiency_check
+    from analysis.working_points import efficiency_check
+    from flow.checks import trigger_checks as _check
+    from flow.config import Tolerances
 
     def sig(emu, view, rel, stat):
         return {"working_points": {"l1_1kHz": {"eff_emulator": emu, "eff_float_view": view, "eff_float_twin": view,

@@ -25,7 +25,7 @@ def test_yosys_cell_classes():
 
 
 def test_hardware_options_validation():
-    from emulation.hardware import HardwareOptions
+    from flow.config import HardwareOptions
 
     with pytest.raises(ValueError, match="needs --rtl"):
         HardwareOptions(synth=True)
@@ -34,7 +34,8 @@ def test_hardware_options_validation():
 @pytest.fixture(scope="session")
 def rtl_build(tmp_path_factory):
     from emulation.csim import CSimEmulator
-    from emulation.hardware import HardwareOptions, hardware_section
+    from emulation.hardware import hardware_section
+    from flow.config import HardwareOptions
     from emulation.rtl import rtl_unavailable_reason
     from emulation.synth import yosys_unavailable_reason
     from hls.config import HLSConfig

@@ -380,8 +380,8 @@ def test_cli_float_model_ptq_bit_exact(tmp_path):
 
 
 def test_import_checks_fail_on_reference_and_emulator_differences():
-    from emulation.import_build import _check
-    from emulation.pipeline import BuildConfig
+    from flow.checks import import_checks as _check
+    from flow.config import BuildConfig
 
     cfg = BuildConfig(model="m.json", reference_tolerance=1e-4)
     rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0, "output": "logits"}},

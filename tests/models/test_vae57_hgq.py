@@ -155,17 +155,24 @@ def test_ebops_by_hand_native_layer():
 
 def test_failed_companion_keeps_main_report(tmp_path):
     from analysis.compare import comparison_md
-    from emulation.pipeline import BuildConfig, _build_companion
-    from models.registry import ModelSpec
+    from flow.build import Build
+    from flow.config import BuildConfig
+    from flow.report import REPORT_SCHEMA_VERSION, SCHEMA
+    from flow.steps.common import companion
+    from models.registry import TRIGGER_STEPS, Family, ReportKind
 
     proj = tmp_path / "proj"
     (proj / "report").mkdir(parents=True)
     (proj / "report" / "report.md").write_text("# Firmware report: main\n")
-    report = {"model": "main", "checks": {"passed": True, "failures": []}}
-    spec = ModelSpec(name="main", description="", data="l1_57", n_features=57, companion="no_such_model",
-                     companion_dir="hgq_native")
-    ok = _build_companion(BuildConfig(model="main", cache_dir=tmp_path / "cache"), spec, report, True, proj)
-    assert ok is False and report["checks"]["passed"] is False
+    report = {k: (t[0] if isinstance(t, tuple) else t)() for k, t in SCHEMA[ReportKind.TRIGGER].items()}
+    report.update(schema_version=REPORT_SCHEMA_VERSION, model="main", checks={"passed": True, "failures": []})
+    fam = Family("main", "", (*TRIGGER_STEPS, "companion"), data="l1_57", n_features=57, companion="no_such_model",
+                 companion_dir="hgq_native")
+    b = Build(config=BuildConfig(model="main", cache_dir=tmp_path / "cache"), family=fam, report=report,
+              project_dir=proj)
+    companion(b)
+    report = b.report
+    assert report["checks"]["passed"] is False
     assert report["comparison"]["status"] == "failed" and "no_such_model" in report["comparison"]["error"]
     md = (proj / "report" / "report.md").read_text()
     assert md.startswith("# Firmware report: main") and "Companion build FAILED" in md

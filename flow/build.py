@@ -1,0 +1,99 @@
+"""The object that flows through a build, the step registry and ``run_flow``.
+
+A build is one :class:`Build` passed through the steps its model family declares (``family.steps``): each
+step reads what earlier steps left on it and adds its own part (data, prepared model, project, scores,
+report sections).  Steps are registered by name with the steps they require; ``run_flow`` refuses a step
+whose requirements have not run, and records each step's wall time (``report["flow"]["steps_s"]``).
+This is hls4ml's ModelGraph-through-named-flows idea applied to a whole build.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from flow.config import BuildConfig
+
+STEPS: dict[str, Callable[["Build"], None]] = {}
+
+
+def step(name: str, requires: tuple[str, ...] = ()):
+    """Register ``fn(build)`` as the step ``name``, runnable once every step in ``requires`` has run."""
+
+    def register(fn):
+        if name in STEPS and STEPS[name] is not fn:
+            raise RuntimeError(f"step {name!r} is registered twice ({STEPS[name].__module__}, {fn.__module__})")
+        fn.step_name, fn.requires = name, tuple(requires)
+        STEPS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Build:
+    """Everything a build has produced so far.  Steps fill the fields; ``report`` collects the sections."""
+
+    config: BuildConfig
+    family: Any  # models.families.Family
+    timings: dict[str, float] = field(default_factory=dict)  # fine-grained, as in report["timings_s"]
+    steps_s: dict[str, float] = field(default_factory=dict)  # wall time of each step
+    done: list[str] = field(default_factory=list)
+    # data
+    train_ds: Any = None
+    test_ds: Any = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    plan: Any = None  # analysis.working_points.RatePlan, or the HLT defaults
+    # model
+    prepared: Any = None  # models.registry.PreparedModel
+    deploy: Any = None  # the deployable Keras model (quantizer after the input)
+    deploy_qkeras: Any = None  # with --rtl: the RND_CONV model the RND variant replaces
+    project_dir: Path | None = None
+    metadata: dict = field(default_factory=dict)
+    # emulation (sample name -> array)
+    xs: dict[str, np.ndarray] = field(default_factory=dict)
+    emulator: Any = None
+    csim: Any = None
+    s_emu: dict[str, np.ndarray] = field(default_factory=dict)
+    s_keras: dict[str, np.ndarray] = field(default_factory=dict)
+    keras_dtype: str = "float64"
+    csim_subset: tuple | None = None  # (sample -> events, C-sim outputs) of the cross-check
+    lsb: float | None = None
+    # report sections, in the order they are written
+    report: dict = field(default_factory=dict)
+    family_state: dict = field(default_factory=dict)  # what a family's own steps pass between themselves
+
+    @property
+    def cfg(self) -> BuildConfig:
+        return self.config
+
+    def all_scores(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate([scores[k] for k in self.xs])
+
+
+def run_flow(build: Build, steps: Sequence[str]) -> Build:
+    """Run ``steps`` in order on ``build``."""
+    from flow import steps as _registered  # noqa: F401  (importing the package registers every step)
+
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise RuntimeError(f"unknown step(s) {unknown}; registered: {sorted(STEPS)}")
+    for name in steps:
+        fn = STEPS[name]
+        missing = [r for r in fn.requires if r not in build.done]
+        if missing:
+            raise RuntimeError(f"step {name!r} needs {missing} first (family {build.family.name!r})")
+        t0 = time.perf_counter()
+        fn(build)
+        build.steps_s[name] = round(time.perf_counter() - t0, 3)
+        build.done.append(name)
+    return build
+
+
+def say(msg: str) -> None:
+    print(f"[build] {msg}", flush=True)

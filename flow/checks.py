@@ -1,0 +1,108 @@
+"""The checks that decide a build's exit code, one function per report kind: ``(report, config) -> (ok, failures)``.
+Every failure is a sentence naming the comparison, the count and the limit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flow.config import BuildConfig, Tolerances
+from models.registry import ReportKind
+
+
+def tolerances_dict(cfg: BuildConfig) -> dict:
+    return asdict(cfg.tolerances)
+
+
+def _mismatch_failures(agreement: dict) -> list[str]:
+    out = []
+    c = agreement.get("emulator_vs_csim")
+    if c is not None and c["n_mismatched"] > 0:
+        out.append(f"fast emulator vs C-sim: {c['n_mismatched']} of {c['n_events']} events differ")
+    for key in ("rtl_vs_keras", "rtl_vs_csim", "fast_vs_rtl_all_events"):
+        r = agreement.get(key)
+        if r is not None and r["n_mismatched"] > 0:
+            out.append(f"{key.replace('_', ' ')}: {r['n_mismatched']} of {r['n_events']} events mismatched")
+    return out
+
+
+def _budget_failures(report: dict) -> list[str]:
+    b = report.get("budgets")
+    if b is None or not b.get("enforced") or b["passed"]:
+        return []
+    return ["budgets failed (--enforce-budgets): " + ", ".join(
+        f"{n} {b[n]['sources'][s]['value']:.4g} > {b[n]['limit']:.4g} ({s})"
+        for n in b["failed"] for s in b[n]["decided_by"] if not b[n]["sources"][s]["pass"])]
+
+
+def _efficiency_failures(report: dict) -> list[str]:
+    ec = report.get("efficiency_check")
+    if ec is None or ec["working_point"] is None or ec["passed"]:
+        return []
+    bad = [f"{s} " + ("undefined (the float view selects none)" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}")
+           for s, d in ec["signals"].items() if not d["passed"]]
+    return [f"emulator vs float view efficiency at {ec['working_point']}: {', '.join(bad)} "
+            f"(limit {ec['max_rel_diff']:.0%})"]
+
+
+def trigger_checks(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
+    """Exact agreement (Keras, C-sim, RTL), budgets when enforced, the efficiency check, the float-view rank
+    correlation."""
+    failures = []
+    a = report["agreement"]["emulator_vs_keras"]
+    if a["n_mismatched"] > tol.max_mismatched:
+        failures.append(f"emulator vs Keras: {a['n_mismatched']} mismatched events (> {tol.max_mismatched})")
+    failures += _mismatch_failures(report["agreement"])
+    failures += _budget_failures(report)
+    failures += _efficiency_failures(report)
+    fv = report["agreement"].get("emulator_vs_float_view")
+    if fv is not None and fv["score_spearman"] < tol.min_spearman_float_view:
+        failures.append(
+            f"emulator vs float view: Spearman {fv['score_spearman']:.4f} < {tol.min_spearman_float_view}"
+        )
+    return not failures, failures
+
+
+def hunt_checks(report: dict) -> tuple[bool, list[str]]:
+    """The deployed network and every fold network bit-exact; the hunt's selections identical for the emulator
+    and the quantized Keras models; no fold leakage."""
+    f = []
+    a = report["agreement"]
+    if a["emulator_vs_keras"]["n_mismatched"]:
+        f.append(f"C-sim vs Keras: {a['emulator_vs_keras']['n_mismatched']} mismatched events")
+    if a["fast_vs_csim"]["n_mismatched"]:
+        f.append(f"fast emulator vs C-sim: {a['fast_vs_csim']['n_mismatched']} events differ")
+    if a["hunt_networks_emulator_vs_keras"]["n_mismatched"]:
+        f.append(f"fold networks emulator vs Keras: {a['hunt_networks_emulator_vs_keras']['n_mismatched']} mismatched")
+    if a["emulator_vs_fixed_point_scan"]["n_mismatched"]:
+        f.append("emulator scores differ from the fixed-point scores of the scan")
+    for c in report["cwola"]["cuts"]:
+        if c["selection_differs_emulator_vs_keras"]:
+            f.append(f"cut {c['efficiency']:g}: {c['selection_differs_emulator_vs_keras']} events selected differently "
+                     "by the emulator and the quantized Keras model")
+    for wo in report["cwola"]["windows"]:
+        if wo["leakage_pairs"]:
+            f.append(f"window {wo['index']}: fold leakage")
+    return not f, f
+
+
+def import_checks(report: dict, cfg: BuildConfig) -> tuple[bool, list[str]]:
+    """The C-simulation bit-exact to the imported model; the imported model within tolerance of --reference."""
+    failures = []
+    a = report["agreement"]["emulator_vs_keras"]
+    if a["n_mismatched"] > cfg.tolerances.max_mismatched:
+        failures.append(f"emulator vs imported Keras model ({a['output']}): {a['n_mismatched']} mismatched events")
+    imp = report["import"]
+    if imp["reference_max_abs_diff"] is not None and imp["reference_max_abs_diff"] > cfg.reference_tolerance:
+        hint = (" (an input quantizer was inserted because the legacy model has none: inputs off its grid change "
+                "the outputs; give --input-precision matching your data or --reference-tolerance)"
+                if imp["inserted_input_quantizer"] else "")
+        failures.append(f"imported model vs --reference: max |diff| {imp['reference_max_abs_diff']:.3g} > "
+                        f"{cfg.reference_tolerance:g} in {imp['reference_n_events_differing']} events{hint}")
+    return not failures, failures
+
+
+CHECKS = {
+    ReportKind.TRIGGER: lambda report, cfg: trigger_checks(report, cfg.tolerances),
+    ReportKind.HUNT: lambda report, cfg: hunt_checks(report),
+    ReportKind.IMPORT: import_checks,
+}

@@ -1,0 +1,3 @@
+"""The registered steps (importing this package registers them all)."""
+
+from flow.steps import common, hunt, legacy, trigger  # noqa: F401

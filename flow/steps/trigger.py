@@ -1,0 +1,239 @@
+"""Steps of a trigger build (vae21, the L1 family, a user ``.keras`` model): data -> prepare -> emulate ->
+reference -> agree -> physics.  The shared steps (convert, hardware, golden, saturation, report, companion)
+live in :mod:`flow.steps.common`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from flow.build import Build, step
+from flow.config import Emulator
+from models.build_util import say
+
+
+def _working_points(b: Build):
+    from analysis import working_points as wp
+    from data.generator import BSM_SIGNALS, SM_PROCESSES
+
+    cfg = b.config
+    plan = b.family.rate_plan(cfg.extra_rates_hz)
+    if plan is not None:  # a model family reading another input stream (e.g. L1 at 40 MHz)
+        sm_month, wps, n_default, acc = plan.events_per_month, list(plan.working_points), plan.n_default, plan.acceptances
+    else:
+        sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
+        wps, n_default = wp.default_working_points(sm_month, cfg.extra_rates_hz), 2
+        acc = {k: v["acceptance_x_trigger_eff"] for k, v in BSM_SIGNALS.items()}
+    if cfg.fprs:
+        wps = [wp.WorkingPointSpec(f"fpr_{f:g}", f) for f in cfg.fprs] + wps[n_default:]
+    b.plan = plan
+    b.family_state.update(sm_month=sm_month, wps=wps, acceptances=acc)
+    n_needed = wp.required_background_events(wps)
+    if cfg.n_test_bkg is not None and cfg.n_test_bkg < n_needed and cfg.data_path is None:
+        raise ValueError(
+            f"--n-test-bkg {cfg.n_test_bkg} is too small: the working points {[w.name for w in wps]} need at least "
+            f"{n_needed} SM test events (10 above the lowest-rate threshold); omit it or choose looser --fpr"
+        )
+    return n_needed if cfg.n_test_bkg is None else cfg.n_test_bkg
+
+
+def _load_data(b: Build, n_test_bkg: int):
+    """(training source, test source).  A user's ``--data`` file is read first, so bad input fails fast."""
+    from models.registry import data_family_functions
+
+    cfg = b.config
+    if not b.family.data:  # the family reads --data itself (a user's model: any input width, no training)
+        from data.user import read_user_events
+
+        user = read_user_events(cfg.data_path)
+        return user, user
+    generate, read = data_family_functions(b.family.data)
+    user = read(Path(cfg.data_path)) if cfg.data_path is not None else None
+    if user is not None and len(user.x_train):
+        return user, user
+    gen = generate(seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val,
+                   n_test_bkg=n_test_bkg if user is None else 1000, n_signal=cfg.n_signal if user is None else 100,
+                   cache_dir=Path(cfg.cache_dir) / "data")
+    return gen, (user if user is not None else gen)
+
+
+@step("data")
+def data(b: Build) -> None:
+    """Working points (they set how many SM test events are needed), the events, the standardisation."""
+    n_test_bkg = _working_points(b)
+    t0 = time.perf_counter()
+    b.train_ds, b.test_ds = _load_data(b, n_test_bkg)
+    b.timings["data"] = time.perf_counter() - t0
+    test = b.test_ds
+    say(f"data: {len(b.train_ds.x_train)} train, {len(test.x_test_bkg)} SM test events, "
+        f"signals {', '.join(f'{k}={len(v)}' for k, v in test.x_test_signal.items())} ({b.timings['data']:.1f} s)")
+    n_feat = test.x_test_bkg.shape[1]
+    if len(b.train_ds.x_train):
+        b.mean = b.train_ds.x_train.mean(axis=0).astype(np.float32)
+        b.std = b.train_ds.x_train.std(axis=0).astype(np.float32)
+        b.std[b.std == 0] = 1.0
+    else:
+        b.mean, b.std = np.zeros(n_feat, np.float32), np.ones(n_feat, np.float32)
+
+
+@step("prepare", requires=("data",))
+def prepare(b: Build) -> None:
+    """The family's model (trained or cached), its deployable part and its float references."""
+    cfg = b.config
+    b.prepared = b.family.prepare_function()(cfg, b.train_ds, b.mean, b.std, b.timings)
+    b.deploy = b.prepared.deploy
+    if b.prepared.input_scaling is not None:
+        b.mean, b.std = (np.asarray(a, np.float32) for a in b.prepared.input_scaling)
+    desc = b.prepared.description
+    if cfg.hardware.rtl:
+        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl the whole build (HLS
+        # project, C-sim, emulators, physics, RTL) uses the same model rebuilt with RND rounding.
+        from quantize.hgq_native import with_rounding
+        from quantize.precision import Rounding
+
+        b.deploy_qkeras, b.deploy = b.deploy, with_rounding(b.deploy, Rounding.RND)
+        desc["rtl_variant"] = {"rounding": "RND", "replaces": "RND_CONV", "model_name": b.deploy.name}
+        say("--rtl: deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
+    n_in = int(b.deploy.inputs[0].shape[-1])
+    if n_in != b.test_ds.x_test_bkg.shape[1]:
+        raise ValueError(f"model expects {n_in} input features but the data has {b.test_ds.x_test_bkg.shape[1]}")
+    b.metadata = {
+        "model": desc["name"], "build_config": cfg.to_dict(),
+        "standardization": {"mean": b.mean.tolist(), "std": b.std.tolist(), "applied": "upstream of the input port"},
+        "feature_names": list(b.test_ds.feature_names),
+    }
+
+
+def _emulator(b: Build):
+    if b.config.emulator is Emulator.CSIM:
+        return b.csim
+    # with --emulator rtl the fast emulator runs first; the hardware step replaces its numbers by the RTL's
+    from emulation.fast import FastEmulator
+
+    return FastEmulator(b.deploy)
+
+
+@step("emulate", requires=("convert",))
+def emulate(b: Build) -> None:
+    """Every test event through the bit-exact emulator; the C-simulation cross-checks a subset."""
+    from emulation.csim import CSimEmulator
+
+    samples = {"background": b.test_ds.x_test_bkg, **b.test_ds.x_test_signal}
+    b.xs = {k: ((v - b.mean) / b.std).astype(np.float32) for k, v in samples.items()}
+    b.csim = CSimEmulator(b.project_dir)
+    b.emulator = _emulator(b)
+    t0 = time.perf_counter()
+    b.s_emu = {k: b.emulator.predict(v)[:, 0] for k, v in b.xs.items()}
+    b.timings["emulate"] = time.perf_counter() - t0
+    n_ev = sum(len(v) for v in b.xs.values())
+    say(f"{b.emulator.name} emulator: {n_ev} events in {b.timings['emulate']:.2f} s "
+        f"({n_ev / b.timings['emulate']:.0f} ev/s)")
+    if b.emulator is not b.csim:
+        _csim_crosscheck(b)
+
+
+def _csim_crosscheck(b: Build) -> None:
+    """Every signal event and the first background events through the C-simulation."""
+    t0 = time.perf_counter()
+    n_bkg = max(0, b.config.csim_events - sum(len(v) for k, v in b.xs.items() if k != "background"))
+    sub = {k: (v[:n_bkg] if k == "background" else v) for k, v in b.xs.items()}
+    y_c = np.concatenate([b.csim.predict(v)[:, 0] for v in sub.values()])
+    y_f = np.concatenate([b.s_emu[k][: len(v)] for k, v in sub.items()])
+    b.csim_subset = (sub, y_c)
+    b.timings["csim_crosscheck"] = time.perf_counter() - t0
+    b.report.setdefault("agreement", {})["emulator_vs_csim"] = {
+        "n_events": int(len(y_c)), "n_mismatched": int(np.count_nonzero(y_c != y_f)),
+        "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
+        "csim_events_per_s": len(y_c) / b.timings["csim_crosscheck"]}
+    c = b.report["agreement"]["emulator_vs_csim"]
+    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the fast emulator")
+
+
+@step("reference", requires=("emulate",))
+def reference(b: Build) -> None:
+    """The quantized Keras model in float64 (exact fixed-point sums) and the family's float references."""
+    from emulation.keras_ref import float64_model
+
+    t0 = time.perf_counter()
+    deploy64 = float64_model(b.deploy)
+    b.keras_dtype = "float64" if deploy64 is not None else "float32"
+    if deploy64 is not None:
+        b.s_keras = {k: np.asarray(deploy64.predict(v.astype(np.float64), batch_size=65536, verbose=0),
+                                   np.float64).reshape(len(v), -1)[:, 0] for k, v in b.xs.items()}
+    else:
+        b.s_keras = {k: b.deploy.predict(v, batch_size=65536, verbose=0)[:, 0].astype(np.float64)
+                     for k, v in b.xs.items()}
+    refs = (None, None, None)
+    if b.prepared.reference_scores is not None:
+        refs = b.prepared.reference_scores(b.xs)
+    b.family_state["s_fview"], b.family_state["s_twin"], b.family_state["offline"] = refs
+    b.timings["keras_inference"] = time.perf_counter() - t0
+
+
+def keras_agreement(b: Build) -> dict:
+    from emulation.agreement import exact_agreement
+
+    a = exact_agreement(b.all_scores(b.s_emu), b.all_scores(b.s_keras), lsb=b.lsb,
+                        float32_tolerance=b.keras_dtype == "float32")
+    return {**a.to_dict(), "keras_dtype": b.keras_dtype}
+
+
+def float_view_agreement(b: Build) -> None:
+    from emulation.agreement import score_correlation
+
+    s_fview = b.family_state["s_fview"]
+    if s_fview is not None:
+        b.report["agreement"]["emulator_vs_float_view"] = score_correlation(b.all_scores(b.s_emu),
+                                                                            b.all_scores(s_fview))
+
+
+@step("agree", requires=("reference",))
+def agree(b: Build) -> None:
+    """Emulator vs quantized Keras (exact), with the first divergent layer when they differ; vs the float view."""
+    from hls.project import output_lsb
+
+    b.lsb = output_lsb(b.project_dir)
+    agreement = b.report.setdefault("agreement", {})
+    agreement["emulator_vs_keras"] = keras_agreement(b)
+    csim = agreement.pop("emulator_vs_csim", None)  # keep the report's key order: vs Keras first
+    if csim is not None:
+        agreement["emulator_vs_csim"] = csim
+    if agreement["emulator_vs_keras"]["n_mismatched"] > 0:
+        from emulation.divergence import first_divergent_layer
+
+        all_emu, all_keras = b.all_scores(b.s_emu), b.all_scores(b.s_keras)
+        tol = np.spacing(np.abs(all_keras).astype(np.float32)) if b.keras_dtype == "float32" else 0.0
+        bad = np.flatnonzero(np.abs(all_emu - all_keras) > tol)[:16]
+        x_all = np.concatenate([b.xs[k] for k in b.xs])
+        agreement["emulator_vs_keras"]["first_divergent_layer"] = first_divergent_layer(b.deploy, b.config.hls,
+                                                                                        x_all[bad])
+    float_view_agreement(b)
+    b.family_state["golden"] = (b.xs, b.s_emu)
+    b.family_state["saturation_samples"] = b.xs
+
+
+@step("physics", requires=("agree",))
+def physics(b: Build) -> None:
+    """Working points, efficiencies, cross-sections; the efficiency check of the family's rate plan."""
+    from analysis.report import physics_section
+    from analysis.working_points import efficiency_check
+
+    st, cfg, test = b.family_state, b.config, b.test_ds
+    phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"],
+                           st["acceptances"])
+    b.report["data"] = {
+        "generator": test.meta.get("generator_version", "user file"),
+        "source": str(cfg.data_path) if cfg.data_path else "generated", "seed": cfg.seed,
+        "n_train": len(b.train_ds.x_train), "n_test_background": len(test.x_test_bkg),
+        "n_test_signal": {k: len(v) for k, v in test.x_test_signal.items()},
+    }
+    if b.plan is not None:
+        b.report["input_stream"] = {"name": b.plan.stream, "rate_hz": b.plan.input_rate_hz}
+    b.report["working_points"] = phys["working_points"]
+    b.report["signals"] = phys["signals"]
+    b.report["offline_scores"] = phys.get("offline")
+    if b.plan is not None and b.plan.efficiency_check_wp and st["s_fview"] is not None:
+        b.report["efficiency_check"] = efficiency_check(b.report["signals"], b.plan.efficiency_check_wp,
+                                                        cfg.tolerances.max_rel_eff_diff_float_view)
