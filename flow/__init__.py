@@ -1,30 +1,26 @@
 """Orchestration of a build: one :class:`flow.build.Build` through the steps its model family declares.
 
 ``run_build(BuildConfig) -> (report, ok)`` is the Python API behind ``build_hls.py``; ``flow.config`` holds the
-one validated configuration, ``flow.steps`` the registered steps, ``flow.report`` the report writer and its
-schema, ``flow.checks`` the checks that decide the exit code.
+one validated configuration, ``flow.build`` the Build object and the step registry, ``flow.steps`` the
+registered steps, ``flow.report`` the report writer and its schema, ``flow.checks`` the checks that decide the
+exit code.
 """
 
 from __future__ import annotations
 
 import os
 
-from flow.config import BuildConfig, Emulator
+from flow.config import BuildConfig
 
 
 def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
     """Build ``cfg.model``: resolve its family, refuse options that do not apply, run the family's steps."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from flow.build import Build, run_flow
-    from models.build_util import say
-    from models.registry import get_family
+    import flow.steps  # noqa: F401  (registers the steps)
+    from flow.build import new_build, run_flow
 
-    family = get_family(cfg.model)
-    family.validate(cfg)
-    if family.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(family.emulator) is not Emulator.FAST:
-        say(f"{family.name}: the {family.emulator} emulator produces the numbers (this model's default)")
-        cfg = cfg.replace(emulator=Emulator.parse(family.emulator))
-    build = run_flow(Build(config=cfg, family=family), family.steps)
+    build = new_build(cfg)
+    run_flow(build, build.family.steps)
     return build.report, bool(build.report["checks"]["passed"])
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from flow.config import BuildConfig
+from models.build_util import say
 
 STEPS: dict[str, Callable[["Build"], None]] = {}
 
@@ -76,10 +77,22 @@ class Build:
         return np.concatenate([scores[k] for k in self.xs])
 
 
-def run_flow(build: Build, steps: Sequence[str]) -> Build:
-    """Run ``steps`` in order on ``build``."""
-    from flow import steps as _registered  # noqa: F401  (importing the package registers every step)
+def new_build(cfg: BuildConfig) -> Build:
+    """A build of ``cfg.model``: its family resolved, options that do not apply refused, the family's default
+    emulator applied."""
+    from flow.config import Emulator
+    from models.registry import get_family
 
+    family = get_family(cfg.model)
+    family.validate(cfg)
+    if family.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(family.emulator) is not Emulator.FAST:
+        say(f"{family.name}: the {family.emulator} emulator produces the numbers (this model's default)")
+        cfg = cfg.replace(emulator=Emulator.parse(family.emulator))
+    return Build(config=cfg, family=family)
+
+
+def run_flow(build: Build, steps: Sequence[str]) -> Build:
+    """Run ``steps`` in order on ``build`` (``import flow.steps`` registers the steps)."""
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise RuntimeError(f"unknown step(s) {unknown}; registered: {sorted(STEPS)}")
@@ -95,5 +108,3 @@ def run_flow(build: Build, steps: Sequence[str]) -> Build:
     return build
 
 
-def say(msg: str) -> None:
-    print(f"[build] {msg}", flush=True)

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.build import Build
+from typing import TYPE_CHECKING
+
 from models.registry import ReportKind
+
+if TYPE_CHECKING:
+    from flow.build import Build
 
 REPORT_SCHEMA_VERSION = 2
 

@@ -144,7 +144,7 @@ def companion(b: Build) -> None:
     import traceback
 
     from analysis.compare import comparison, comparison_md
-    from flow import run_build
+    from flow.build import new_build, run_flow
     from flow.report import write_json
 
     fam, cfg = b.family, b.config
@@ -153,7 +153,9 @@ def companion(b: Build) -> None:
     out = b.project_dir / (fam.companion_dir or fam.companion)
     say(f"building the companion model {fam.companion} into {out}")
     try:
-        crep, cok = run_build(cfg.replace(model=fam.companion, output_dir=out, companion=False))
+        cb = new_build(cfg.replace(model=fam.companion, output_dir=out, companion=False))
+        crep = run_flow(cb, cb.family.steps).report
+        cok = bool(crep["checks"]["passed"])
         comp = comparison(b.report, crep)
         if not cok:
             comp["companion_checks_failed"] = crep["checks"]["failures"]
