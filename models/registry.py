@@ -78,6 +78,12 @@ class Family:
         if self.needs_data_file and cfg.data_path is None:
             what = "an imported model" if self.report is ReportKind.IMPORT else "a user model"
             raise ValueError(f"{what} needs --data FILE (.h5, .npy or .dat) with the events to emulate")
+        if cfg.cwola != type(cfg.cwola)() and "cwola" not in self.options:
+            raise ValueError("--n-inject, --n-bkg, --no-signal, --window, --features, --folds, --inits, --window-centres "
+                             f"and --no-mass-decorrelation apply to --model cwola, not to {cfg.model}")
+        if "cwola" in self.options and (cfg.precision_bits is not None or cfg.input_precision is not None):
+            raise ValueError("--model cwola: --precision and --input-precision do not apply (the classifier's "
+                             "quantizers are fixed in models/cwola.py)")
         legacy_opts = [o for o in ("weights_path", "reference_path") if getattr(cfg, o) is not None]
         if legacy_opts and "weights_path" not in self.options:
             raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models "
