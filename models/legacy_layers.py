@@ -36,10 +36,11 @@ class LayerHandler:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for kind in cls.handles:
-            if kind in HANDLERS:
-                raise TypeError(f"{cls.__name__}: layer class {kind} is already handled by {HANDLERS[kind].__name__}")
-            HANDLERS[kind] = cls
+        taken = [kind for kind in cls.handles if kind in HANDLERS]
+        if taken:
+            kind = taken[0]
+            raise TypeError(f"{cls.__name__}: layer class {kind} is already handled by {HANDLERS[kind].__name__}")
+        HANDLERS.update(dict.fromkeys(cls.handles, cls))
 
     def __init__(self, ctx: BuildContext, layer: LegacyLayer):
         self.ctx, self.layer, self.c = ctx, layer, layer.config
@@ -48,6 +49,7 @@ class LayerHandler:
         self.entry: dict = {"name": layer.name, "class": layer.class_name}
 
     def build(self):
+        """Rebuild the layer on the tensor of its one input: (output tensor, pre-softmax tensor or None)."""
         if len(self.layer.inbound) != 1:
             raise ValueError(f"{self.where}: {len(self.layer.inbound)} inputs; only single-input layers are supported")
         return self.apply(self.ctx.tensors[self.layer.inbound[0]])
