@@ -31,6 +31,20 @@ def file_part(path) -> Path:
     return _split(path)[0]
 
 
+def checked_h5_path(path, what: str, missing: str = "", not_h5: str = "") -> Path:
+    """``path`` as a Path once it is known to be an existing HDF5 file; otherwise ``FileNotFoundError``
+    ``"{what} {path}: no such file{missing}"`` or ``ValueError`` ``"{what} {path}: not an HDF5 file{not_h5}"``
+    (``what`` is the option, e.g. ``--data``; ``missing`` / ``not_h5`` add the fix to the message)."""
+    import h5py
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {p}: no such file{missing}")
+    if not h5py.is_hdf5(p):
+        raise ValueError(f"{what} {p}: not an HDF5 file{not_h5}")
+    return p
+
+
 def _h5_datasets(f) -> list[str]:
     import h5py
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .arrays import checked_h5_path
 from .features import HLT21_FEATURES, N_FEATURES, compute_hlt21
 from .generator import BSM_SIGNALS, GENERATOR_VERSION, SM_PROCESSES, generate, generate_sm_cocktail
 from .objects import EventObjects
@@ -153,11 +154,8 @@ def _group_features(g, path: Path) -> np.ndarray:
 
 def read_hlt_h5(path) -> HLTDataset:
     """Read a user's HDF5 file in the layout of the module docstring (only /background is required)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--data {path}: no such file (give the path of an HDF5 file with a /background group)")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"--data {path}: not an HDF5 file (expected the layout described in data/dataset.py)")
+    path = checked_h5_path(path, "--data", " (give the path of an HDF5 file with a /background group)",
+                           " (expected the layout described in data/dataset.py)")
     with h5py.File(path, "r") as f:
         if "background" not in f or not isinstance(f["background"], h5py.Group):
             raise ValueError(

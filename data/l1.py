@@ -51,6 +51,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .arrays import checked_h5_path
 from .generator import BSM_SIGNALS, GENERATOR_VERSION, SM_PROCESSES, generate, generate_sm_cocktail
 from .objects import EventObjects
 
@@ -312,12 +313,7 @@ def read_l1_h5(path) -> L1Dataset:
     holding ``Particles`` (N, 19, 4) or ``features`` (N, 57).  Signal files of the ADC can be attached
     without copying as HDF5 external links (``f["signals/Ato4l"] = h5py.ExternalLink("Ato4l.h5", "/")``).
     Values are used as given (no extra L1 quantisation)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--data {path}: no such file (give an ADC2021 HDF5 file with 'Particles' or the "
-                                f"layout of data/l1.py)")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"--data {path}: not an HDF5 file")
+    path = checked_h5_path(path, "--data", " (give an ADC2021 HDF5 file with 'Particles' or the layout of data/l1.py)")
     empty = np.zeros((0, N_L1_FEATURES), np.float32)
     with h5py.File(path, "r") as f:
         if "Particles" in f and isinstance(f["Particles"], h5py.Dataset):
