@@ -85,9 +85,10 @@ def new_build(cfg: BuildConfig) -> Build:
 
     family = get_family(cfg.model)
     family.validate(cfg)
-    if family.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(family.emulator) is not Emulator.FAST:
-        say(f"{family.name}: the {family.emulator} emulator produces the numbers (this model's default)")
-        cfg = cfg.replace(emulator=Emulator.parse(family.emulator))
+    arch = family.architecture(cfg.model)
+    if arch.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(arch.emulator) is not Emulator.FAST:
+        say(f"{arch.name}: the {arch.emulator} emulator produces the numbers (this model's default)")
+        cfg = cfg.replace(emulator=Emulator.parse(arch.emulator))
     return Build(config=cfg, family=family)
 
 

@@ -39,21 +39,12 @@ IMPORT_STEPS = ("import_data", "import_model", "saturation", "import_overflow", 
 
 
 @dataclass(frozen=True)
-class Family:
-    """A model family.  ``handles``: registered names; ``accepts``: a predicate on a model file path."""
+class Architecture:
+    """One architecture of a family, registered by ``name`` (``--model NAME``; "" for a file family)."""
 
     name: str
-    description: str
-    steps: tuple[str, ...]
-    report: ReportKind = ReportKind.TRIGGER
-    handles: tuple[str, ...] = ()
-    accepts: Callable[[Path], bool] | None = None
-    data: str = ""  # data family (a key of DATA_FAMILIES); "" = the family reads --data itself
-    n_features: int | None = None  # None: any input width (from the model)
+    description: str = ""
     prepare: str = ""  # "module:function": prepare(cfg, train_ds, mean, std, timings) -> PreparedModel
-    # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a family reading another
-    # input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the HLT defaults
-    working_points: str = ""
     # "module:function" with ``f(cfg) -> {layer: (n_in, n_out)}`` of the deployable dense layers (sweeps validate
     # reuse factors with it before anything runs); "" = checked by hls4ml when the project is written
     dense_shapes: str = ""
@@ -61,17 +52,46 @@ class Family:
     # a registered model built after this one into ``<output>/<companion_dir>/`` and compared in this report
     companion: str = ""
     companion_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its architectures (``handles`` lists their names) or, for a file family, ``accepts``
+    (a predicate on a model file path) and one unnamed architecture."""
+
+    name: str
+    description: str
+    steps: tuple[str, ...]
+    architectures: tuple[Architecture, ...]
+    report: ReportKind = ReportKind.TRIGGER
+    accepts: Callable[[Path], bool] | None = None
+    data: str = ""  # data family (a key of DATA_FAMILIES); "" = the family reads --data itself
+    n_features: int | None = None  # None: any input width (from the model)
+    # "module:function" with ``f(extra_rates_hz) -> analysis.working_points.RatePlan`` for a family reading another
+    # input stream than the HLT single-lepton stream (e.g. L1 at 40 MHz); "" = the HLT defaults
+    working_points: str = ""
     needs_data_file: bool = False  # --data is required (user and imported models)
     options: tuple[str, ...] = ()  # family-only build options that are accepted (e.g. weights_path)
 
-    def prepare_function(self) -> Callable:
-        return _resolve(self.prepare)
+    @property
+    def handles(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.architectures if a.name)
+
+    def architecture(self, model: str) -> Architecture:
+        for a in self.architectures:
+            if a.name == model or (not a.name and self.accepts is not None):
+                return a
+        raise ValueError(f"family {self.name!r} has no architecture {model!r}; it has {list(self.handles)}")
+
+    def prepare_function(self, cfg) -> Callable:
+        return _resolve(self.architecture(cfg.model).prepare)
 
     def rate_plan(self, extra_rates_hz=()):
         return _resolve(self.working_points)(tuple(extra_rates_hz)) if self.working_points else None
 
     def layer_shapes(self, cfg) -> dict[str, tuple[int, int]] | None:
-        return _resolve(self.dense_shapes)(cfg) if self.dense_shapes else None
+        a = self.architecture(cfg.model)
+        return _resolve(a.dense_shapes)(cfg) if a.dense_shapes else None
 
     def validate(self, cfg) -> None:
         """Refuse options that do not apply to this family, before any work starts."""
@@ -127,27 +147,31 @@ def _is_legacy_file(p: Path) -> bool:
     return p.suffix.lower() in (".json", ".h5", ".hdf5")
 
 
-_L1 = dict(data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan")
 FAMILIES: tuple[Family, ...] = (
-    Family("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
-           TRIGGER_STEPS, handles=("vae21",), data="hlt21", n_features=21, prepare="models.vae21:prepare_for_build",
-           dense_shapes="models.vae21:dense_shapes_for_build"),
-    Family("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared error on chip",
-           TRIGGER_STEPS, handles=("ae57",), prepare="models.ae57:prepare_for_build", **_L1),
-    Family("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder mu + sum(mu^2)",
-           (*TRIGGER_STEPS, "companion"), handles=("vae57",), prepare="models.vae57:prepare_for_build",
-           companion="vae57hgq", companion_dir="hgq_native", **_L1),
-    Family("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable activation widths, "
-           "trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
-           TRIGGER_STEPS, handles=("vae57hgq",), prepare="models.vae57_hgq:prepare_for_build",
-           emulator="csim", **_L1),  # heterogeneous quantizers: the fast emulator does not support them
+    Family("vae21", "quantization-aware VAE on the 21 HLT features", TRIGGER_STEPS, (
+        Architecture("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
+                     prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build"),),
+        data="hlt21", n_features=21),
+    Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",
+           (*TRIGGER_STEPS, "companion"), (
+               Architecture("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared "
+                            "error on chip", prepare="models.ae57:prepare_for_build"),
+               Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder "
+                            "mu + sum(mu^2)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
+                            companion_dir="hgq_native"),
+               Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
+                            "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
+                            prepare="models.vae57_hgq:prepare_for_build",
+                            emulator="csim"),  # heterogeneous quantizers: the fast emulator does not support them
+           ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
-           "classifier logit of the deployed window", HUNT_STEPS, report=ReportKind.HUNT, handles=("cwola",),
+           "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),
-    Family("user", "user model (.keras)", TRIGGER_STEPS, accepts=_is_keras_file, needs_data_file=True,
-           prepare="models.user:prepare_for_build"),
-    Family("legacy", "imported legacy QKeras / Keras 2 model", IMPORT_STEPS, report=ReportKind.IMPORT,
-           accepts=_is_legacy_file, needs_data_file=True, options=("weights_path", "reference_path")),
+    Family("user", "user model (.keras)", TRIGGER_STEPS, (Architecture("", prepare="models.user:prepare_for_build"),),
+           accepts=_is_keras_file, needs_data_file=True),
+    Family("legacy", "imported legacy QKeras / Keras 2 model", IMPORT_STEPS, (Architecture(""),),
+           report=ReportKind.IMPORT, accepts=_is_legacy_file, needs_data_file=True,
+           options=("weights_path", "reference_path")),
 )
 
 

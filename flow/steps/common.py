@@ -147,7 +147,8 @@ def companion(b: Build) -> None:
     from flow.build import new_build, run_flow
     from flow.report import write_json
 
-    fam, cfg = b.family, b.config
+    cfg = b.config
+    fam = b.family.architecture(cfg.model)
     if not fam.companion or not cfg.companion:
         return
     out = b.project_dir / (fam.companion_dir or fam.companion)

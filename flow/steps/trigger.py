@@ -82,7 +82,7 @@ def data(b: Build) -> None:
 def prepare(b: Build) -> None:
     """The family's model (trained or cached), its deployable part and its float references."""
     cfg = b.config
-    b.prepared = b.family.prepare_function()(cfg, b.train_ds, b.mean, b.std, b.timings)
+    b.prepared = b.family.prepare_function(cfg)(cfg, b.train_ds, b.mean, b.std, b.timings)
     b.deploy = b.prepared.deploy
     if b.prepared.input_scaling is not None:
         b.mean, b.std = (np.asarray(a, np.float32) for a in b.prepared.input_scaling)

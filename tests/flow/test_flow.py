@@ -42,7 +42,9 @@ def test_config_refuses_impossible_values(kw, msg):
 
 def test_family_registry():
     assert registered_names() == ["ae57", "cwola", "vae21", "vae57", "vae57hgq"]
-    assert get_family("vae57").companion == "vae57hgq"
+    assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
+    assert get_family("vae57").architecture("vae57").companion == "vae57hgq"
+    assert get_family("vae57").architecture("vae57hgq").emulator == "csim"
     assert get_family("cwola").report is ReportKind.HUNT
     for f in FAMILIES:  # every declared step is registered, and its requirements come earlier
         import flow.steps  # noqa: F401

@@ -159,15 +159,15 @@ def test_failed_companion_keeps_main_report(tmp_path):
     from flow.config import BuildConfig
     from flow.report import REPORT_SCHEMA_VERSION, SCHEMA
     from flow.steps.common import companion
-    from models.registry import TRIGGER_STEPS, Family, ReportKind
+    from models.registry import TRIGGER_STEPS, Architecture, Family, ReportKind
 
     proj = tmp_path / "proj"
     (proj / "report").mkdir(parents=True)
     (proj / "report" / "report.md").write_text("# Firmware report: main\n")
     report = {k: (t[0] if isinstance(t, tuple) else t)() for k, t in SCHEMA[ReportKind.TRIGGER].items()}
     report.update(schema_version=REPORT_SCHEMA_VERSION, model="main", checks={"passed": True, "failures": []})
-    fam = Family("main", "", (*TRIGGER_STEPS, "companion"), data="l1_57", n_features=57, companion="no_such_model",
-                 companion_dir="hgq_native")
+    fam = Family("main", "", (*TRIGGER_STEPS, "companion"),
+                 (Architecture("main", companion="no_such_model", companion_dir="hgq_native"),), data="l1_57")
     b = Build(config=BuildConfig(model="main", cache_dir=tmp_path / "cache"), family=fam, report=report,
               project_dir=proj)
     companion(b)
