@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 HUNT_FEATURES = ("mj1", "mj2", "tau21_1", "tau21_2")
 
 
+def _parse_choice(cls, s, label: str):
+    """``cls(s)`` case-insensitively, or a ValueError naming the option and its choices."""
+    try:
+        return cls(str(s).lower())
+    except ValueError:
+        names = [repr(m.value) for m in cls]
+        raise ValueError(f"{label} {s!r}: choose {', '.join(names[:-1])} or {names[-1]}") from None
+
+
 class Emulator(enum.StrEnum):
     """Which bit-exact emulator produces the numbers of a build."""
 
@@ -29,10 +38,7 @@ class Emulator(enum.StrEnum):
 
     @classmethod
     def parse(cls, s) -> "Emulator":
-        try:
-            return cls(str(s).lower())
-        except ValueError:
-            raise ValueError(f"--emulator {s!r}: choose 'fast', 'csim' or 'rtl'") from None
+        return _parse_choice(cls, s, "--emulator")
 
 
 class QuantMode(enum.StrEnum):
@@ -41,10 +47,7 @@ class QuantMode(enum.StrEnum):
 
     @classmethod
     def parse(cls, s) -> "QuantMode":
-        try:
-            return cls(str(s).lower())
-        except ValueError:
-            raise ValueError(f"quantization mode {s!r}: choose 'qat' or 'ptq'") from None
+        return _parse_choice(cls, s, "quantization mode")
 
 
 @dataclass(frozen=True)
