@@ -14,14 +14,7 @@ import tempfile
 import numpy as np
 
 from hls.config import HLSConfig
-
-
-def _node_output(model, layer):
-    for nodes in model._nodes_by_depth.values():
-        for node in nodes:
-            if node.operation is layer:
-                return node.output_tensors[0]
-    return layer.output
+from quantize.graph import output_in_model
 
 
 def first_divergent_layer(keras_model, cfg: HLSConfig, x: np.ndarray) -> dict:
@@ -45,7 +38,7 @@ def first_divergent_layer(keras_model, cfg: HLSConfig, x: np.ndarray) -> dict:
             continue
         # the layer's output *in this model's graph*: a layer shared with the training model (the VAE) has
         # several nodes, and ``layer.output`` would be the one of the first graph
-        out = _node_output(keras_model, layer)
+        out = output_in_model(keras_model, layer)
         ref = keras.Model(keras_model.inputs, out).predict(x, verbose=0)
         em = np.asarray(trace[layer.name]).reshape(ref.shape)
         tol = np.spacing(np.abs(ref).astype(np.float32))

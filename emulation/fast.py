@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantize.graph import layer_calls
 from quantize.precision import Overflow, Precision, Rounding
 from quantize.qkeras import precision_of_quantizer_layer
 
@@ -72,21 +73,13 @@ class FastEmulator:
         self.threads = threads
         self._compiled = None
         self._steps = []  # (kind, out_id, in_ids, params)
-        nodes = []
-        for depth in sorted(keras_model._nodes_by_depth, reverse=True):
-            nodes.extend(keras_model._nodes_by_depth[depth])
         self._input_ids = [id(t) for t in keras_model.inputs]
         self._output_ids = [id(t) for t in keras_model.outputs]
         self.n_inputs = int(keras_model.inputs[0].shape[-1])
         self.n_outputs = int(keras_model.outputs[0].shape[-1])
         bounds: dict[int, _Bound | None] = {i: None for i in self._input_ids}
-        for node in nodes:
-            layer = node.operation
-            cls = layer.__class__.__name__
-            ins = [id(t) for t in node.input_tensors]
-            out = id(node.output_tensors[0])
-            if cls == "InputLayer":
-                continue
+        for call in layer_calls(keras_model):
+            layer, cls, ins, out = call.layer, call.cls, call.ins, call.out
             if cls == "Quantizer":
                 p = precision_of_quantizer_layer(layer)
                 if p is None or layer.scaler not in (None, 1, 1.0) or layer.affine is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from quantize.graph import input_in_model
 from quantize.precision import Overflow, out_of_range_np
 from quantize.qkeras import precision_of_quantizer_layer
 
@@ -57,7 +58,7 @@ def _entries(model) -> list:
         if cls == "Quantizer":
             p = precision_of_quantizer_layer(l)
             if p is None:
-                p = _ElementRange(l, tuple(int(d) for d in _input_in_model(model, l).shape[1:]))
+                p = _ElementRange(l, tuple(int(d) for d in input_in_model(model, l).shape[1:]))
             out.append((l.name, l, p))
         elif getattr(l, "enable_iq", False) and hasattr(l, "iq") and hasattr(l.iq, "quantizer"):
             shape = (int(l.kernel.shape[0]),) if hasattr(l, "kernel") else None
@@ -68,15 +69,6 @@ def _entries(model) -> list:
     return out
 
 
-def _input_in_model(model, layer):
-    """The tensor feeding ``layer`` inside ``model`` (layers may be shared with other models)."""
-    for nodes in model._nodes_by_depth.values():
-        for node in nodes:
-            if node.operation is layer:
-                return node.input_tensors[0]
-    raise ValueError(f"layer {layer.name} is not part of model {model.name}")
-
-
 def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_144) -> dict:
     """``{layer: {precision, mode, samples: {sample: {n_events, events_out_of_range, frac_events, frac_values}}}}``."""
     import keras
@@ -84,7 +76,7 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     entries = _entries(model)
     if not entries:
         return {}
-    probe = keras.Model(model.inputs, [_input_in_model(model, l) for _, l, _ in entries])
+    probe = keras.Model(model.inputs, [input_in_model(model, l) for _, l, _ in entries])
     out: dict = {}
     for name, _, p in entries:
         het = isinstance(p, _ElementRange)

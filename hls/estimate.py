@@ -204,6 +204,54 @@ def estimate(layers: list[LayerSpec], cfg: HLSConfig) -> Estimate:
 
 
 # ---- from a Keras model ------------------------------------------------------------------------------
+def _cast_spec(name: str, n: int, p, src: int, width: dict, signed: dict) -> LayerSpec:
+    """The "quant" LayerSpec of a cast to the Precision ``p`` of the tensor ``src`` (``width``, ``signed``: what is
+    known of the tensors so far)."""
+    from quantize.precision import Overflow, Rounding
+
+    return LayerSpec(name, "quant", n, in_width=width.get(src, p.width), out_width=p.width,
+                     saturating=p.overflow is not Overflow.WRAP, rounding=p.rounding is not Rounding.TRN,
+                     relu=signed.get(src, True) and not p.signed)
+
+
+def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict) -> tuple[list[LayerSpec], int, bool]:
+    """LayerSpecs of a QDense reading the tensor ``src`` (a native HGQ2 layer's input cast, the dense layer, its
+    ReLU), with the width and signedness of its output."""
+    from quantize.hgq_native import covering_precision
+    from quantize.precision import Precision
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    specs = []
+    w = np.asarray(layer.qkernel, dtype=np.float64)
+    b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
+    n_in = w.shape[0]
+    if getattr(layer, "enable_iq", False):  # native HGQ2 layer: its input quantizer is a cast before it
+        pi = covering_precision(layer.iq, (n_in,))
+        if pi is None:
+            raise ValueError(f"layer {layer.name!r}: every input quantized to zero width, no estimate")
+        if precision_of_quantizer_layer(layer.iq) != prec.get(src):  # else a no-op re-cast: nothing
+            specs.append(_cast_spec(f"{layer.name}_iq", n_in, pi, src, width, signed))
+        in_w = pi.width
+    else:
+        in_w = width.get(src)
+    # per-weight (HGQ2) kernel quantizers: the layer's weight type covers every weight (as in hls4ml)
+    pk = precision_of_quantizer_layer(layer.kq) or covering_precision(layer.kq, w.shape)
+    if pk is None:
+        pk = Precision(False, 1, 1)  # every weight pruned: the products vanish, the width is irrelevant
+    if in_w is None:
+        raise ValueError(f"layer {layer.name!r}: its input is not quantized")
+    acc_w = in_w + pk.width + int(math.ceil(math.log2(max(n_in, 2))))
+    specs.append(LayerSpec(layer.name, "dense", w.shape[1], in_width=in_w, weight_width=pk.width,
+                           weight_frac=pk.frac, kernel=w, bias=b))
+    act = getattr(layer.activation, "__name__", "linear")
+    if act == "relu":  # hls4ml splits it into its own ReLU function
+        specs.append(LayerSpec(f"{layer.name}_relu", "quant", w.shape[1], in_width=acc_w, out_width=acc_w, relu=True))
+        return specs, acc_w, False
+    if act != "linear":
+        raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense has no estimate model")
+    return specs, acc_w, True
+
+
 def describe_model(keras_model) -> list[LayerSpec]:
     """LayerSpecs of a deployable model (Quantizer, QDense, QMultiply, QAdd, QSubtract), widths from its quantizers.
     Native HGQ2 layers: a QDense's own input quantizer is a cast before it, its ReLU a ReLU function after it, and
@@ -211,72 +259,30 @@ def describe_model(keras_model) -> list[LayerSpec]:
     (:func:`quantize.hgq_native.covering_precision`), as hls4ml declares one type per layer; the per-weight widths
     still count through the weight values (zeros and power-of-two weights cost no multiplier, CSD digits the
     shift-add LUTs)."""
+    from quantize.graph import layer_calls
     from quantize.hgq_native import covering_precision
-    from quantize.precision import Overflow, Precision, Rounding
     from quantize.qkeras import precision_of_quantizer_layer
 
     width: dict[int, int] = {}
     out = []
-    nodes = []
-    for depth in sorted(keras_model._nodes_by_depth, reverse=True):
-        nodes.extend(keras_model._nodes_by_depth[depth])
     prev_signed: dict[int, bool] = {}
     prec: dict = {}  # tensor -> homogeneous precision of the Quantizer layer that produced it
-    for node in nodes:
-        layer = node.operation
-        cls = layer.__class__.__name__
-        if cls == "InputLayer":
-            continue
-        ins = [id(t) for t in node.input_tensors]
-        o = id(node.output_tensors[0])
+    for call in layer_calls(keras_model):
+        layer, cls, ins, o = call.layer, call.cls, call.ins, call.out
         if cls == "Quantizer":
-            p = precision_of_quantizer_layer(layer) or covering_precision(layer, tuple(node.output_tensors[0].shape[1:]))
+            p = precision_of_quantizer_layer(layer) or covering_precision(layer, call.out_shape)
             if p is None:
                 raise ValueError(f"layer {layer.name!r}: every element quantized to zero width, no estimate")
-            in_signed = prev_signed.get(ins[0], True)
-            out.append(LayerSpec(layer.name, "quant", int(np.prod(node.output_tensors[0].shape[1:])),
-                                 in_width=width.get(ins[0], p.width), out_width=p.width,
-                                 saturating=p.overflow is not Overflow.WRAP, rounding=p.rounding is not Rounding.TRN,
-                                 relu=in_signed and not p.signed))
+            out.append(_cast_spec(layer.name, int(np.prod(call.out_shape)), p, ins[0], width, prev_signed))
             width[o], prev_signed[o] = p.width, p.signed
             prec[o] = precision_of_quantizer_layer(layer)
         elif cls == "QDense":
-            w = np.asarray(layer.qkernel, dtype=np.float64)
-            b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
-            n_in = w.shape[0]
-            if getattr(layer, "enable_iq", False):  # native HGQ2 layer: its input quantizer is a cast before it
-                pi = covering_precision(layer.iq, (n_in,))
-                if pi is None:
-                    raise ValueError(f"layer {layer.name!r}: every input quantized to zero width, no estimate")
-                in_signed = prev_signed.get(ins[0], True)
-                if precision_of_quantizer_layer(layer.iq) != prec.get(ins[0]):  # else a no-op re-cast: nothing
-                    out.append(LayerSpec(f"{layer.name}_iq", "quant", n_in, in_width=width.get(ins[0], pi.width),
-                                         out_width=pi.width, saturating=pi.overflow is not Overflow.WRAP,
-                                         rounding=pi.rounding is not Rounding.TRN, relu=in_signed and not pi.signed))
-                in_w = pi.width
-            else:
-                in_w = width.get(ins[0])
-            # per-weight (HGQ2) kernel quantizers: the layer's weight type covers every weight (as in hls4ml)
-            pk = precision_of_quantizer_layer(layer.kq) or covering_precision(layer.kq, w.shape)
-            if pk is None:
-                pk = Precision(False, 1, 1)  # every weight pruned: the products vanish, the width is irrelevant
-            if in_w is None:
-                raise ValueError(f"layer {layer.name!r}: its input is not quantized")
-            acc_w = in_w + pk.width + int(math.ceil(math.log2(max(n_in, 2))))
-            out.append(LayerSpec(layer.name, "dense", w.shape[1], in_width=in_w, weight_width=pk.width,
-                                 weight_frac=pk.frac, kernel=w, bias=b))
-            width[o], prev_signed[o] = acc_w, True
-            act = getattr(layer.activation, "__name__", "linear")
-            if act == "relu":  # hls4ml splits it into its own ReLU function
-                out.append(LayerSpec(f"{layer.name}_relu", "quant", w.shape[1], in_width=acc_w, out_width=acc_w,
-                                     relu=True))
-                prev_signed[o] = False
-            elif act != "linear":
-                raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense has no estimate model")
+            specs, width[o], prev_signed[o] = _dense_specs(layer, ins[0], width, prev_signed, prec)
+            out.extend(specs)
         elif cls in ("QMultiply", "QAdd", "QSubtract"):
             w1, w2 = width[ins[0]], width[ins[1]]
             kind = "multiply" if cls == "QMultiply" else "add"
-            out.append(LayerSpec(layer.name, kind, int(np.prod(node.output_tensors[0].shape[1:])), in_width=w1, in2_width=w2))
+            out.append(LayerSpec(layer.name, kind, int(np.prod(call.out_shape)), in_width=w1, in2_width=w2))
             width[o] = w1 + w2 if kind == "multiply" else max(w1, w2) + 1
             prev_signed[o] = True
         else:

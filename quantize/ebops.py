@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .graph import layer_calls
+
 
 def effective_bits(values) -> np.ndarray:
     """Bits of the odd mantissa of each value (sign excluded; 0 for 0): ``|v| = m * 2**e`` with ``m`` odd ->
@@ -65,11 +67,30 @@ def dense_ebops(bx: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = No
     return e
 
 
-def _nodes(model):
-    nodes = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        nodes.extend(model._nodes_by_depth[depth])
-    return nodes
+def _width_stats(widths: np.ndarray) -> dict:
+    """Statistics of the widths of a quantizer's outputs (the ``activations`` entries of :func:`ebops_report`)."""
+    return {**_stats(widths), "n": int(widths.size), "heterogeneous": bool(np.unique(widths).size > 1)}
+
+
+def _dense_entry(layer, bx: np.ndarray) -> dict:
+    """The :func:`ebops_report` entry of one QDense layer whose inputs have the widths ``bx``."""
+    w = np.asarray(layer.qkernel, dtype=np.float64)
+    b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
+    eff = effective_bits(w)
+    conf = quantizer_widths(layer.kq, w.shape)
+    entry = {
+        "ebops": dense_ebops(bx, w, b),
+        "n_weights": int(w.size),
+        "n_zero_weights": int(np.count_nonzero(w == 0)),
+        "weight_bits": _stats(conf),
+        "weight_effective_bits_nonzero": _stats(eff[w != 0]),
+        "input_bits": _stats(bx),
+        "n_bias": 0 if b is None else int(b.size),
+        "n_zero_bias": 0 if b is None else int(np.count_nonzero(b == 0)),
+    }
+    if getattr(layer, "enable_ebops", False):
+        entry["hgq_ebops"] = float(np.asarray(layer._compute_ebops((1, int(layer.kernel.shape[0])))))
+    return entry
 
 
 def ebops_report(model) -> dict:
@@ -80,47 +101,22 @@ def ebops_report(model) -> dict:
     widths: dict[int, np.ndarray] = {}
     layers: dict[str, dict] = {}
     activations: dict[str, dict] = {}
-    for node in _nodes(model):
-        layer = node.operation
-        cls = layer.__class__.__name__
-        if cls == "InputLayer":
-            continue
-        ins = [id(t) for t in node.input_tensors]
-        out = id(node.output_tensors[0])
-        shape = tuple(int(d) for d in node.output_tensors[0].shape[1:])
+    for call in layer_calls(model):
+        layer, cls, ins, out = call.layer, call.cls, call.ins, call.out
         if cls == "Quantizer":
-            widths[out] = quantizer_widths(layer, shape)
-            activations[layer.name] = {**_stats(widths[out]), "n": int(widths[out].size),
-                                       "heterogeneous": bool(np.unique(widths[out]).size > 1)}
+            widths[out] = quantizer_widths(layer, call.out_shape)
+            activations[layer.name] = _width_stats(widths[out])
         elif cls == "QMultiply" and all(i in widths for i in ins):
             widths[out] = widths[ins[0]] + widths[ins[1]]
         elif cls == "QDense":
-            n_in = int(layer.kernel.shape[0])
             if getattr(layer, "enable_iq", False):
-                bx = quantizer_widths(layer.iq, (n_in,))
-                activations[f"{layer.name}/iq"] = {**_stats(bx), "n": int(bx.size),
-                                                   "heterogeneous": bool(np.unique(bx).size > 1)}
+                bx = quantizer_widths(layer.iq, (int(layer.kernel.shape[0]),))
+                activations[f"{layer.name}/iq"] = _width_stats(bx)
             elif ins[0] in widths:
                 bx = widths[ins[0]]
             else:
                 raise ValueError(f"layer {layer.name!r}: its input is not quantized, no EBOPs")
-            w = np.asarray(layer.qkernel, dtype=np.float64)
-            b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
-            eff = effective_bits(w)
-            conf = quantizer_widths(layer.kq, w.shape)
-            entry = {
-                "ebops": dense_ebops(bx, w, b),
-                "n_weights": int(w.size),
-                "n_zero_weights": int(np.count_nonzero(w == 0)),
-                "weight_bits": _stats(conf),
-                "weight_effective_bits_nonzero": _stats(eff[w != 0]),
-                "input_bits": _stats(bx),
-                "n_bias": 0 if b is None else int(b.size),
-                "n_zero_bias": 0 if b is None else int(np.count_nonzero(b == 0)),
-            }
-            if getattr(layer, "enable_ebops", False):
-                entry["hgq_ebops"] = float(np.asarray(layer._compute_ebops((1, n_in))))
-            layers[layer.name] = entry
+            layers[layer.name] = _dense_entry(layer, bx)
         elif getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
             raise ValueError(f"layer {layer.name!r} of class {cls}: own quantizers not supported by the EBOPs count")
     all_conf, all_eff = [], []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .graph import layer_calls
 from .precision import Overflow, Precision, Rounding
 from .qkeras import precision_of_quantizer_layer
 
@@ -48,24 +49,62 @@ def _weight_precision(layer, attr: str) -> Precision | None:
     return precision_of_quantizer_layer(q)
 
 
+def _dense_copy(layer, x, rounding: Rounding):
+    """The native-HGQ2 copy of the QDense ``layer`` (see :func:`with_rounding`), called on ``x``: (copy, its output)."""
+    from hgq.layers import QDense
+
+    if getattr(layer, "enable_oq", False):
+        raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
+    act = getattr(layer.activation, "__name__", "linear")
+    if act not in ("linear", "relu"):
+        raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense is not supported")
+    # per-weight (HGQ2-native) widths: the covering type holds every quantized weight exactly
+    pk = _weight_precision(layer, "kq") or covering_precision(layer.kq, tuple(layer.kernel.shape))
+    pb = None
+    if layer.bias is not None:
+        pb = _weight_precision(layer, "bq") or covering_precision(layer.bq, tuple(layer.bias.shape))
+    if pk is None or (layer.bias is not None and pb is None):
+        raise ValueError(f"layer {layer.name!r}: kernel/bias quantizers must be fixed point")
+    iq_conf, iq_weights = None, None
+    if getattr(layer, "enable_iq", False):  # a native HGQ2 layer's own input quantizer
+        pi = precision_of_quantizer_layer(layer.iq)
+        if pi is not None:
+            iq_conf = _qconf(pi, rounding, "datalane")
+        elif str(layer.iq.quantizer.round_mode).upper() in ("RND", "TRN"):
+            iq_conf, iq_weights = layer.iq.config, layer.iq.get_weights()  # per element, kept as is
+        else:
+            raise ValueError(f"layer {layer.name!r}: per-element input quantizer rounding "
+                             f"{layer.iq.quantizer.round_mode} cannot be replaced")
+    new = QDense(
+        layer.units, use_bias=layer.bias is not None, name=layer.name, activation=None if act == "linear" else act,
+        kq_conf=_qconf(pk, rounding, "weight"),
+        bq_conf=_qconf(pb, rounding, "bias") if pb is not None else None,
+        iq_conf=iq_conf, enable_iq=iq_conf is not None, enable_oq=False, enable_ebops=False,
+    )
+    if iq_conf is not None:
+        restore_native_flags(new, iq_conf=iq_conf, enable_ebops=False)
+    out = new(x)
+    if iq_weights is not None:
+        new.iq.set_weights(iq_weights)
+    new.kernel.assign(np.asarray(layer.qkernel, dtype=np.float32))
+    if pb is not None:
+        new.bias.assign(np.asarray(layer.qbias, dtype=np.float32))
+    new.trainable = False
+    return new, out
+
+
 def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = None):
     """A native-HGQ2 copy of ``model`` whose quantizers all round with ``rounding`` (see module doc)."""
     import keras
-    from hgq.layers import QAdd, QDense, QMultiply, QSubtract, Quantizer
+    from hgq.layers import QAdd, QMultiply, QSubtract, Quantizer
 
     merge = {"QMultiply": QMultiply, "QAdd": QAdd, "QSubtract": QSubtract}
     inp = keras.Input(model.inputs[0].shape[1:], name=model.inputs[0].name.split(":")[0])
     tensors = {id(model.inputs[0]): inp}
-    nodes = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        nodes.extend(model._nodes_by_depth[depth])
     copies = []
-    for node in nodes:
-        layer = node.operation
-        cls = layer.__class__.__name__
-        if cls == "InputLayer":
-            continue
-        ins = [tensors[id(t)] for t in node.input_tensors]
+    for call in layer_calls(model):
+        layer, cls = call.layer, call.cls
+        ins = [tensors[i] for i in call.ins]
         if cls == "Quantizer":
             p = precision_of_quantizer_layer(layer)
             if p is None:
@@ -73,43 +112,7 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
             new = Quantizer(_qconf(p, rounding, "datalane"), name=layer.name)
             out = new(ins[0])
         elif cls == "QDense":
-            if getattr(layer, "enable_oq", False):
-                raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
-            act = getattr(layer.activation, "__name__", "linear")
-            if act not in ("linear", "relu"):
-                raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense is not supported")
-            # per-weight (HGQ2-native) widths: the covering type holds every quantized weight exactly
-            pk = _weight_precision(layer, "kq") or covering_precision(layer.kq, tuple(layer.kernel.shape))
-            pb = None
-            if layer.bias is not None:
-                pb = _weight_precision(layer, "bq") or covering_precision(layer.bq, tuple(layer.bias.shape))
-            if pk is None or (layer.bias is not None and pb is None):
-                raise ValueError(f"layer {layer.name!r}: kernel/bias quantizers must be fixed point")
-            iq_conf, iq_weights = None, None
-            if getattr(layer, "enable_iq", False):  # a native HGQ2 layer's own input quantizer
-                pi = precision_of_quantizer_layer(layer.iq)
-                if pi is not None:
-                    iq_conf = _qconf(pi, rounding, "datalane")
-                elif str(layer.iq.quantizer.round_mode).upper() in ("RND", "TRN"):
-                    iq_conf, iq_weights = layer.iq.config, layer.iq.get_weights()  # per element, kept as is
-                else:
-                    raise ValueError(f"layer {layer.name!r}: per-element input quantizer rounding "
-                                     f"{layer.iq.quantizer.round_mode} cannot be replaced")
-            new = QDense(
-                layer.units, use_bias=layer.bias is not None, name=layer.name, activation=None if act == "linear" else act,
-                kq_conf=_qconf(pk, rounding, "weight"),
-                bq_conf=_qconf(pb, rounding, "bias") if pb is not None else None,
-                iq_conf=iq_conf, enable_iq=iq_conf is not None, enable_oq=False, enable_ebops=False,
-            )
-            if iq_conf is not None:
-                restore_native_flags(new, iq_conf=iq_conf, enable_ebops=False)
-            out = new(ins[0])
-            if iq_weights is not None:
-                new.iq.set_weights(iq_weights)
-            new.kernel.assign(np.asarray(layer.qkernel, dtype=np.float32))
-            if pb is not None:
-                new.bias.assign(np.asarray(layer.qbias, dtype=np.float32))
-            new.trainable = False
+            new, out = _dense_copy(layer, ins[0], rounding)
         elif cls in merge:
             if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
                 raise ValueError(f"layer {layer.name!r}: merge layers with their own quantizers are not supported")
@@ -121,7 +124,7 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
                 "supported: Quantizer, QDense, QMultiply, QAdd, QSubtract"
             )
         copies.append((layer, new))
-        tensors[id(node.output_tensors[0])] = out
+        tensors[call.out] = out
     result = keras.Model(inp, tensors[id(model.outputs[0])], name=name or f"{model.name}_{rounding.value.lower()}")
     for old, new in copies:
         if old.__class__.__name__ == "QDense":

@@ -185,7 +185,8 @@ def test_saturation_counts_native_input_quantizers(small_hgq, rng, adversarial_i
     own range (checked against a numpy count from the quantizer's per-element limits)."""
     import keras
 
-    from emulation.saturation import _input_in_model, saturation_counts
+    from emulation.saturation import saturation_counts
+    from quantize.graph import input_in_model
 
     deploy, vae, _ = small_hgq
     x = _l1_adversarial(rng, adversarial_inputs)[:6000]
@@ -193,7 +194,7 @@ def test_saturation_counts_native_input_quantizers(small_hgq, rng, adversarial_i
     assert set(sat) == {"input_quant", "enc_dense1/iq", "enc_dense2/iq", "mu_dense/iq", "mu_quant"}
     assert sat["enc_dense2/iq"]["precision"].endswith("(per element)")
     layer = vae.get_layer("enc_dense2")
-    v = keras.Model(deploy.inputs, _input_in_model(deploy, layer)).predict(x, verbose=0).astype(np.float64)
+    v = keras.Model(deploy.inputs, input_in_model(deploy, layer)).predict(x, verbose=0).astype(np.float64)
     q = layer.iq.quantizer
     f = np.asarray(q.f).reshape(1, -1)
     hi = np.asarray(q.max).reshape(1, -1)
