@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .markdown import table
+from .markdown import fmt as _fmt
+
 SOURCES = ("vendor_vivado", "vendor_csynth", "yosys_synthesis", "rtl_simulation", "da4ml_estimate", "hls_estimate")
 MEASURED = ("vendor_vivado", "vendor_csynth", "yosys_synthesis", "rtl_simulation")
 SOURCE_LABELS = {
@@ -103,12 +106,8 @@ def latency_resources_table(latency: dict, resources: dict, meta: dict) -> dict:
     return out
 
 
-def _f(v, nd=3):
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
+def _f(v) -> str:
+    return _fmt(v, 3)
 
 
 def latency_resources_md(report: dict) -> str:
@@ -116,28 +115,43 @@ def latency_resources_md(report: dict) -> str:
     lat, res = report.get("latency"), report.get("resources")
     if not lat and not res:
         return ""
-    lines = ["## Latency and resources (every row names its source)", "",
-             "| source | latency [cycles] | latency [ns] | II | LUT | FF | CARRY | DSP | BRAM | LUT % | DSP % | part |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["## Latency and resources (every row names its source)", ""]
+    rows = []
     for src in SOURCES:
         l, r = (lat or {}).get(src) or {}, (res or {}).get(src) or {}
         if not l and not r:
             continue
         pc = r.get("percent") or {}
-        lines.append(
-            f"| {SOURCE_LABELS[src]} | {_f(l.get('cycles'))} | {_f(l.get('ns'))} | {_f(l.get('ii'))} | {_f(r.get('LUT'))} | "
-            f"{_f(r.get('FF'))} | {_f(r.get('CARRY'))} | {_f(r.get('DSP'))} | {_f(r.get('BRAM'))} | {_f(pc.get('LUT'))} | "
-            f"{_f(pc.get('DSP'))} | {r.get('part', 'n/a')} |")
+        rows.append([SOURCE_LABELS[src], _f(l.get("cycles")), _f(l.get("ns")), _f(l.get("ii")), _f(r.get("LUT")),
+                     _f(r.get("FF")), _f(r.get("CARRY")), _f(r.get("DSP")), _f(r.get("BRAM")), _f(pc.get("LUT")),
+                     _f(pc.get("DSP")), r.get("part", "n/a")])
+    lines += table(["source", "latency [cycles]", "latency [ns]", "II", "LUT", "FF", "CARRY", "DSP", "BRAM", "LUT %",
+                    "DSP %", "part"], rows)
     missing = report.get("hardware", {}).get("missing_sources", {})
     if missing:
         lines += ["", "Sources not run: " + "; ".join(f"{SOURCE_LABELS.get(k, k)}: {v}" for k, v in missing.items())]
+    lines += _hardware_details_md(report)
+    b = report.get("budgets")
+    if b:
+        lines += ["", "### Budgets", ""]
+        lines += table(["budget", "limit", "source", "value", "pass", "decisive"],
+                       ([c["name"], _f(c["limit"]), SOURCE_LABELS[c["source"]], _f(c["value"]),
+                         "PASS" if c["pass"] else "FAIL", "yes" if c["decisive"] else "no"] for c in b["checks"]))
+        lines += ["", f"Budgets: **{'PASSED' if b['passed'] else 'FAILED: ' + ', '.join(b['failed'])}**"
+                  + (" (enforced)" if b.get("enforced") else " (not enforced; use --enforce-budgets)")]
+    return "\n".join(lines) + "\n"
+
+
+def _hardware_details_md(report: dict) -> list[str]:
+    """The analytic estimate per layer, the yosys / da4ml ratio and the RTL latency measurement, when present."""
+    lines = []
     est = ((report.get("hardware") or {}).get("details") or {}).get("hls_estimate")
     if est:
-        lines += ["", "### Analytic HLS estimate per layer (model of hls/estimate.py, not a synthesis)", "",
-                  "| layer | kind | cycles | multipliers | shifts | adder depth | DSP | LUT | FF | BRAM | notes |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {l['name']} | {l['kind']} | {l['cycles']} | {l['n_mult']} | {l['n_shift']} | {l['adder_depth']} | "
-                  f"{l['DSP']} | {l['LUT']} | {l['FF']} | {l['BRAM']} | {l['notes']} |" for l in est["layers"]]
+        lines += ["", "### Analytic HLS estimate per layer (model of hls/estimate.py, not a synthesis)", ""]
+        lines += table(["layer", "kind", "cycles", "multipliers", "shifts", "adder depth", "DSP", "LUT", "FF", "BRAM",
+                        "notes"],
+                       ([l["name"], l["kind"], l["cycles"], l["n_mult"], l["n_shift"], l["adder_depth"], l["DSP"],
+                         l["LUT"], l["FF"], l["BRAM"], l["notes"]] for l in est["layers"]))
     rtl = ((report.get("hardware") or {}).get("details") or {}).get("rtl")
     ys = (report.get("resources") or {}).get("yosys_synthesis")
     da = (report.get("resources") or {}).get("da4ml_estimate")
@@ -150,12 +164,4 @@ def latency_resources_md(report: dict) -> str:
                   f"(II = 1); the output port matched every event at exactly one offset, {ml['cycles']} cycles; da4ml's pipeline "
                   f"has {rtl['da4ml_estimate']['stages']} stages. RTL project: `rtl/` (Vivado: `vivado -mode batch -source "
                   "build_vivado_prj.tcl`)."]
-    b = report.get("budgets")
-    if b:
-        lines += ["", "### Budgets", "", "| budget | limit | source | value | pass | decisive |", "|---|---|---|---|---|---|"]
-        for c in b["checks"]:
-            lines.append(f"| {c['name']} | {_f(c['limit'])} | {SOURCE_LABELS[c['source']]} | {_f(c['value'])} | "
-                         f"{'PASS' if c['pass'] else 'FAIL'} | {'yes' if c['decisive'] else 'no'} |")
-        lines += ["", f"Budgets: **{'PASSED' if b['passed'] else 'FAILED: ' + ', '.join(b['failed'])}**"
-                  + (" (enforced)" if b.get("enforced") else " (not enforced; use --enforce-budgets)")]
-    return "\n".join(lines) + "\n"
+    return lines

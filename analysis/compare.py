@@ -8,6 +8,9 @@ and every latency/resource source each report has, with its source label.
 
 from __future__ import annotations
 
+from .markdown import BLANK, table
+from .markdown import fmt as _f
+
 PREFERRED_WORKING_POINT = "l1_1kHz"
 
 
@@ -76,14 +79,6 @@ def comparison(qkeras_report: dict, hgq_report: dict) -> dict:
             "relative_difference": rel, "relative_difference_definition": "(HGQ2-native - QKeras-API) / QKeras-API"}
 
 
-def _f(v, nd=4):
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
-
-
 def _pct(v):
     return "n/a" if v is None else f"{100 * v:+.1f}%"
 
@@ -102,61 +97,78 @@ def comparison_md(comp: dict) -> str:
         if comp.get("project_dir"):
             lines += [f"Companion project: `{comp['project_dir']}`", ""]
         return "\n".join(lines) + "\n"
-    a, b, rel, wp = comp["qkeras"], comp["hgq"], comp["relative_difference"], comp["working_point"]
+    a, b = comp["qkeras"], comp["hgq"]
     lines += [f"QKeras-API model `{a['model']}` (this project) vs HGQ2-native model `{b['model']}` "
               f"(project `{b['project_dir']}`, its own full report in `report/`). Relative differences are "
-              "(HGQ2 - QKeras) / QKeras.", "",
-              "### Bits and EBOPs (source: the deployable models' quantizers and quantized weights, quantize/ebops.py)", "",
-              "EBOPs = sum over dense layers of sum_ij b_x[i] * b_w(W_ij) + bias bits, with b_w the effective bits of each "
-              "quantized weight (sign excluded, 0 for a zero weight) and b_x the width of the layer's input type; "
-              "*HGQ2 EBOPs* is hgq2's own training-penalty count (configured widths) for its native layers.", "",
-              "| model | EBOPs | HGQ2 EBOPs | weight bits mean (min-max) | effective bits of non-zero weights | "
-              "zero weights | mismatched events (emulator vs Keras) | checks |",
-              "|---|---|---|---|---|---|---|---|"]
-    for m in (a, b):
-        lines.append(f"| {m['model']} | {_f(m['ebops'])} | {_f(m['hgq_ebops'])} | {_bits(m['weight_bits'])} | "
-                     f"{_bits(m['weight_effective_bits_nonzero'])} | {_f(m['n_zero_weights'])} / {_f(m['n_weights'])} | "
-                     f"{_f(m['n_mismatched'])} / {_f(m['n_events'])} | {'passed' if m['checks_passed'] else 'FAILED'} |")
+              "(HGQ2 - QKeras) / QKeras.", ""]
+    lines += _bits_md(a, b, comp["relative_difference"])
+    lines += _physics_md(a, b, comp["relative_difference"], comp["working_point"])
+    lines += _latency_resources_md(a, b, comp["relative_difference"])
+    return "\n".join(lines) + "\n"
+
+
+def _bits_md(a: dict, b: dict, rel: dict) -> list[str]:
+    lines = ["### Bits and EBOPs (source: the deployable models' quantizers and quantized weights, quantize/ebops.py)", "",
+             "EBOPs = sum over dense layers of sum_ij b_x[i] * b_w(W_ij) + bias bits, with b_w the effective bits of each "
+             "quantized weight (sign excluded, 0 for a zero weight) and b_x the width of the layer's input type; "
+             "*HGQ2 EBOPs* is hgq2's own training-penalty count (configured widths) for its native layers.", ""]
+    lines += table(["model", "EBOPs", "HGQ2 EBOPs", "weight bits mean (min-max)", "effective bits of non-zero weights",
+                    "zero weights", "mismatched events (emulator vs Keras)", "checks"],
+                   ([m["model"], _f(m["ebops"]), _f(m["hgq_ebops"]), _bits(m["weight_bits"]),
+                     _bits(m["weight_effective_bits_nonzero"]), f"{_f(m['n_zero_weights'])} / {_f(m['n_weights'])}",
+                     f"{_f(m['n_mismatched'])} / {_f(m['n_events'])}", "passed" if m["checks_passed"] else "FAILED"]
+                    for m in (a, b)))
     lines += ["", f"EBOPs relative difference: {_pct(rel['ebops'])}.", "",
               "Per dense layer: input (activation) bits and weight bits, mean (min-max) over the elements "
-              f"({a['model']} / {b['model']}):", "",
-              "| layer | input bits | weight bits | zero weights | EBOPs |", "|---|---|---|---|---|"]
-    for n in dict.fromkeys([*a["layers"], *b["layers"]]):
-        la, lb = a["layers"].get(n, {}), b["layers"].get(n, {})
-        lines.append(f"| {n} | {_bits(la.get('input_bits'))} / {_bits(lb.get('input_bits'))} | "
-                     f"{_bits(la.get('weight_bits'))} / {_bits(lb.get('weight_bits'))} | "
-                     f"{_f(la.get('n_zero_weights'))} / {_f(lb.get('n_zero_weights'))} of {_f(la.get('n_weights'))} | "
-                     f"{_f(la.get('ebops'))} / {_f(lb.get('ebops'))} |")
-    lines += ["", "Activation bit widths per quantizer (mean (min-max) over the tensor's elements):", "",
-              "| quantizer | " + " | ".join(m["model"] for m in (a, b)) + " |", "|---|---|---|"]
+              f"({a['model']} / {b['model']}):", ""]
+    lines += table(["layer", "input bits", "weight bits", "zero weights", "EBOPs"],
+                   (_layer_row(n, a["layers"].get(n, {}), b["layers"].get(n, {}))
+                    for n in dict.fromkeys([*a["layers"], *b["layers"]])))
+    lines += ["", "Activation bit widths per quantizer (mean (min-max) over the tensor's elements):", ""]
     names = list(dict.fromkeys([*a["activation_bits"], *b["activation_bits"]]))
-    for n in names:
-        lines.append(f"| {n} | " + " | ".join(_bits(m["activation_bits"].get(n)) for m in (a, b)) + " |")
-    lines += ["", f"### Physics at working point {wp} (source: each model's bit-accurate emulator: "
-              f"{a['emulator']} / {b['emulator']})", "",
-              f"| signal | AUC {a['model']} | AUC {b['model']} | rel. diff | eff {a['model']} | eff {b['model']} | rel. diff |",
-              "|---|---|---|---|---|---|---|"]
+    lines += table(["quantizer", *(m["model"] for m in (a, b))],
+                   ([n, *(_bits(m["activation_bits"].get(n)) for m in (a, b))] for n in names))
+    return lines
+
+
+def _layer_row(n: str, la: dict, lb: dict) -> list[str]:
+    return [n, f"{_bits(la.get('input_bits'))} / {_bits(lb.get('input_bits'))}",
+            f"{_bits(la.get('weight_bits'))} / {_bits(lb.get('weight_bits'))}",
+            f"{_f(la.get('n_zero_weights'))} / {_f(lb.get('n_zero_weights'))} of {_f(la.get('n_weights'))}",
+            f"{_f(la.get('ebops'))} / {_f(lb.get('ebops'))}"]
+
+
+def _physics_md(a: dict, b: dict, rel: dict, wp: str | None) -> list[str]:
+    lines = ["", f"### Physics at working point {wp} (source: each model's bit-accurate emulator: "
+             f"{a['emulator']} / {b['emulator']})", ""]
+    rows = []
     for s, da in a["signals"].items():
         db = b["signals"].get(s, {})
         r = rel["signals"].get(s, {})
-        lines.append(f"| {s} | {_f(da['auc_emulator'])} | {_f(db.get('auc_emulator'))} | {_pct(r.get('auc_emulator'))} | "
-                     f"{_f(da['eff_emulator'], 3)} | {_f(db.get('eff_emulator'), 3)} | {_pct(r.get('eff_emulator'))} |")
-    lines += ["", "### Latency and resources (every row names its source)", "",
-              "| source | model | latency [ns] | LUT | FF | DSP |", "|---|---|---|---|---|---|"]
+        rows.append([s, _f(da["auc_emulator"]), _f(db.get("auc_emulator")), _pct(r.get("auc_emulator")),
+                     _f(da["eff_emulator"], 3), _f(db.get("eff_emulator"), 3), _pct(r.get("eff_emulator"))])
+    return lines + table(["signal", f"AUC {a['model']}", f"AUC {b['model']}", "rel. diff", f"eff {a['model']}",
+                          f"eff {b['model']}", "rel. diff"], rows)
+
+
+def _latency_resources_md(a: dict, b: dict, rel: dict) -> list[str]:
+    lines = ["", "### Latency and resources (every row names its source)", ""]
     srcs = list(dict.fromkeys([*a["latency_resources"], *b["latency_resources"]]))
+    rows = []
     for src in srcs:
         for m in (a, b):
             r = m["latency_resources"].get(src)
             if r is None:
-                lines.append(f"| {src} | {m['model']} | not available: "
-                             f"{m['missing_sources'].get(src, 'no such source in this build')} | | | |")
+                rows.append([src, m["model"], "not available: "
+                             f"{m['missing_sources'].get(src, 'no such source in this build')}", BLANK, BLANK, BLANK])
             else:
-                lines.append(f"| {r.get('label', src)} | {m['model']} | {_f(r.get('latency_ns'))} | {_f(r.get('lut'))} | "
-                             f"{_f(r.get('ff'))} | {_f(r.get('dsp'))} |")
+                rows.append([r.get("label", src), m["model"], _f(r.get("latency_ns")), _f(r.get("lut")),
+                             _f(r.get("ff")), _f(r.get("dsp"))])
         d = rel["latency_resources"].get(src, {})
-        lines.append(f"| {src} | rel. diff | {_pct(d.get('latency_ns'))} | {_pct(d.get('lut'))} | {_pct(d.get('ff'))} | "
-                     f"{_pct(d.get('dsp'))} |")
+        rows.append([src, "rel. diff", _pct(d.get("latency_ns")), _pct(d.get("lut")), _pct(d.get("ff")),
+                     _pct(d.get("dsp"))])
+    lines += table(["source", "model", "latency [ns]", "LUT", "FF", "DSP"], rows)
     missing = {s for m in (a, b) for s in m["missing_sources"]} - set(srcs)
     if missing:
         lines += ["", "Sources in neither build: " + ", ".join(sorted(missing)) + " (see each report's latency section)."]
-    return "\n".join(lines) + "\n"
+    return lines

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .cwola import _bin_integrals
+from .markdown import checks_line, code_section, project_line, saturation_section, table
 
 SOURCE_LABELS = {
     "fixed_point": "fixed-point networks (numpy exact arithmetic = firmware arithmetic)",
@@ -36,47 +37,48 @@ def cwola_summary(report: dict) -> str:
         f"Spearman {a['emulator_vs_float_view']['score_spearman']:.4f}",
         "",
         "Scan (source: fixed-point networks = firmware arithmetic), local Z per window and cut:",
-        "| window | SR [GeV] | n_SR | n_SB | sig. in SR (truth) | " + " | ".join(
-            f"Z {r['efficiency']:g}" for r in c["windows"][0]["hunt_fixed_point"]) + " |",
-        "|" + "---|" * (5 + len(c["windows"][0]["hunt_fixed_point"])),
+        *table(["window", "SR [GeV]", "n_SR", "n_SB", "sig. in SR (truth)",
+                *(f"Z {r['efficiency']:g}" for r in c["windows"][0]["hunt_fixed_point"])],
+               (_window_row(w, c["deployed_window"]) for w in c["windows"])),
+        "", f"Deployed window {c['deployed_window']} (*): local Z (n_SR observed / b fitted +- db) per source",
+        *table(["cut", *_HUNT_SOURCES, "sel. differ emu/keras", "sel. agreement emu/view"], map(_cut_row, c["cuts"])),
+        "", c["trials"],
     ]
-    for w in c["windows"]:
-        mark = " *" if w["index"] == c["deployed_window"] else ""
-        lines.append(f"| {w['index']}{mark} | {w['sr'][0]:.0f}-{w['sr'][1]:.0f} | {w['n_SR']} | {w['n_SB']} | "
-                     f"{w['n_signal_SR_truth']} | " + " | ".join(_f(r["z"]) for r in w["hunt_fixed_point"]) + " |")
-    lines += ["", f"Deployed window {c['deployed_window']} (*): local Z (n_SR observed / b fitted +- db) per source",
-              "| cut | " + " | ".join(k for k in ("emulator", "keras", "float_view", "float_twin", "supervised"))
-              + " | sel. differ emu/keras | sel. agreement emu/view |", "|" + "---|" * 8]
-    for r in c["cuts"]:
-        cells = []
-        for k in ("emulator", "keras", "float_view", "float_twin", "supervised"):
-            cells.append(f"{_f(r[f'z_{k}'])} ({r[f'n_sr_{k}']}/{_f(r[f'b_sr_{k}'], '{:.0f}')}+-{_f(r[f'db_sr_{k}'], '{:.0f}')})")
-        lines.append(f"| {r['efficiency']:g} | " + " | ".join(cells) + f" | {r['selection_differs_emulator_vs_keras']} | "
-                     f"{r['selection_agreement_emulator_vs_float_view']:.5f} |")
-    lines += ["", c["trials"]]
     return "\n".join(lines)
 
 
-def write_cwola_report(report, out: Path, mjj, edges, windows, sources, raw_x, label, features, mean, std) -> None:
-    from .report import _saturation_md
+_HUNT_SOURCES = ("emulator", "keras", "float_view", "float_twin", "supervised")
 
+
+def _window_row(w: dict, deployed: int) -> list:
+    mark = " *" if w["index"] == deployed else ""
+    return [f"{w['index']}{mark}", f"{w['sr'][0]:.0f}-{w['sr'][1]:.0f}", w["n_SR"], w["n_SB"], w["n_signal_SR_truth"],
+            *(_f(r["z"]) for r in w["hunt_fixed_point"])]
+
+
+def _cut_row(r: dict) -> list:
+    cells = [f"{_f(r[f'z_{k}'])} ({r[f'n_sr_{k}']}/{_f(r[f'b_sr_{k}'], '{:.0f}')}+-{_f(r[f'db_sr_{k}'], '{:.0f}')})"
+             for k in _HUNT_SOURCES]
+    return [f"{r['efficiency']:g}", *cells, r["selection_differs_emulator_vs_keras"],
+            f"{r['selection_agreement_emulator_vs_float_view']:.5f}"]
+
+
+def write_cwola_report(report, out: Path, mjj, edges, windows, sources, raw_x, label, features, mean, std) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plots = make_plots(out, report, mjj, edges, windows, sources, raw_x)
     h = report["hls"]
     md = [
         "# Firmware report: cwola (CWoLa hunting on dijets)", "",
-        f"Project: `{h['project_dir']}` ({h['backend']}, part {h['part']}, clock {h['clock_period_ns']} ns, "
-        f"{h['io_type']}, {h['strategy']}, reuse factor {h['reuse_factor']}); firmware output: the classifier logit.",
-        f"Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** " + "; ".join(report["checks"]["failures"]),
+        project_line(h) + "; firmware output: the classifier logit.",
+        checks_line(report["checks"]),
         "", "Sources: " + "; ".join(f"*{k}* = {v}" for k, v in SOURCE_LABELS.items()), "",
         "## Summary", "", cwola_summary(report), "",
         "Significance: binned Poisson fit (iminuit) of the dijet function to the selected spectrum outside the SR, "
         "background prediction in the SR with the fit's uncertainty, discovery test q0 (pyhf, asymptotic).", "",
-        "## Saturation / wrap per quantizer layer of the deployed network (fraction of events, count)", "",
-        "Source: quantized Keras model.", "", _saturation_md(report.get("saturation", {})),
-        "## Data", "", "```", str(report["data"]), "```", "", "## Timings [s]", "", "```", str(report["timings_s"]),
-        "```", "", "## Plots", "",
+        *saturation_section(report.get("saturation", {}), "quantized Keras model.",
+                            "Saturation / wrap per quantizer layer of the deployed network (fraction of events, count)"),
+        *code_section("Data", report["data"]), "", *code_section("Timings [s]", report["timings_s"]), "", "## Plots", "",
     ]
     md += [f"![{p.stem}]({p.name})" for p in plots]
     (out / "report.md").write_text("\n".join(md) + "\n")

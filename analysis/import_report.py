@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _g(v, nd=4):
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
+from .markdown import BLANK, checks_line, code_section, project_line, saturation_section, table
+from .markdown import fmt as _g
 
 
 def import_summary(report: dict) -> str:
@@ -48,28 +43,25 @@ def import_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _layer_row(l: dict) -> list:
+    det = {k: v for k, v in l.items() if k not in ("name", "class", "imported_as")}
+    return [l["name"], l["class"], l.get("imported_as", ""), f"`{det}`" if det else BLANK]
+
+
 def _layers_md(layers: list[dict]) -> str:
-    out = ["| layer | class | imported as | details |", "|---|---|---|---|"]
-    for l in layers:
-        det = {k: v for k, v in l.items() if k not in ("name", "class", "imported_as")}
-        out.append(f"| {l['name']} | {l['class']} | {l.get('imported_as', '')} | `{det}` |" if det
-                   else f"| {l['name']} | {l['class']} | {l.get('imported_as', '')} | |")
-    return "\n".join(out)
+    return "\n".join(table(["layer", "class", "imported as", "details"], map(_layer_row, layers)))
 
 
 def write_import_report(report: dict, out: Path) -> None:
-    from .report import _saturation_md
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     h = report["hls"]
     md = [
         f"# Firmware report: {report['model']} (imported legacy model)",
         "",
-        f"Project: `{h['project_dir']}` ({h['backend']}, part {h['part']}, clock {h['clock_period_ns']} ns, "
-        f"{h['io_type']}, {h['strategy']}, reuse factor {h['reuse_factor']})."
+        project_line(h) + "."
         + (f" Logits project (final softmax removed): `{h['logits_project_dir']}`." if h.get("logits_project_dir") else ""),
-        f"Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** " + "; ".join(report["checks"]["failures"]),
+        checks_line(report["checks"]),
         "",
         "Sources: *C-sim* = hls4ml C-simulation (bit-accurate firmware emulator); *imported* = the Keras 3 model "
         "rebuilt by the importer with QKeras semantics; *float view* = its weights with quantizers off (Keras "
@@ -85,15 +77,8 @@ def write_import_report(report: dict, out: Path) -> None:
         "",
         _layers_md(report["import"]["layers"]),
         "",
-        "## Saturation / wrap per quantizer layer (fraction of events with any value out of range, count)",
-        "",
-        "Source: imported Keras model (pre-quantizer values rounded as the quantizer rounds).",
-        "",
-        _saturation_md(report.get("saturation", {})),
-        "## Timings [s]",
-        "",
-        "```",
-        str(report["timings_s"]),
-        "```",
+        *saturation_section(report.get("saturation", {}),
+                            "imported Keras model (pre-quantizer values rounded as the quantizer rounds)."),
+        *code_section("Timings [s]", report["timings_s"]),
     ]
     (out / "report.md").write_text("\n".join(md) + "\n")

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from . import working_points as wp
+from .budgets import SOURCE_LABELS, latency_resources_md
+from .import_report import import_summary
+from .markdown import checks_line, code_section, fmt as _fmt, fmt_rate as _fmt_rate, project_line, saturation_section, table
 
 SOURCES = ("float_twin", "float_view", "emulator")
 
@@ -77,64 +80,12 @@ def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
     return res
 
 
-def _fmt(v, nd=4):
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
-
-
-def _fmt_rate(hz: float) -> str:
-    return f"{hz * 1e3:.3g} mHz" if hz < 1 else (f"{hz:.3g} Hz" if hz < 1e3 else f"{hz / 1e3:.3g} kHz")
-
-
 def summary_table(report: dict) -> str:
     """Plain-text summary (also the first table of report.md)."""
     if "import" in report:  # imported legacy model: agreement sections, no working points
-        from .import_report import import_summary
-
         return import_summary(report)
     wps = report["working_points"]
-    lines = []
-    a = report["agreement"]["emulator_vs_keras"]
-    lines.append(
-        f"emulator ({report['emulator']['name']}) vs quantized Keras ({a.get('keras_dtype', 'float32')}): "
-        f"{a['n_mismatched']} mismatched / {a['n_events']} events, "
-        f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
-        + (f", {a['n_differ_any'] - a['n_mismatched']} events differ by float32 rounding only"
-           if a.get("keras_dtype", "float32") == "float32" else "")
-    )
-    c = report["agreement"].get("emulator_vs_csim")
-    if c:
-        lines.append(f"emulator vs hls4ml C-sim (cross-check subset): {c['n_mismatched']} mismatched / {c['n_events']} events")
-    r = report["agreement"].get("rtl_vs_keras")
-    if r:
-        lines.append(f"RTL simulation (da4ml + Verilator) vs quantized Keras: {r['n_mismatched']} mismatched / {r['n_events']} events; "
-                     f"vs hls4ml C-sim: {report['agreement']['rtl_vs_csim']['n_mismatched']} mismatched")
-    from .budgets import SOURCE_LABELS
-
-    for src, lat in (report.get("latency") or {}).items():
-        res = (report.get("resources") or {}).get(src) or {}
-        lut_pc = (res.get("percent") or {}).get("LUT")
-        line = f"{SOURCE_LABELS.get(src, src)}: latency {_fmt(lat.get('cycles'))} cycles = {_fmt(lat.get('ns'))} ns, II {_fmt(lat.get('ii'))}"
-        if res:
-            line += (f"; LUT {_fmt(res.get('LUT'))}" + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
-                     + f", FF {_fmt(res.get('FF'))}, DSP {_fmt(res.get('DSP'))}")
-        lines.append(line)
-    for src, res in (report.get("resources") or {}).items():
-        if src in (report.get("latency") or {}):
-            continue
-        lut_pc = (res.get("percent") or {}).get("LUT")
-        lines.append(f"{SOURCE_LABELS.get(src, src)}: LUT {_fmt(res.get('LUT'))}"
-                     + (f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else "")
-                     + f", FF {_fmt(res.get('FF'))}, CARRY {_fmt(res.get('CARRY'))}, DSP {_fmt(res.get('DSP'))}")
-    b = report.get("budgets")
-    if b:
-        lines.append("budgets: " + ("passed" if b["passed"] else "FAILED " + ", ".join(b["failed"])) + " ("
-                     + "; ".join(f"{n} <= {b[n]['limit']:g}: {'pass' if b[n]['passed'] else ('n/a' if b[n]['passed'] is None else 'FAIL')}"
-                                 f" by {'/'.join(b[n]['decided_by']) or 'no source'}"
-                                 for n in ("latency_ns", "lut_percent", "dsp") if n in b) + ")")
+    lines = _agreement_lines(report) + _hardware_lines(report)
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv:
         lines.append(f"emulator vs float view: Pearson {fv['score_pearson']:.4f}, Spearman {fv['score_spearman']:.4f}")
@@ -144,43 +95,85 @@ def summary_table(report: dict) -> str:
             f"{w['threshold']:.6g}, {w['n_background_above']} of {w['n_test_background']} SM test events above; "
             f"decision agreement emulator/float view {_fmt(w.get('decision_agreement'), 6)}"
         )
-    hdr = "| signal | AUC twin | AUC view | AUC emu | " + " | ".join(
-        f"eff {w['name']} twin / view / emu | xsec100 [pb] | xsec S/B=1/3 [pb]" for w in wps) + " |"
+    hdr = ["signal", "AUC twin", "AUC view", "AUC emu"]
+    for w in wps:
+        hdr += [f"eff {w['name']} twin / view / emu", "xsec100 [pb]", "xsec S/B=1/3 [pb]"]
     lines.append("")
-    lines.append(hdr)
-    lines.append("|" + "---|" * (4 + 3 * len(wps)))
-    for s, d in report["signals"].items():
-        row = [s, _fmt(d["auc_float_twin"]), _fmt(d["auc_float_view"]), _fmt(d["auc_emulator"])]
-        for w in wps:
-            e = d["working_points"][w["name"]]
-            row.append(f"{_fmt(e['eff_float_twin'], 3)} / {_fmt(e['eff_float_view'], 3)} / {_fmt(e['eff_emulator'], 3)}")
-            row.append(_fmt(e["xsec_100_per_month_pb"], 3))
-            row.append(_fmt(e["xsec_sb_one_third_pb"], 3))
-        lines.append("| " + " | ".join(row) + " |")
-    ec = report.get("efficiency_check")
-    if ec and ec.get("working_point"):
-        cells = []
-        for s, d in ec["signals"].items():
-            if d["rel_diff"] is None:
-                cells.append(f"{s} undefined (view selects none)")
-            else:
-                stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
-                cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{'' if d['passed'] else ' FAIL'}")
-        lines.append("")
-        lines.append(f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
-                     f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells))
+    lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
+    lines += _efficiency_check_lines(report.get("efficiency_check"))
     return "\n".join(lines)
 
 
-def _saturation_md(sat: dict) -> str:
-    if not sat:
-        return "No quantizer layers found.\n"
-    samples = list(next(iter(sat.values()))["samples"])
-    out = ["| layer | precision | " + " | ".join(samples) + " |", "|" + "---|" * (2 + len(samples))]
-    for name, d in sat.items():
-        cells = [f"{d['samples'][s]['frac_events']:.3g} ({d['samples'][s]['events_out_of_range']})" for s in samples]
-        out.append(f"| {name} | `{d['precision']}` | " + " | ".join(cells) + " |")
-    return "\n".join(out) + "\n"
+def _agreement_lines(report: dict) -> list[str]:
+    a = report["agreement"]["emulator_vs_keras"]
+    lines = [
+        f"emulator ({report['emulator']['name']}) vs quantized Keras ({a.get('keras_dtype', 'float32')}): "
+        f"{a['n_mismatched']} mismatched / {a['n_events']} events, "
+        f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
+        + (f", {a['n_differ_any'] - a['n_mismatched']} events differ by float32 rounding only"
+           if a.get("keras_dtype", "float32") == "float32" else "")
+    ]
+    c = report["agreement"].get("emulator_vs_csim")
+    if c:
+        lines.append(f"emulator vs hls4ml C-sim (cross-check subset): {c['n_mismatched']} mismatched / {c['n_events']} events")
+    r = report["agreement"].get("rtl_vs_keras")
+    if r:
+        lines.append(f"RTL simulation (da4ml + Verilator) vs quantized Keras: {r['n_mismatched']} mismatched / {r['n_events']} events; "
+                     f"vs hls4ml C-sim: {report['agreement']['rtl_vs_csim']['n_mismatched']} mismatched")
+    return lines
+
+
+def _lut_percent(res: dict) -> str:
+    lut_pc = (res.get("percent") or {}).get("LUT")
+    return f" ({lut_pc:.3g}% of {res.get('part')})" if lut_pc is not None else ""
+
+
+def _hardware_lines(report: dict) -> list[str]:
+    """One line per latency/resources source, then the budgets."""
+    lines = []
+    for src, lat in (report.get("latency") or {}).items():
+        res = (report.get("resources") or {}).get(src) or {}
+        line = f"{SOURCE_LABELS.get(src, src)}: latency {_fmt(lat.get('cycles'))} cycles = {_fmt(lat.get('ns'))} ns, II {_fmt(lat.get('ii'))}"
+        if res:
+            line += (f"; LUT {_fmt(res.get('LUT'))}" + _lut_percent(res)
+                     + f", FF {_fmt(res.get('FF'))}, DSP {_fmt(res.get('DSP'))}")
+        lines.append(line)
+    for src, res in (report.get("resources") or {}).items():
+        if src in (report.get("latency") or {}):
+            continue
+        lines.append(f"{SOURCE_LABELS.get(src, src)}: LUT {_fmt(res.get('LUT'))}" + _lut_percent(res)
+                     + f", FF {_fmt(res.get('FF'))}, CARRY {_fmt(res.get('CARRY'))}, DSP {_fmt(res.get('DSP'))}")
+    b = report.get("budgets")
+    if b:
+        lines.append("budgets: " + ("passed" if b["passed"] else "FAILED " + ", ".join(b["failed"])) + " ("
+                     + "; ".join(f"{n} <= {b[n]['limit']:g}: {'pass' if b[n]['passed'] else ('n/a' if b[n]['passed'] is None else 'FAIL')}"
+                                 f" by {'/'.join(b[n]['decided_by']) or 'no source'}"
+                                 for n in ("latency_ns", "lut_percent", "dsp") if n in b) + ")")
+    return lines
+
+
+def _efficiency_check_lines(ec: dict | None) -> list[str]:
+    if not (ec and ec.get("working_point")):
+        return []
+    cells = []
+    for s, d in ec["signals"].items():
+        if d["rel_diff"] is None:
+            cells.append(f"{s} undefined (view selects none)")
+        else:
+            stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
+            cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{'' if d['passed'] else ' FAIL'}")
+    return ["", f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
+                f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells)]
+
+
+def _signal_row(s: str, d: dict, wps: list[dict]) -> list[str]:
+    row = [s, _fmt(d["auc_float_twin"]), _fmt(d["auc_float_view"]), _fmt(d["auc_emulator"])]
+    for w in wps:
+        e = d["working_points"][w["name"]]
+        row.append(f"{_fmt(e['eff_float_twin'], 3)} / {_fmt(e['eff_float_view'], 3)} / {_fmt(e['eff_emulator'], 3)}")
+        row.append(_fmt(e["xsec_100_per_month_pb"], 3))
+        row.append(_fmt(e["xsec_sb_one_third_pb"], 3))
+    return row
 
 
 def _emu_source(report: dict) -> str:
@@ -205,11 +198,8 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
     md = [
         f"# Firmware report: {report['model']}",
         "",
-        f"Project: `{report['hls']['project_dir']}` ({report['hls']['backend']}, part {report['hls']['part']}, "
-        f"clock {report['hls']['clock_period_ns']} ns, {report['hls']['io_type']}, {report['hls']['strategy']}, "
-        f"reuse factor {report['hls']['reuse_factor']}).",
-        f"Emulator: {report['emulator']['label']}. Checks: **{'PASSED' if report['checks']['passed'] else 'FAILED'}** "
-        + ("; ".join(report["checks"]["failures"])),
+        project_line(report["hls"]) + ".",
+        f"Emulator: {report['emulator']['label']}. " + checks_line(report["checks"]),
         "",
         f"Sources: *emu* = {_emu_source(report)}; *view* = the quantized model's weights "
         "with quantizers off (Keras float32); *twin* = separately trained float32 model (Keras).",
@@ -220,38 +210,46 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         "",
         "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month).",
         "",
-        "## Saturation / wrap per quantizer layer (fraction of events with any value out of range, count)",
-        "",
-        "Source: quantized Keras model (pre-quantizer values rounded as the quantizer rounds).",
-        "",
-        _saturation_md(report.get("saturation", {})),
+        *saturation_section(report.get("saturation", {}),
+                            "quantized Keras model (pre-quantizer values rounded as the quantizer rounds)."),
     ]
-    from .budgets import latency_resources_md
-
     lr = latency_resources_md(report)
     if lr:
         md += [lr]
     off = report.get("offline_scores")
     if off:
-        md += ["## Offline scores of the full float VAE (source: float twin, Keras)", "",
-               "| signal | AUC KL | AUC reco |", "|---|---|---|"]
-        md += [f"| {s} | {v['kl']:.4f} | {v['reco']:.4f} |" for s, v in off["auc"].items()]
+        md += ["## Offline scores of the full float VAE (source: float twin, Keras)", ""]
+        md += table(["signal", "AUC KL", "AUC reco"], ([s, f"{v['kl']:.4f}", f"{v['reco']:.4f}"]
+                                                       for s, v in off["auc"].items()))
         md.append("")
-    md += ["## Data", "", "```", str(report["data"]), "```", "", "## Timings [s]", "", "```",
-           str(report["timings_s"]), "```", "", "## Plots", ""]
+    md += [*code_section("Data", report["data"]), "", *code_section("Timings [s]", report["timings_s"]), "",
+           "## Plots", ""]
     md += [f"![{p.stem}]({p.name})" for p in plots]
     (out / "report.md").write_text("\n".join(md) + "\n")
 
 
 def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
+    """score_distributions.png, roc.png and efficiency_vs_rate.png in ``out``; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    paths = []
+    out = Path(out)
+    return [_save(plt, _score_distributions(plt, report, s_emu, s_fview), out / "score_distributions.png"),
+            _save(plt, _roc_curves(plt, report, s_emu, s_twin), out / "roc.png"),
+            _save(plt, _efficiency_vs_rate(plt, report, s_emu), out / "efficiency_vs_rate.png")]
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _score_distributions(plt, report: dict, s_emu, s_fview):
     names = list(s_emu)
-    # score distributions
     fig, axes = plt.subplots(1, 2 if s_fview is not None else 1, figsize=(12, 4.5), squeeze=False)
     for ax, (title, sc) in zip(axes[0], [("emulator (C-sim)", s_emu), ("float view (Keras)", s_fview)]):
         if sc is None:
@@ -264,14 +262,12 @@ def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
         ax.set_xlabel(f"anomaly score {(report.get('model_details') or {}).get('score', 'sum(mu^2)')}"[:60])
         ax.set_title(title)
         ax.legend(fontsize=8)
-    p = out / "score_distributions.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
-    # ROC curves
+    return fig
+
+
+def _roc_curves(plt, report: dict, s_emu, s_twin):
     fig, ax = plt.subplots(figsize=(6.5, 5))
-    for k in names[1:]:
+    for k in list(s_emu)[1:]:
         for src, sc, ls in (("emu", s_emu, "-"), ("twin", s_twin, ":")):
             if sc is None:
                 continue
@@ -284,18 +280,17 @@ def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
     ax.set_xlabel("SM false-positive rate")
     ax.set_ylabel("signal efficiency")
     ax.legend(fontsize=7)
-    p = out / "roc.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
-    # efficiency vs rate (emulator)
+    return fig
+
+
+def _efficiency_vs_rate(plt, report: dict, s_emu):
+    """Signal efficiency of the emulator score against the SM rate of the threshold."""
     fig, ax = plt.subplots(figsize=(6.5, 5))
     rate = report["working_points"][0]["background_rate_hz"] / report["working_points"][0]["fpr"]
     bkg = np.sort(s_emu["background"])[::-1]
     n = len(bkg)
     ranks = np.unique(np.clip(np.logspace(np.log10(10), np.log10(n - 1), 60).astype(int), 1, n - 1))
-    for k in names[1:]:
+    for k in list(s_emu)[1:]:
         effs = [np.mean(s_emu[k] > bkg[r]) for r in ranks]
         ax.plot(ranks / n * rate, effs, label=k)
     ax.set_xscale("log")
@@ -303,9 +298,4 @@ def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
     ax.set_xlabel("SM rate [Hz]")
     ax.set_ylabel("signal efficiency (emulator)")
     ax.legend(fontsize=8)
-    p = out / "efficiency_vs_rate.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
-    return paths
+    return fig

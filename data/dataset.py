@@ -18,8 +18,6 @@ computed with :func:`data.features.compute_hlt21`, so the events must pass the s
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import h5py
 import numpy as np
 
 from .arrays import checked_h5_path
+from .cache import cache_path, load_or_generate
 from .features import HLT21_FEATURES, N_FEATURES, compute_hlt21
 from .generator import BSM_SIGNALS, GENERATOR_VERSION, SM_PROCESSES, generate, generate_sm_cocktail
 from .objects import EventObjects
@@ -47,10 +46,6 @@ def _empty() -> np.ndarray:
     return np.zeros((0, N_FEATURES), np.float32)
 
 
-def cache_file_name(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> str:
-    return f"hlt21_{GENERATOR_VERSION}_seed{seed}_tr{n_train}_va{n_val}_te{n_test_bkg}_sig{n_signal}.h5"
-
-
 def _write_group(g, x: np.ndarray, process: np.ndarray | None = None, objects: EventObjects | None = None):
     g.create_dataset("features", data=x)
     if process is not None:
@@ -59,28 +54,24 @@ def _write_group(g, x: np.ndarray, process: np.ndarray | None = None, objects: E
         objects.to_h5(g)
 
 
-def load_or_generate_hlt(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
-                         cache_dir: Path) -> HLTDataset:
-    """Read the cached dataset for (GENERATOR_VERSION, seed, counts) or generate it and write the cache atomically.
+@dataclass(frozen=True)
+class _CacheOnly:
+    """What the cache file keeps besides the dataset: the generated processes (as drawn) and event objects."""
 
-    Independent random streams (``np.random.SeedSequence(seed).spawn``) are used for train, val, test background
-    and each BSM signal, so e.g. the test sample does not depend on n_train.
-    """
-    cache_dir = Path(cache_dir)
-    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
-    path = cache_dir / cache_file_name(int(seed), **counts)
-    cache_key = path.stem
-    if path.is_file():
-        t0 = time.perf_counter()
-        ds = read_hlt_h5(path)
-        with h5py.File(path, "r") as f:
-            t_gen = float(f.attrs.get("time_to_generate_s", float("nan")))
-        meta = dict(ds.meta, seed=int(seed), counts=counts, cache_path=str(path), cache_key=cache_key,
-                    from_cache=True, time_to_generate_s=t_gen, time_to_load_s=time.perf_counter() - t0)
-        return HLTDataset(ds.x_train, ds.x_val, ds.x_test_bkg, ds.test_bkg_process, ds.x_test_signal,
-                          ds.feature_names, meta)
+    process_train: np.ndarray
+    process_val: np.ndarray
+    process_test: np.ndarray
+    objects_test: EventObjects
+    objects_signal: dict[str, EventObjects]
 
-    t0 = time.perf_counter()
+
+@dataclass(frozen=True)
+class _Generated:
+    ds: HLTDataset
+    extra: _CacheOnly | None = None  # None when read back from a cache file
+
+
+def _generate(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> _Generated:
     streams = np.random.SeedSequence(int(seed)).spawn(3 + len(BSM_SIGNALS))
     rngs = [np.random.default_rng(s) for s in streams]
     ev_tr, p_tr = generate_sm_cocktail(n_train, rngs[0])
@@ -93,31 +84,44 @@ def load_or_generate_hlt(seed: int, n_train: int, n_val: int, n_test_bkg: int, n
     x_te = compute_hlt21(ev_te)
     sig_ev = {name: generate(name, n_signal, r) for name, r in zip(BSM_SIGNALS, rngs[3:])}
     x_sig = {name: compute_hlt21(ev) for name, ev in sig_ev.items()}
-    t_gen = time.perf_counter() - t0
+    ds = HLTDataset(x_tr, x_va, x_te, p_te.astype(np.int64), x_sig, HLT21_FEATURES)
+    return _Generated(ds, _CacheOnly(p_tr, p_va, p_te, ev_te, sig_ev))
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["generator_version"] = GENERATOR_VERSION
-            f.attrs["seed"] = int(seed)
-            f.attrs["feature_names"] = list(HLT21_FEATURES)
-            f.attrs["sm_processes"] = list(SM_PROCESSES)
-            f.attrs["time_to_generate_s"] = t_gen
-            _write_group(f.create_group("train"), x_tr, p_tr)
-            _write_group(f.create_group("val"), x_va, p_va)
-            _write_group(f.create_group("background"), x_te, p_te, ev_te)
-            sg = f.create_group("signals")
-            for name, ev in sig_ev.items():
-                _write_group(sg.create_group(name), x_sig[name], None, ev)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    meta = dict(generator_version=GENERATOR_VERSION, seed=int(seed), counts=counts, cache_path=str(path),
-                cache_key=cache_key, from_cache=False, time_to_generate_s=t_gen,
-                time_to_write_s=time.perf_counter() - t0 - t_gen, sm_processes=list(SM_PROCESSES))
-    return HLTDataset(x_tr, x_va, x_te, p_te.astype(np.int64), x_sig, HLT21_FEATURES, meta)
+
+def _write_cache(f, gen: _Generated) -> None:
+    ds, e = gen.ds, gen.extra
+    f.attrs["feature_names"] = list(HLT21_FEATURES)
+    f.attrs["sm_processes"] = list(SM_PROCESSES)
+    _write_group(f.create_group("train"), ds.x_train, e.process_train)
+    _write_group(f.create_group("val"), ds.x_val, e.process_val)
+    _write_group(f.create_group("background"), ds.x_test_bkg, e.process_test, e.objects_test)
+    sg = f.create_group("signals")
+    for name, ev in e.objects_signal.items():
+        _write_group(sg.create_group(name), ds.x_test_signal[name], None, ev)
+
+
+def load_or_generate_hlt(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
+                         cache_dir: Path) -> HLTDataset:
+    """Read the cached dataset for (GENERATOR_VERSION, seed, counts) or generate it and write the cache atomically
+    (:mod:`data.cache`).
+
+    Independent random streams (``np.random.SeedSequence(seed).spawn``) are used for train, val, test background
+    and each BSM signal, so e.g. the test sample does not depend on n_train.
+    """
+    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
+    path = cache_path(cache_dir, GENERATOR_VERSION, dict(seed=int(seed), tr=counts["n_train"], va=counts["n_val"],
+                                                          te=counts["n_test_bkg"], sig=counts["n_signal"]),
+                      prefix="hlt21")
+    c = load_or_generate(path, GENERATOR_VERSION, seed, lambda: _generate(int(seed), **counts), _write_cache,
+                         lambda p: _Generated(read_hlt_h5(p)))
+    ds = c.value.ds
+    if c.from_cache:
+        meta = dict(ds.meta, seed=int(seed), counts=counts, **c.meta())
+    else:
+        meta = dict(generator_version=GENERATOR_VERSION, seed=int(seed), counts=counts, **c.meta(),
+                    sm_processes=list(SM_PROCESSES))
+    return HLTDataset(ds.x_train, ds.x_val, ds.x_test_bkg, ds.test_bkg_process, ds.x_test_signal,
+                      ds.feature_names, meta)
 
 
 # ------------------------------------------------------------------------------------------------

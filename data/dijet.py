@@ -28,13 +28,13 @@ Pure numpy (no TensorFlow).  Approximations (deliberate; bump ``DIJET_GENERATOR_
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .cache import cache_path, load_or_generate
 
 DIJET_GENERATOR_VERSION = "dijet-1"
 SQRT_S = 13000.0  # GeV
@@ -216,26 +216,8 @@ class DijetSample:
         return self.x[:, 0]
 
 
-def dijet_cache_name(seed: int, n_bkg: int, n_sig: int) -> str:
-    return f"{DIJET_GENERATOR_VERSION}_seed{seed}_bkg{n_bkg}_sig{n_sig}.h5"
-
-
-def load_or_generate_dijets(seed: int, n_bkg: int, n_sig: int, cache_dir: Path) -> DijetSample:
-    """Background (n_bkg QCD) + injected signal (n_sig W'), shuffled; cached as HDF5 keyed by version/seed/counts.
-
-    Independent random streams for background and signal, so the background does not depend on n_sig.
-    """
-    cache_dir = Path(cache_dir)
-    path = cache_dir / dijet_cache_name(int(seed), int(n_bkg), int(n_sig))
-    if path.is_file():
-        t0 = time.perf_counter()
-        with h5py.File(path, "r") as f:
-            x, lab = f["features"][()], f["label"][()]
-            t_gen = float(f.attrs["time_to_generate_s"])
-        return DijetSample(x, lab, dict(cache_path=str(path), cache_key=path.stem, from_cache=True, seed=seed,
-                                        generator_version=DIJET_GENERATOR_VERSION, time_to_generate_s=t_gen,
-                                        time_to_load_s=time.perf_counter() - t0))
-    t0 = time.perf_counter()
+def _generate_sample(seed: int, n_bkg: int, n_sig: int) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of n_bkg QCD + n_sig signal events, shuffled."""
     s_bkg, s_sig, s_shuf = np.random.SeedSequence(int(seed)).spawn(3)
     bkg = generate_qcd(int(n_bkg), np.random.default_rng(s_bkg))
     parts = [bkg]
@@ -243,24 +225,34 @@ def load_or_generate_dijets(seed: int, n_bkg: int, n_sig: int, cache_dir: Path) 
         parts.append(generate_signal(int(n_sig), np.random.default_rng(s_sig)))
     ev = DijetEvents.concat(parts)
     perm = np.random.default_rng(s_shuf).permutation(len(ev))
-    x = ev.features()[perm]
-    lab = ev.label[perm]
-    t_gen = time.perf_counter() - t0
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("features", data=x)
-            f.create_dataset("label", data=lab)
-            f.attrs["feature_names"] = list(FEATURES)
-            f.attrs["generator_version"] = DIJET_GENERATOR_VERSION
-            f.attrs["time_to_generate_s"] = t_gen
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return DijetSample(x, lab, dict(cache_path=str(path), cache_key=path.stem, from_cache=False, seed=seed,
-                                    generator_version=DIJET_GENERATOR_VERSION, time_to_generate_s=t_gen))
+    return ev.features()[perm], ev.label[perm]
+
+
+def _write_cache(f, sample: tuple[np.ndarray, np.ndarray]) -> None:
+    f.create_dataset("features", data=sample[0])
+    f.create_dataset("label", data=sample[1])
+    f.attrs["feature_names"] = list(FEATURES)
+
+
+def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return f["features"][()], f["label"][()]
+
+
+def load_or_generate_dijets(seed: int, n_bkg: int, n_sig: int, cache_dir: Path) -> DijetSample:
+    """Background (n_bkg QCD) + injected signal (n_sig W'), shuffled; cached as HDF5 keyed by version/seed/counts
+    (:mod:`data.cache`).
+
+    Independent random streams for background and signal, so the background does not depend on n_sig.
+    """
+    path = cache_path(cache_dir, DIJET_GENERATOR_VERSION, dict(seed=int(seed), bkg=int(n_bkg), sig=int(n_sig)))
+    c = load_or_generate(path, DIJET_GENERATOR_VERSION, seed, lambda: _generate_sample(seed, n_bkg, n_sig),
+                         _write_cache, _read_cache)
+    meta = dict(cache_path=str(c.path), cache_key=c.key, from_cache=c.from_cache, seed=seed,
+                generator_version=DIJET_GENERATOR_VERSION, time_to_generate_s=c.time_to_generate_s)
+    if c.from_cache:
+        meta["time_to_load_s"] = c.time_to_load_s
+    return DijetSample(*c.value, meta)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -43,8 +43,6 @@ Pure numpy (+ h5py): no TensorFlow.
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +50,7 @@ import h5py
 import numpy as np
 
 from .arrays import checked_h5_path
+from .cache import cache_path, load_or_generate
 from .generator import BSM_SIGNALS, GENERATOR_VERSION, SM_PROCESSES, generate, generate_sm_cocktail
 from .objects import EventObjects
 
@@ -198,10 +197,6 @@ def _sm_l1(n: int, seq: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]
     return x, proc
 
 
-def cache_file_name(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> str:
-    return f"l1_57_{L1_GENERATOR_VERSION}_seed{seed}_tr{n_train}_va{n_val}_te{n_test_bkg}_sig{n_signal}.h5"
-
-
 def _write(g, x: np.ndarray, process: np.ndarray | None = None) -> None:
     kw = dict(compression="lzf", shuffle=True, chunks=(min(len(x), 65536), N_L1_FEATURES)) if len(x) else {}
     g.create_dataset("features", data=x, **kw)
@@ -209,24 +204,7 @@ def _write(g, x: np.ndarray, process: np.ndarray | None = None) -> None:
         g.create_dataset("process", data=process)
 
 
-def load_or_generate_l1(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
-                        cache_dir: Path) -> L1Dataset:
-    """Cached L1 dataset for (L1_GENERATOR_VERSION, seed, counts), or generated and cached (atomically).
-    Independent random streams for train, val, test background and each signal."""
-    cache_dir = Path(cache_dir)
-    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
-    path = cache_dir / cache_file_name(int(seed), **counts)
-    if path.is_file():
-        t0 = time.perf_counter()
-        ds = read_l1_h5(path)
-        with h5py.File(path, "r") as f:
-            t_gen = float(f.attrs.get("time_to_generate_s", float("nan")))
-        meta = dict(ds.meta, generator_version=L1_GENERATOR_VERSION, seed=int(seed), counts=counts,
-                    cache_path=str(path), cache_key=path.stem, from_cache=True, time_to_generate_s=t_gen,
-                    time_to_load_s=time.perf_counter() - t0)
-        return L1Dataset(ds.x_train, ds.x_val, ds.x_test_bkg, ds.test_bkg_process, ds.x_test_signal,
-                         L1_FEATURES, meta)
-    t0 = time.perf_counter()
+def _generate(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> L1Dataset:
     seqs = np.random.SeedSequence([int(seed), 57]).spawn(3 + len(BSM_SIGNALS))
     x_tr, _ = _sm_l1(n_train, seqs[0])
     x_va, _ = _sm_l1(n_val, seqs[1])
@@ -235,30 +213,37 @@ def load_or_generate_l1(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_
     for name, s in zip(BSM_SIGNALS, seqs[3:]):
         rng = np.random.default_rng(s)
         x_sig[name] = particles_to_features(l1_particles(generate(name, n_signal, rng), rng))
-    t_gen = time.perf_counter() - t0
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["generator_version"] = L1_GENERATOR_VERSION
-            f.attrs["seed"] = int(seed)
-            f.attrs["feature_names"] = list(L1_FEATURES)
-            f.attrs["sm_processes"] = list(SM_PROCESSES)
-            f.attrs["time_to_generate_s"] = t_gen
-            _write(f.create_group("train"), x_tr)
-            _write(f.create_group("val"), x_va)
-            _write(f.create_group("background"), x_te, p_te)
-            sg = f.create_group("signals")
-            for name, x in x_sig.items():
-                _write(sg.create_group(name), x)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    meta = dict(generator_version=L1_GENERATOR_VERSION, seed=int(seed), counts=counts, cache_path=str(path),
-                cache_key=path.stem, from_cache=False, time_to_generate_s=t_gen,
-                time_to_write_s=time.perf_counter() - t0 - t_gen, sm_processes=list(SM_PROCESSES))
-    return L1Dataset(x_tr, x_va, x_te, p_te.astype(np.int64), x_sig, L1_FEATURES, meta)
+    return L1Dataset(x_tr, x_va, x_te, p_te.astype(np.int64), x_sig, L1_FEATURES)
+
+
+def _write_cache(f, ds: L1Dataset) -> None:
+    f.attrs["feature_names"] = list(L1_FEATURES)
+    f.attrs["sm_processes"] = list(SM_PROCESSES)
+    _write(f.create_group("train"), ds.x_train)
+    _write(f.create_group("val"), ds.x_val)
+    _write(f.create_group("background"), ds.x_test_bkg, ds.test_bkg_process.astype(np.int32))
+    sg = f.create_group("signals")
+    for name, x in ds.x_test_signal.items():
+        _write(sg.create_group(name), x)
+
+
+def load_or_generate_l1(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
+                        cache_dir: Path) -> L1Dataset:
+    """Cached L1 dataset for (L1_GENERATOR_VERSION, seed, counts), or generated and cached atomically
+    (:mod:`data.cache`).  Independent random streams for train, val, test background and each signal."""
+    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
+    path = cache_path(cache_dir, L1_GENERATOR_VERSION, dict(seed=int(seed), tr=counts["n_train"], va=counts["n_val"],
+                                                             te=counts["n_test_bkg"], sig=counts["n_signal"]),
+                      prefix="l1_57")
+    c = load_or_generate(path, L1_GENERATOR_VERSION, seed, lambda: _generate(int(seed), **counts), _write_cache,
+                         read_l1_h5)
+    ds = c.value
+    if c.from_cache:
+        meta = dict(ds.meta, generator_version=L1_GENERATOR_VERSION, seed=int(seed), counts=counts, **c.meta())
+    else:
+        meta = dict(generator_version=L1_GENERATOR_VERSION, seed=int(seed), counts=counts, **c.meta(),
+                    sm_processes=list(SM_PROCESSES))
+    return L1Dataset(ds.x_train, ds.x_val, ds.x_test_bkg, ds.test_bkg_process, ds.x_test_signal, L1_FEATURES, meta)
 
 
 # ------------------------------------------------------------------------------------------------
