@@ -178,14 +178,6 @@ def deployable_model(ae, cfg: AE57Config):
     return keras.Model(inp, score, name="ae57_deployable")
 
 
-def float_view(qae, cfg: AE57Config):
-    from models.l1_common import copy_weights_by_name
-
-    fae = build_ae(cfg, quantized=False)
-    copy_weights_by_name(fae, qae)
-    return fae
-
-
 # ------------------------------------------------------------------------------------------------
 def config_from_build(cfg) -> AE57Config:
     """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
@@ -197,6 +189,7 @@ def config_from_build(cfg) -> AE57Config:
 def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     """Registry hook: the deployable AE with its on-chip score, and the float view / float twin scores."""
     from models import l1_common
+    from models.build_util import copy_weights_by_name
     from models.registry import PreparedModel
     from models.training import fit, train_pair
 
@@ -205,7 +198,7 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     qae, twin, info = train_pair(cfg, "ae57", mc.to_dict(), train_ds, lambda quantized: build_ae(mc, quantized),
                                  lambda m, quantized: fit(m, xt, xv, masked_sse_loss, mc), timings)
     deploy = deployable_model(qae, mc)
-    fview = float_view(qae, mc)
+    fview = copy_weights_by_name(build_ae(mc, quantized=False), qae)  # the float view
 
     def reference_scores(xs: dict):
         s_view, s_twin = {}, {}

@@ -1,5 +1,6 @@
 """Small helpers shared by the model families and the build: cache keys, progress lines, the fields every
-family's model configuration has, and how a build's options change a family's configuration."""
+family's model configuration has, how a build's options change a family's configuration, and the float view's
+weights."""
 
 from __future__ import annotations
 
@@ -57,3 +58,22 @@ def config_from_build(cfg, mc: ModelConfig) -> ModelConfig:
         q = q.with_places(input=(a["bits"], a["integer"]))
     mc = replace(mc, quant=q)
     return mc if cfg.epochs is None else replace(mc, epochs=cfg.epochs)
+
+
+def copy_weights_by_name(dst, src):
+    """Float view: give ``dst`` (float build) the trained kernels/biases of ``src`` (QAT build), by layer name;
+    returns ``dst``."""
+    import numpy as np
+
+    names = {l.name for l in src.layers}
+    for layer in dst.layers:
+        if layer.name not in names:
+            continue
+        s = src.get_layer(layer.name)
+        if hasattr(layer, "kernel"):
+            layer.kernel.assign(np.asarray(s.kernel))
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.assign(np.asarray(s.bias))
+        elif layer.weights:
+            layer.set_weights(s.get_weights())
+    return dst

@@ -56,18 +56,3 @@ def scaled(train_ds):
         k = len(xt) - max(len(xt) // 10, 1)
         xt, xv = xt[:k], xt[k:]
     return scale, (xt / scale).astype(np.float32), (xv / scale).astype(np.float32)
-
-
-def copy_weights_by_name(dst, src) -> None:
-    """Float view: give ``dst`` (float build) the trained kernels/biases of ``src`` (QAT build), by layer name."""
-    names = {l.name for l in src.layers}
-    for layer in dst.layers:
-        if layer.name not in names:
-            continue
-        s = src.get_layer(layer.name)
-        if hasattr(layer, "kernel"):
-            layer.kernel.assign(np.asarray(s.kernel))
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.assign(np.asarray(s.bias))
-        elif layer.weights:
-            layer.set_weights(s.get_weights())

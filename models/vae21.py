@@ -194,19 +194,9 @@ def reference_scores_fn(fview, twin):
 
 def float_view(qvae, cfg: VAE21Config):
     """The quantized model's own trained weights in the float architecture (every quantizer off)."""
-    fvae = build_vae(cfg, quantized=False)
-    for layer in fvae.layers:
-        try:
-            src = qvae.get_layer(layer.name)
-        except ValueError:
-            continue
-        if hasattr(layer, "kernel"):
-            layer.kernel.assign(np.asarray(src.kernel))
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.assign(np.asarray(src.bias))
-        elif layer.weights:
-            layer.set_weights(src.get_weights())
-    return fvae
+    from models.build_util import copy_weights_by_name
+
+    return copy_weights_by_name(build_vae(cfg, quantized=False), qvae)
 
 
 # ------------------------------------------------------------------------------------------------
