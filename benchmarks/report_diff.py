@@ -5,7 +5,7 @@
 BEFORE and AFTER are two ``report.json`` files, or two folders written by ``benchmarks/reference_builds.py``
 (every ``*/report/report.json`` below BEFORE is compared with the same path below AFTER, companions included).
 Numbers must be identical (no tolerance); what legitimately differs between two runs is ignored: wall times
-(``timings_s``, ``*_s``, ``*_per_s``), the folders themselves (BEFORE and AFTER in strings read as one), and
+(``timings_s``, ``*_s``, ``*_per_s``, the training info's ``seconds``), the folders themselves (BEFORE and AFTER in strings read as one), and
 ``schema_version``.
 Keys only in AFTER are listed as added (a schema change to document); keys only in BEFORE as removed.
 Exit code 0 when no value differs and no key was removed, else 1.
@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-IGNORED_KEYS = {"timings_s", "schema_version", "traceback"}
+IGNORED_KEYS = {"timings_s", "schema_version", "traceback", "seconds"}  # "seconds": training wall time
 IGNORED_PATTERNS = (re.compile(r".*_s$"), re.compile(r".*_per_s$"))
 
 
