@@ -5,8 +5,8 @@
 BEFORE and AFTER are two ``report.json`` files, or two folders written by ``benchmarks/reference_builds.py``
 (every ``*/report/report.json`` below BEFORE is compared with the same path below AFTER, companions included).
 Numbers must be identical (no tolerance); what legitimately differs between two runs is ignored: wall times
-(``timings_s``, ``*_s``, ``*_per_s``, the training info's ``seconds``), the folders themselves (BEFORE and AFTER in strings read as one), and
-``schema_version``.
+(``timings_s``, ``*_s``, ``*_per_s``, the training info's ``seconds``), the folders themselves (BEFORE and AFTER
+in strings read as one), and ``schema_version``.
 Keys only in AFTER are listed as added (a schema change to document); keys only in BEFORE as removed.
 Exit code 0 when no value differs and no key was removed, else 1.
 """
