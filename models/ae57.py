@@ -31,16 +31,17 @@ softest L1 object, 3 GeV, is ~0.08 in scaled units, above the half step 2**-7)."
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from models.l1_common import L1Quant
+from models.build_util import ModelConfig
+from quantize.spec import QuantSpec
 
 SCORE_FRAC = 6  # fractional bits of the differences and of the squared terms (step 2**-6)
 
 
-def score_precisions(q: L1Quant):
+def score_precisions(q: QuantSpec):
     """(diff, square) precisions of the on-chip score: the difference holds |input| + |reconstruction| at
     any value the two ports can take (no saturation), the square its square, both at step 2**-SCORE_FRAC.
     Defaults (input and reconstruction ap_fixed<13,7>): ap_fixed<14,8> and ap_ufixed<20,14>."""
@@ -48,7 +49,8 @@ def score_precisions(q: L1Quant):
 
     from quantize.precision import Precision
 
-    d_max = max(abs(q.input_precision.min), q.input_precision.max) + max(abs(q.out_precision.min), q.out_precision.max)
+    p_in, p_out = q.precision("input"), q.precision("output")
+    d_max = max(abs(p_in.min), p_in.max) + max(abs(p_out.min), p_out.max)
     i_d = max(1, math.ceil(math.log2(d_max)))
     return (Precision.from_qkeras(1 + i_d + SCORE_FRAC, i_d),
             Precision.from_qkeras(2 * i_d + SCORE_FRAC, 2 * i_d, keep_negative=False))
@@ -66,27 +68,16 @@ def score_precisions(q: L1Quant):
 #   multiplier has both operands >= 10 bits, i.e. DSPs (4175 in the analytic HLS estimate);
 # - these widths (9-bit weights, LUT multipliers): Spearman 0.997, within 5 % at 1 kHz (13-20 % above the float
 #   view at 100 Hz, where 10 SM events set the threshold).
-AE57_QUANT = L1Quant(input_bits=13, input_integer=6, weight_bits=9, act_bits=12, act_integer=6, out_bits=13,
-                     out_integer=6)
+# ``--precision N`` sets the kernels and biases to N bits (integer bits kept); ``--input-precision`` the port.
+AE57_QUANT = QuantSpec(input=(13, 6), weight=(9, 1), bias=(9, 1), activation=(12, 6), latent=(12, 4), output=(13, 6),
+                       precision_places=("weight", "bias"))
 
 
 @dataclass(frozen=True)
-class AE57Config:
+class AE57Config(ModelConfig):  # training recipe and seed: ModelConfig's defaults
     n_features: int = 57
-    hidden: tuple[int, ...] = (32, 16)
     latent: int = 3
-    epochs: int = 30
-    batch_size: int = 1024
-    learning_rate: float = 3e-3
-    patience: int = 5
-    seed: int = 11
-    quant: L1Quant = AE57_QUANT
-
-    def to_dict(self):
-        d = asdict(self)
-        d["quant"] = self.quant.to_dict()
-        d["hidden"] = list(self.hidden)
-        return d
+    quant: QuantSpec = AE57_QUANT
 
 
 def mask_matrices(n_features: int = 57, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -133,16 +124,17 @@ def build_ae(cfg: AE57Config, quantized: bool):
     if quantized:
         from qkeras.qlayers import QActivation, QDense
 
-        wq = quantizer_config(q.weight_precision)
-        x = QActivation(quantizer_config(q.input_precision), name="input_quant")(x)
+        wq = {"kernel_quantizer": quantizer_config(q.precision("weight")),
+              "bias_quantizer": quantizer_config(q.precision("bias"))}
+        x = QActivation(quantizer_config(q.precision("input")), name="input_quant")(x)
         for n, name in zip(widths, names):
-            x = QDense(n, kernel_quantizer=wq, bias_quantizer=wq, name=name)(x)
+            x = QDense(n, **wq, name=name)(x)
             if name == "latent_dense":
-                x = QActivation(quantizer_config(q.latent_precision), name="latent_quant")(x)
+                x = QActivation(quantizer_config(q.precision("latent")), name="latent_quant")(x)
             elif name == "reco_dense":
-                x = QActivation(quantizer_config(q.out_precision), name="reco_quant")(x)
+                x = QActivation(quantizer_config(q.precision("output")), name="reco_quant")(x)
             else:
-                x = QActivation(quantizer_config(q.act_precision), name=name.replace("dense", "relu"))(x)
+                x = QActivation(quantizer_config(q.precision("activation")), name=name.replace("dense", "relu"))(x)
     else:
         for n, name in zip(widths, names):
             x = keras.layers.Dense(n, name=name)(x)
@@ -163,7 +155,7 @@ def deployable_model(ae, cfg: AE57Config):
     y = xq
     for layer in ae.layers[2:]:
         y = layer(y)
-    f_in = cfg.quant.input_precision.frac
+    f_in = cfg.quant.precision("input").frac
     w, b = mask_matrices(cfg.n_features, 2.0**f_in)
     # exact for 0, 1 and 2**f_in: step 1/2, range +-2**(f_in + 1)
     mq = qkeras_quantized_bits(max(f_in, 0) + 3, max(f_in, 0) + 1)
@@ -186,43 +178,27 @@ def deployable_model(ae, cfg: AE57Config):
     return keras.Model(inp, score, name="ae57_deployable")
 
 
-def float_view(qae, cfg: AE57Config):
-    from models.l1_common import copy_weights_by_name
-
-    fae = build_ae(cfg, quantized=False)
-    copy_weights_by_name(fae, qae)
-    return fae
-
-
 # ------------------------------------------------------------------------------------------------
 def config_from_build(cfg) -> AE57Config:
-    from dataclasses import replace
+    """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
+    from models import build_util
 
-    from models.l1_common import quant_from_build
-
-    mc = AE57Config(quant=quant_from_build(cfg, AE57_QUANT))
-    if cfg.epochs is not None:
-        mc = replace(mc, epochs=cfg.epochs)
-    return mc
+    return build_util.config_from_build(cfg, AE57Config())
 
 
 def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     """Registry hook: the deployable AE with its on-chip score, and the float view / float twin scores."""
     from models import l1_common
+    from models.build_util import copy_weights_by_name
     from models.registry import PreparedModel
+    from models.training import fit, train_pair
 
     mc = config_from_build(cfg)
     scale, xt, xv = l1_common.scaled(train_ds)
-    qae = build_ae(mc, quantized=True)
-    twin = build_ae(mc, quantized=False)
-
-    def train(name, model):
-        return l1_common.fit(model, xt, xv, masked_sse_loss, mc.epochs, mc.batch_size, mc.learning_rate, mc.patience)
-
-    info = l1_common.train_or_load(cfg, "ae57", mc.to_dict(), train_ds, {"qat": qae, "float_twin": twin}, train,
-                                   timings)
+    qae, twin, info = train_pair(cfg, "ae57", mc.to_dict(), train_ds, lambda quantized: build_ae(mc, quantized),
+                                 lambda m, quantized: fit(m, xt, xv, masked_sse_loss, mc), timings)
     deploy = deployable_model(qae, mc)
-    fview = float_view(qae, mc)
+    fview = copy_weights_by_name(build_ae(mc, quantized=False), qae)  # the float view
 
     def reference_scores(xs: dict):
         s_view, s_twin = {}, {}

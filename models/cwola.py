@@ -20,61 +20,36 @@ weights; their quantized kernels equal what training used, and the emulators are
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from models.build_util import ModelConfig
 from quantize.precision import Precision, quantize_np
+from quantize.spec import QuantSpec
+
+
+# QKeras (bits, integer): input port quantized_bits(16, 5), kernels and biases quantized_bits(8, 1), ReLUs
+# quantized_relu(10, 4)
+CWOLA_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(10, 4))
 
 
 @dataclass(frozen=True)
-class CWoLaQuant:
-    """QKeras-style settings (``bits`` count the sign; ``integer`` does not)."""
-
-    input_bits: int = 16
-    input_integer: int = 5
-    weight_bits: int = 8
-    weight_integer: int = 1
-    act_bits: int = 10
-    act_integer: int = 4
-
-    @property
-    def input_precision(self) -> Precision:
-        return Precision.from_qkeras(self.input_bits, self.input_integer)
-
-    @property
-    def weight_precision(self) -> Precision:
-        return Precision.from_qkeras(self.weight_bits, self.weight_integer)
-
-    @property
-    def act_precision(self) -> Precision:
-        return Precision.from_qkeras(self.act_bits, self.act_integer, keep_negative=False)
-
-    def to_dict(self):
-        d = asdict(self)
-        d.update(input=self.input_precision.to_ap(), weight=self.weight_precision.to_ap(),
-                 activation=self.act_precision.to_ap())
-        return d
-
-
-@dataclass(frozen=True)
-class CWoLaConfig:
+class CWoLaConfig(ModelConfig):  # learning rate and seed: ModelConfig's defaults
     hidden: tuple[int, ...] = (16, 16)
     epochs: int = 8
     patience: int = 3
     batch_size: int = 4096
-    learning_rate: float = 3e-3
-    seed: int = 11
-    quant: CWoLaQuant = CWoLaQuant()
-
-    def to_dict(self):
-        d = asdict(self)
-        d["hidden"] = list(self.hidden)
-        d["quant"] = self.quant.to_dict()
-        return d
+    quant: QuantSpec = CWOLA_QUANT
 
 
 # ------------------------------------------------------------------------------------------------
+def _precisions(quant: QuantSpec | None) -> tuple:
+    """(input, weight, bias, activation) precisions of ``quant``; all None for the float twin (``quant`` None)."""
+    places = ("input", "weight", "bias", "activation")
+    return tuple(quant.precision(p) for p in places) if quant is not None else (None,) * len(places)
+
+
 def _packed_layer_cls():
     import keras
     from keras import ops
@@ -88,7 +63,7 @@ def _packed_layer_cls():
     class PackedMLP(keras.layers.Layer):
         """K independent MLPs on the same input; output (n, K) logits."""
 
-        def __init__(self, n_sub, n_in, hidden, quant: CWoLaQuant | None, seed, **kw):
+        def __init__(self, n_sub, n_in, hidden, quant: QuantSpec | None, seed, **kw):
             super().__init__(**kw)
             self.n_sub, self.sizes, self.quant = n_sub, [n_in, *hidden, 1], quant
             init = keras.initializers.GlorotUniform(seed=seed)
@@ -101,15 +76,12 @@ def _packed_layer_cls():
                 self.biases.append(self.add_weight(shape=(n_sub, b), initializer="zeros", name=f"bias{i}"))
 
         def call(self, x):
-            q = self.quant
-            pin = q.input_precision if q else None
-            pw = q.weight_precision if q else None
-            pa = q.act_precision if q else None
+            pin, pw, pb, pa = _precisions(self.quant)
             h = fake_quant(x, pin)
             h = ops.repeat(ops.expand_dims(h, 1), self.n_sub, axis=1)  # (n, K, in)
             last = len(self.kernels) - 1
             for i, (k, b) in enumerate(zip(self.kernels, self.biases)):
-                h = ops.einsum("nki,kio->nko", h, fake_quant(k, pw)) + fake_quant(b, pw)[None]
+                h = ops.einsum("nki,kio->nko", h, fake_quant(k, pw)) + fake_quant(b, pb)[None]
                 if i < last:
                     h = fake_quant(ops.relu(h), pa)  # quantized_relu: value quantized, ReLU gradient
             return h[:, :, 0]
@@ -132,17 +104,17 @@ def _bce_np(z, y, w):
     return (w * l).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
 
 
-def _fake_quant_forward(weights, x, quant: CWoLaQuant | None) -> np.ndarray:
+def _fake_quant_forward(weights, x, quant: QuantSpec | None) -> np.ndarray:
     """float32 forward as in training (for validation losses; the exact arithmetic is :func:`exact_forward`)."""
 
     def fq(v, p):
         return v if p is None else (np.clip(np.rint(v / p.step), p.min / p.step, p.max / p.step) * p.step).astype(np.float32)
 
-    pin, pw, pa = (quant.input_precision, quant.weight_precision, quant.act_precision) if quant else (None,) * 3
+    pin, pw, pb, pa = _precisions(quant)
     h = fq(x, pin)
     last = len(weights) - 1
     for i, (k, b) in enumerate(weights):
-        h = h @ fq(k, pw) + fq(b, pw)
+        h = h @ fq(k, pw) + fq(b, pb)
         if i < last:
             h = fq(np.maximum(h, 0.0), pa)
     return h[:, 0].astype(np.float64)
@@ -207,15 +179,15 @@ def _quant_inplace(h: np.ndarray, p: Precision) -> np.ndarray:
     return h
 
 
-def exact_forward(weights, x: np.ndarray, quant: CWoLaQuant) -> np.ndarray:
+def exact_forward(weights, x: np.ndarray, quant: QuantSpec) -> np.ndarray:
     """The quantized network in exact fixed-point arithmetic (float64 holds every value exactly): the firmware's
     arithmetic (hls4ml bit-exact flow: exact accumulation, RND_CONV/SAT at each quantizer).  Returns logits (n,)."""
-    pw, pa = quant.weight_precision, quant.act_precision
-    h = _quant_inplace(np.array(np.asarray(x, np.float32), np.float64), quant.input_precision)
+    pin, pw, pb, pa = _precisions(quant)
+    h = _quant_inplace(np.array(np.asarray(x, np.float32), np.float64), pin)
     last = len(weights) - 1
     for i, (k, b) in enumerate(weights):
         h = h @ quantize_np(k, pw)
-        h += quantize_np(b, pw)
+        h += quantize_np(b, pb)
         if i < last:
             np.maximum(h, 0.0, out=h)
             _quant_inplace(h, pa)
@@ -233,24 +205,25 @@ def float_forward(weights, x: np.ndarray) -> np.ndarray:
     return h[:, 0]
 
 
-def deployable_model(weights, quant: CWoLaQuant, name: str = "cwola_deployable"):
+def deployable_model(weights, quant: QuantSpec, name: str = "cwola_deployable"):
     """One network with QKeras-API layers (hgq2): input quantizer -> QDense/QActivation ... -> logit."""
     import keras
     from qkeras.qlayers import QActivation, QDense
 
     from quantize.qkeras import quantizer_config
 
-    wq = quantizer_config(quant.weight_precision)
+    wq = {"kernel_quantizer": quantizer_config(quant.precision("weight")),
+          "bias_quantizer": quantizer_config(quant.precision("bias"))}
     inp = keras.Input((weights[0][0].shape[0],), name="features")
-    x = QActivation(quantizer_config(quant.input_precision), name="input_quant")(inp)
+    x = QActivation(quantizer_config(quant.precision("input")), name="input_quant")(inp)
     dense = []
     for i, (k, b) in enumerate(weights):
         last = i == len(weights) - 1
-        d = QDense(k.shape[1], kernel_quantizer=wq, bias_quantizer=wq, name="logit" if last else f"dense{i + 1}")
+        d = QDense(k.shape[1], **wq, name="logit" if last else f"dense{i + 1}")
         x = d(x)
         dense.append(d)
         if not last:
-            x = QActivation(quantizer_config(quant.act_precision), name=f"relu{i + 1}")(x)
+            x = QActivation(quantizer_config(quant.precision("activation")), name=f"relu{i + 1}")(x)
     model = keras.Model(inp, x, name=name)
     for d, (k, b) in zip(dense, weights):
         d.kernel.assign(np.asarray(k, np.float32))

@@ -18,80 +18,32 @@ applies them (they are not folded into the first layer, see the README).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from quantize.precision import Precision
+from models.build_util import ModelConfig
+from quantize.spec import QuantSpec
+
+
+# vae21's widths (QKeras ``(bits, integer)``): input port quantized_bits(16, 5) = ap_fixed<16,6>, kernels and
+# biases quantized_bits(8, 1), ReLUs quantized_relu(10, 4), mu quantized_bits(12, 4).  ``--precision N`` sets
+# the weights, biases, ReLUs and mu to N bits (integer bits kept); ``--input-precision`` the port.
+VAE21_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4))
 
 
 @dataclass(frozen=True)
-class VAE21Quant:
-    """QKeras-style quantizer settings (``bits`` count the sign; ``integer`` does not)."""
-
-    input_bits: int = 16
-    input_integer: int = 5
-    weight_bits: int = 8
-    weight_integer: int = 1
-    act_bits: int = 10
-    act_integer: int = 4
-    mu_bits: int = 12
-    mu_integer: int = 4
-
-    @property
-    def input_precision(self) -> Precision:
-        return Precision.from_qkeras(self.input_bits, self.input_integer)
-
-    @property
-    def weight_precision(self) -> Precision:
-        return Precision.from_qkeras(self.weight_bits, self.weight_integer)
-
-    @property
-    def act_precision(self) -> Precision:
-        return Precision.from_qkeras(self.act_bits, self.act_integer, keep_negative=False)
-
-    @property
-    def mu_precision(self) -> Precision:
-        return Precision.from_qkeras(self.mu_bits, self.mu_integer)
-
-    def with_bits(self, bits: int) -> "VAE21Quant":
-        """``--precision N``: weights, biases, activations and mu at N bits, integer bits kept."""
-        return replace(self, weight_bits=bits, act_bits=bits, mu_bits=bits)
-
-    def to_dict(self):
-        d = asdict(self)
-        d.update(
-            input=self.input_precision.to_ap(),
-            weight=self.weight_precision.to_ap(),
-            activation=self.act_precision.to_ap(),
-            mu=self.mu_precision.to_ap(),
-        )
-        return d
-
-
-@dataclass(frozen=True)
-class VAE21Config:
+class VAE21Config(ModelConfig):
     n_features: int = 21
-    hidden: tuple[int, ...] = (32, 16)
     latent: int = 4
     beta: float = 1.0
     epochs: int = 40
-    batch_size: int = 1024
-    learning_rate: float = 3e-3
     patience: int = 6
     seed: int = 7
-    quant: VAE21Quant = VAE21Quant()
+    quant: QuantSpec = VAE21_QUANT
     # reconstruction loss mask: "" = every feature counts; "l1_objects" = only the features of present L1
     # objects (models.ae57.masked_sse_loss: zero-padded slots and MET eta do not count)
     recon_mask: str = ""
-
-    def to_dict(self):
-        d = asdict(self)
-        d["quant"] = self.quant.to_dict()
-        d["hidden"] = list(self.hidden)
-        if not self.recon_mask:  # keep the cache keys of models trained before the option existed
-            del d["recon_mask"]
-        return d
 
 
 def _sampling_layer_cls():
@@ -138,13 +90,14 @@ def build_vae(cfg: VAE21Config, quantized: bool):
     if quantized:
         from qkeras.qlayers import QActivation, QDense
 
-        wq = quantizer_config(q.weight_precision)
-        x = QActivation(quantizer_config(q.input_precision), name="input_quant")(x)
+        wq = {"kernel_quantizer": quantizer_config(q.precision("weight")),
+              "bias_quantizer": quantizer_config(q.precision("bias"))}
+        x = QActivation(quantizer_config(q.precision("input")), name="input_quant")(x)
         for i, n in enumerate(cfg.hidden):
-            x = QDense(n, kernel_quantizer=wq, bias_quantizer=wq, name=f"enc_dense{i + 1}")(x)
-            x = QActivation(quantizer_config(q.act_precision), name=f"enc_relu{i + 1}")(x)
-        mu = QDense(cfg.latent, kernel_quantizer=wq, bias_quantizer=wq, name="mu_dense")(x)
-        mu = QActivation(quantizer_config(q.mu_precision), name="mu_quant")(mu)
+            x = QDense(n, **wq, name=f"enc_dense{i + 1}")(x)
+            x = QActivation(quantizer_config(q.precision("activation")), name=f"enc_relu{i + 1}")(x)
+        mu = QDense(cfg.latent, **wq, name="mu_dense")(x)
+        mu = QActivation(quantizer_config(q.precision("mu")), name="mu_quant")(mu)
     else:
         for i, n in enumerate(cfg.hidden):
             x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
@@ -169,8 +122,9 @@ def vae_tail(x, mu, cfg: VAE21Config):
 
 
 def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, callbacks=()) -> dict:
-    """Train ``vae`` on its ELBO; ``callbacks`` are added to the early stopping / LR schedule (e.g. hgq's BetaScheduler)."""
-    import keras
+    """Train ``vae`` on its ELBO (:func:`models.training.fit`); ``callbacks`` are added to the early stopping / LR
+    schedule (e.g. hgq's BetaScheduler)."""
+    from models.training import fit
 
     if cfg.recon_mask not in ("", "l1_objects"):
         raise ValueError(f"recon_mask {cfg.recon_mask!r}: choose '' or 'l1_objects'")
@@ -184,18 +138,7 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
             return 0.5 * masked_sse_loss(y_true, y_pred)
         return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
 
-    vae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
-    cb = [
-        keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2)),
-        *callbacks,
-    ]
-    hist = vae.fit(
-        x_train, x_train, validation_data=(x_val, x_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
-        shuffle=True, verbose=0, callbacks=cb,
-    )
-    h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    return {"epochs_run": len(h["loss"]), "final_loss": h["loss"][-1], "best_val_loss": min(h["val_loss"])}
+    return fit(vae, x_train, x_val, loss, cfg, callbacks)
 
 
 def deployable_model(vae):
@@ -251,106 +194,48 @@ def reference_scores_fn(fview, twin):
 
 def float_view(qvae, cfg: VAE21Config):
     """The quantized model's own trained weights in the float architecture (every quantizer off)."""
-    fvae = build_vae(cfg, quantized=False)
-    for layer in fvae.layers:
-        try:
-            src = qvae.get_layer(layer.name)
-        except ValueError:
-            continue
-        if hasattr(layer, "kernel"):
-            layer.kernel.assign(np.asarray(src.kernel))
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.assign(np.asarray(src.bias))
-        elif layer.weights:
-            layer.set_weights(src.get_weights())
-    return fvae
+    from models.build_util import copy_weights_by_name
+
+    return copy_weights_by_name(build_vae(cfg, quantized=False), qvae)
 
 
 # ------------------------------------------------------------------------------------------------
 # Build hooks (called by the flow through the family registry, models.registry)
 def config_from_build(cfg) -> VAE21Config:
     """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
-    q = VAE21Quant()
-    if cfg.precision_bits is not None:
-        if cfg.precision_bits < 3:
-            raise ValueError(f"--precision {cfg.precision_bits}: need at least 3 bits")
-        q = q.with_bits(cfg.precision_bits)
-    if cfg.input_precision is not None:
-        p = Precision.parse(cfg.input_precision)
-        if not p.signed:
-            raise ValueError("--input-precision must be signed (standardised features are negative too)")
-        a = p.qkeras_args()
-        q = replace(q, input_bits=a["bits"], input_integer=a["integer"])
-    mc = VAE21Config(quant=q)
-    if cfg.epochs is not None:
-        mc = replace(mc, epochs=cfg.epochs)
-    return mc
+    from models import build_util
 
-
-def train_or_load(cfg, mc: VAE21Config, train_ds, mean, std, timings: dict):
-    """The QAT VAE and its float twin, from the model cache (keyed by model config and data) or trained."""
-    import json
-    import time
-    from pathlib import Path
-
-    import keras
-
-    from models.build_util import config_hash, say
-
-    key = config_hash({"model": mc.to_dict(), "data": train_ds.meta.get("cache_key", train_ds.meta),
-                       "keras": keras.__version__})
-    mdir = Path(cfg.cache_dir) / "models" / f"vae21-{key}"
-    qvae = build_vae(mc, quantized=True)
-    twin = build_vae(mc, quantized=False)
-    info_path = mdir / "info.json"
-    t0 = time.perf_counter()
-    if info_path.is_file() and not cfg.retrain:
-        qvae.load_weights(mdir / "qat.weights.h5")
-        twin.load_weights(mdir / "float_twin.weights.h5")
-        info = json.loads(info_path.read_text())
-        info["from_cache"] = True
-        say(f"loaded trained models from cache {mdir}")
-    else:
-        xt = (train_ds.x_train - mean) / std
-        xv = (train_ds.x_val - mean) / std
-        say(f"training QAT VAE and float twin on {len(xt)} SM events")
-        info = {"qat": train_vae(qvae, mc, xt, xv), "float_twin": train_vae(twin, mc, xt, xv)}
-        mdir.mkdir(parents=True, exist_ok=True)
-        qvae.save_weights(mdir / "qat.weights.h5")
-        twin.save_weights(mdir / "float_twin.weights.h5")
-        info_path.write_text(json.dumps(info, indent=2))
-        info["from_cache"] = False
-    timings["train"] = time.perf_counter() - t0
-    info["cache_dir"] = str(mdir)
-    return qvae, twin, info
+    return build_util.config_from_build(cfg, VAE21Config())
 
 
 def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
-    """Registry hook: the deployable model and the reference scores (float view, float twin, offline)."""
+    """Registry hook: the deployable model and the reference scores (float view, float twin, offline).
+
+    ``cfg.quant_mode`` 'ptq' (post-training quantization): the weights trained (or cached) at the default
+    widths, evaluated with the quantizers of the build's configuration (same weights, new quantizers)."""
     from models.registry import PreparedModel
+    from models.training import train_pair
 
     mc = config_from_build(cfg)
-    mode = getattr(cfg, "quant_mode", "qat")
-    if mode == "ptq":
-        # post-training quantization: the weights trained (or cached) at the default precision, evaluated with
-        # the quantizers of ``mc`` (same weights, new quantizers)
-        mc_train = config_from_build(replace(cfg, precision_bits=None, input_precision=None))
-        qvae_trained, twin, info = train_or_load(cfg, mc_train, train_ds, mean, std, timings)
-        train_info = {**info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
-        qvae = requantize(qvae_trained, mc)
-    elif mode == "qat":
-        qvae, twin, train_info = train_or_load(cfg, mc, train_ds, mean, std, timings)
-    else:
-        raise ValueError(f"quantization mode {mode!r}: choose 'qat' or 'ptq'")
+    if cfg.quant_mode not in ("qat", "ptq"):
+        raise ValueError(f"quantization mode {cfg.quant_mode!r}: choose 'qat' or 'ptq'")
+    mc_train = mc if cfg.quant_mode == "qat" else replace(mc, quant=VAE21_QUANT)
+    xt, xv = (train_ds.x_train - mean) / std, (train_ds.x_val - mean) / std
+    qvae, twin, train_info = train_pair(cfg, "vae21", mc_train.to_dict(), train_ds,
+                                        lambda quantized: build_vae(mc_train, quantized),
+                                        lambda m, quantized: train_vae(m, mc_train, xt, xv), timings)
+    if cfg.quant_mode == "ptq":
+        train_info = {**train_info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
+        qvae = requantize(qvae, mc)
     deploy = deployable_model(qvae)
     fview = float_view(qvae, mc)
-
-    reference_scores = reference_scores_fn(fview, twin)
-
     desc = {"name": "vae21", "description": "quantization-aware VAE on the 21 HLT features", "config": mc.to_dict(),
             "training": train_info}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
+    return PreparedModel(deploy=deploy, description=desc,
+                         reference_scores=reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc})
+
+
 def requantize(qvae, cfg: VAE21Config):
     """PTQ: a quantized VAE built with ``cfg``'s quantizers carrying ``qvae``'s trained weights (copied by layer
     name; the quantizer widths do not change any weight shape)."""

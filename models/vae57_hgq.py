@@ -5,8 +5,8 @@ Same shape, loss, optimiser, epochs, seed and KL weight as ``vae57`` (read at ru
 :func:`models.vae57.vae_config`, so it follows whatever ``vae57`` uses): 57 -> 32 -> 16 -> latent 3
 (mu, log sigma^2) -> 16 -> 32 -> 57, ReLU.  What differs is the quantization of the encoder:
 
-* input port: the *same* fixed, homogeneous quantizer as ``vae57`` (QKeras-API ``quantized_bits`` built from
-  :class:`models.l1_common.L1Quant` via ``quant_from_build``: ``--input-precision`` applies to both);
+* input port: the *same* fixed, homogeneous quantizer as ``vae57`` (QKeras-API ``quantized_bits`` from the
+  ``input`` place of vae57's :class:`quantize.spec.QuantSpec`: ``--input-precision`` applies to both);
 * ``enc_dense1``, ``enc_dense2``, ``mu_dense``: ``hgq.layers.QDense`` with a heterogeneous kernel quantizer
   (one trainable bit width and integer width per weight, KBI, RND, SAT_SYM; initialised at vae57's weight
   width) and a heterogeneous bias quantizer (one per bias, SAT_SYM);
@@ -14,7 +14,7 @@ Same shape, loss, optimiser, epochs, seed and KL weight as ``vae57`` (read at ru
   port again (a no-op on already quantized values, needed by HGQ2 to count EBOPs); ``enc_dense2`` and
   ``mu_dense`` read the ReLU output through an unsigned, saturating KIF quantizer with one trainable integer
   and fractional width per feature (initialised at vae57's quantized_relu width);
-* mu: the same fixed quantizer as ``vae57`` (``L1Quant.latent``), so the on-chip score part
+* mu: the same fixed quantizer as ``vae57`` (its spec's ``mu`` place), so the on-chip score part
   (``QMultiply(mu, mu)`` + frozen unit-kernel ``QDense`` = sum(mu^2)) is identical in both models and the
   comparison isolates the encoder.
 
@@ -60,10 +60,11 @@ class HGQConfig:
 
 
 def _weight_conf(q, hc: HGQConfig, place: str):
+    """``place``: 'weight' (kernel) or 'bias', both an hgq place and a :class:`quantize.spec.QuantSpec` place."""
     from hgq.config import QuantizerConfig
     from hgq.constraints import MinMax
 
-    p = q.weight_precision  # vae57's kernels: ap_fixed<W, I> with sign
+    p = q.precision(place)  # vae57's kernels / biases: ap_fixed<W, I> with sign
     b0 = hc.init_weight_bits if hc.init_weight_bits is not None else p.width - 1
     return QuantizerConfig("kbi", place, k0=True, b0=b0, i0=p.integer - 1, round_mode="RND", overflow_mode="SAT_SYM",
                            bc=MinMax(hc.min_bits, hc.max_bits), homogeneous_axis=(), heterogeneous_axis=None,
@@ -74,7 +75,7 @@ def _act_conf(q, hc: HGQConfig):
     from hgq.config import QuantizerConfig
     from hgq.constraints import MinMax
 
-    p = q.act_precision  # vae57's quantized_relu: unsigned ap_ufixed<W, I>
+    p = q.precision("activation")  # vae57's quantized_relu: unsigned ap_ufixed<W, I>
     f0 = hc.init_act_frac if hc.init_act_frac is not None else p.frac
     return QuantizerConfig("kif", "datalane", k0=False, i0=p.integer, f0=f0, round_mode="RND", overflow_mode="SAT",
                            ic=MinMax(-hc.max_bits, hc.max_bits), fc=MinMax(-hc.max_bits, hc.max_bits),
@@ -107,14 +108,14 @@ def build_hgq_vae(mc, hc: HGQConfig):
     keras.utils.set_random_seed(mc.seed)
     q = mc.quant
     inp = keras.Input((mc.n_features,), name="features")
-    x = QActivation(quantizer_config(q.input_precision), name="input_quant")(inp)
+    x = QActivation(quantizer_config(q.precision("input")), name="input_quant")(inp)
     for i, n in enumerate(mc.hidden):
-        iq = quantizer_config(q.input_precision) if i == 0 else _act_conf(q, hc)
+        iq = quantizer_config(q.precision("input")) if i == 0 else _act_conf(q, hc)
         x = _native_qdense(n, f"enc_dense{i + 1}", hc, activation="relu", iq_conf=iq,
                            kq_conf=_weight_conf(q, hc, "weight"), bq_conf=_weight_conf(q, hc, "bias"))(x)
     mu = _native_qdense(mc.latent, "mu_dense", hc, iq_conf=_act_conf(q, hc), kq_conf=_weight_conf(q, hc, "weight"),
                         bq_conf=_weight_conf(q, hc, "bias"))(x)
-    mu = QActivation(quantizer_config(q.mu_precision), name="mu_quant")(mu)
+    mu = QActivation(quantizer_config(q.precision("mu")), name="mu_quant")(mu)
     return keras.Model(inp, vae_tail(x, mu, mc), name="vae57hgq_qat")
 
 
@@ -141,22 +142,21 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     from models import l1_common
     from models import vae21 as v
     from models.registry import PreparedModel
-    from models.vae21 import reference_scores_fn
+    from models.training import train_pair
     from models.vae57 import vae_config
 
     mc = vae_config(cfg)
     hc = HGQConfig()
     scale, xt, xv = l1_common.scaled(train_ds)
-    qvae = build_hgq_vae(mc, hc)
-    twin = v.build_vae(mc, quantized=False)
-    info = l1_common.train_or_load(
-        cfg, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, train_ds, {"qat": qvae, "float_twin": twin},
-        lambda name, m: train_hgq_vae(m, mc, hc, xt, xv) if name == "qat" else v.train_vae(m, mc, xt, xv), timings)
+    qvae, twin, info = train_pair(
+        cfg, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, train_ds,
+        lambda quantized: build_hgq_vae(mc, hc) if quantized else v.build_vae(mc, quantized=False),
+        lambda m, quantized: train_hgq_vae(m, mc, hc, xt, xv) if quantized else v.train_vae(m, mc, xt, xv), timings)
     deploy = v.deployable_model(qvae)
     fview = v.float_view(qvae, mc)
     desc = {"name": "vae57hgq", "description": "vae57 with an HGQ2-native encoder (per-weight bit widths, EBOPs "
             "penalty); firmware = encoder mu + sum(mu^2)", "config": {**mc.to_dict(), "hgq": hc.to_dict()},
             "training": info, "score": "sum(mu^2)"}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores_fn(fview, twin),
+    return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))

@@ -9,9 +9,9 @@ pytestmark = pytest.mark.slow
 def test_float64_reference_equals_fast_emulator_at_16_bits(rng):
     from emulation.fast import FastEmulator
     from emulation.keras_ref import float64_model
-    from models.vae21 import VAE21Config, VAE21Quant, build_vae, deployable_model
+    from models.vae21 import VAE21_QUANT, VAE21Config, build_vae, deployable_model
 
-    cfg = VAE21Config(hidden=(16, 8), latent=3, quant=VAE21Quant().with_bits(16))
+    cfg = VAE21Config(hidden=(16, 8), latent=3, quant=VAE21_QUANT.with_bits(16))
     deploy = deployable_model(build_vae(cfg, quantized=True))
     x = rng.normal(0, 3, (20000, 21)).astype(np.float32)
     y_emu = FastEmulator(deploy).predict(x)

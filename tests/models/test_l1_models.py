@@ -34,12 +34,10 @@ def small_ae57():
 @pytest.fixture(scope="module")
 def small_vae57():
     from models import vae21
-    from models.l1_common import L1Quant
+    from models.vae57 import VAE57_QUANT
 
-    q = L1Quant()
-    vq = vae21.VAE21Quant(input_bits=q.input_bits, input_integer=q.input_integer, weight_bits=q.weight_bits,
-                          weight_integer=q.weight_integer, act_bits=q.act_bits, act_integer=q.act_integer,
-                          mu_bits=q.latent_bits, mu_integer=q.latent_integer)
+    vq = VAE57_QUANT.with_bits(6)  # the CMS-like starting point: 6-bit weights and biases
+    assert vq.places == {"input": (9, 6), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4)}
     cfg = vae21.VAE21Config(n_features=57, hidden=(8, 6), latent=3, quant=vq)
     return vae21.deployable_model(vae21.build_vae(cfg, quantized=True))
 
@@ -54,7 +52,7 @@ def test_ae57_mask_on_chip_equals_numpy_mask(small_ae57, rng, adversarial_inputs
     x = _l1_adversarial(rng, adversarial_inputs)
     probe = keras.Model(deploy.inputs, deploy.get_layer("mask_quant").output)
     m = probe.predict(x, batch_size=8192, verbose=0)
-    xq = quantize_np(x, cfg.quant.input_precision)
+    xq = quantize_np(x, cfg.quant.precision("input"))
     want = object_mask(np.maximum(xq, 0))  # a negative pT (not physical) masks its object too
     np.testing.assert_array_equal(m, want)
     assert 0 < m[:, 3::3].mean() < 1
@@ -76,28 +74,26 @@ def test_ae57_fast_emulator_equals_keras(small_ae57, rng, adversarial_inputs):
 
 def test_ae57_score_precisions_cover_the_ports():
     """diff holds |input| + |reconstruction| without saturating, sq its square (computed by hand)."""
-    from dataclasses import replace
-
     from models.ae57 import score_precisions
-    from models.l1_common import L1Quant
+    from quantize.spec import QuantSpec
 
-    d, sq = score_precisions(L1Quant())  # input ap_fixed<9,7> (+-64), reconstruction ap_fixed<12,6> (+-32)
+    q = QuantSpec(input=(9, 6), output=(12, 5))  # input ap_fixed<9,7> (+-64), reconstruction ap_fixed<12,6> (+-32)
+    d, sq = score_precisions(q)
     assert (d.to_ap(), sq.to_ap()) == ("ap_fixed<14,8,AP_RND_CONV,AP_SAT>", "ap_ufixed<20,14,AP_RND_CONV,AP_SAT>")
-    d, sq = score_precisions(replace(L1Quant(), input_bits=8, input_integer=5))  # +-32 and +-32: diff < 64
+    d, sq = score_precisions(q.with_places(input=(8, 5)))  # +-32 and +-32: diff < 64
     assert (d.width, d.integer, sq.width, sq.integer) == (13, 7, 18, 12)
 
 
 def test_port_range_check_flags_a_port_too_narrow_for_the_l1_fields():
-    from dataclasses import replace
-
     from data.l1 import N_L1_FEATURES
-    from models.l1_common import L1Quant, port_range_check
+    from models.l1_common import L1_INPUT, port_range_check
+    from quantize.spec import QuantSpec
 
     scale = np.full(N_L1_FEATURES, 40.0, np.float32)  # MET 2047.5 GeV -> 51.2
-    ok = port_range_check(L1Quant(), scale)
+    ok = port_range_check(QuantSpec(input=L1_INPUT), scale)  # ap_fixed<9,7>
     assert ok["covers_field_range"] and ok["largest_field"] == "MET_pt"
     assert ok["largest_field_value_scaled"] == pytest.approx(2047.5 / 40)
-    narrow = port_range_check(replace(L1Quant(), input_bits=8, input_integer=5), scale)  # ap_fixed<8,6>: max 31.75
+    narrow = port_range_check(QuantSpec(input=(8, 5)), scale)  # ap_fixed<8,6>: max 31.75
     assert not narrow["covers_field_range"] and narrow["port_max"] == 31.75
 
 
@@ -109,7 +105,7 @@ def test_ae57_wide_input_port_mask_scale(rng, adversarial_inputs):
     from models.ae57 import AE57Config, build_ae, deployable_model
 
     cfg = AE57Config(hidden=(8, 6), latent=2)
-    cfg = replace(cfg, quant=replace(cfg.quant, input_bits=16, input_integer=5))
+    cfg = replace(cfg, quant=cfg.quant.with_places(input=(16, 5)))
     deploy = deployable_model(build_ae(cfg, quantized=True), cfg)
     x = _l1_adversarial(rng, adversarial_inputs)[:6000]
     a = exact_agreement(FastEmulator(deploy).predict(x)[:, 0], deploy.predict(x, batch_size=8192, verbose=0)[:, 0])

@@ -1,0 +1,64 @@
+"""Training shared by the model families: the Keras fit recipe and the model cache (train once, then load)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
+    """Train an autoencoder-like ``model`` (target = input) with ``mc``'s recipe: Adam(``learning_rate``), early
+    stopping after ``patience`` epochs (best weights restored), learning rate halved on plateaus."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(mc.learning_rate), loss=loss)
+    cb = [keras.callbacks.EarlyStopping(patience=mc.patience, restore_best_weights=True),
+          keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, mc.patience // 2)), *callbacks]
+    t0 = time.perf_counter()
+    hist = model.fit(x_train, x_train, validation_data=(x_val, x_val), epochs=mc.epochs, batch_size=mc.batch_size,
+                     shuffle=True, verbose=0, callbacks=cb)
+    h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return {"epochs_run": len(h["loss"]), "final_loss": h["loss"][-1], "best_val_loss": min(h["val_loss"]),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def train_or_load(cfg, tag: str, model_cfg: dict, train_ds, models: dict, train_fn, timings: dict) -> dict:
+    """Load the weights of ``models`` (name -> Keras model) from the cache keyed by (tag, model config, data),
+    or train each with ``train_fn(name, model) -> info`` and cache them (unless ``cfg.retrain``: always train).
+    Sets ``timings['train']``; returns ``{name: info, ..., "from_cache", "cache_dir"}``."""
+    import keras
+
+    from models.build_util import config_hash, say
+
+    key = config_hash({"model": model_cfg, "data": train_ds.meta.get("cache_key", train_ds.meta),
+                       "keras": keras.__version__})
+    mdir = Path(cfg.cache_dir) / "models" / f"{tag}-{key}"
+    info_path = mdir / "info.json"
+    t0 = time.perf_counter()
+    if info_path.is_file() and not cfg.retrain:
+        for name, m in models.items():
+            m.load_weights(mdir / f"{name}.weights.h5")
+        info = json.loads(info_path.read_text())
+        info["from_cache"] = True
+        say(f"loaded trained models from cache {mdir}")
+    else:
+        say(f"training {tag} ({', '.join(models)}) on {len(train_ds.x_train)} SM events")
+        info = {name: train_fn(name, m) for name, m in models.items()}
+        mdir.mkdir(parents=True, exist_ok=True)
+        for name, m in models.items():
+            m.save_weights(mdir / f"{name}.weights.h5")
+        info_path.write_text(json.dumps(info, indent=2))
+        info["from_cache"] = False
+    timings["train"] = time.perf_counter() - t0
+    info["cache_dir"] = str(mdir)
+    return info
+
+
+def train_pair(cfg, tag: str, model_cfg: dict, train_ds, build, train, timings: dict):
+    """The QAT model ``build(True)`` and its float twin ``build(False)`` (built in that order), loaded from the
+    cache or trained with ``train(model, quantized) -> info``: ``(qat, twin, info)``."""
+    qat, twin = build(True), build(False)
+    info = train_or_load(cfg, tag, model_cfg, train_ds, {"qat": qat, "float_twin": twin},
+                         lambda name, m: train(m, name == "qat"), timings)
+    return qat, twin, info
