@@ -278,19 +278,7 @@ def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
     reports: dict[str, dict] = {}
 
     def table():
-        from .table import point_row, write_table
-
-        rows = []
-        for p in points:
-            rec = records.get(p.hash)
-            rep = None
-            if rec is not None and rec.get("status") == DONE_OK:
-                if p.hash not in reports:
-                    rep_path = sdir / "points" / p.hash / "project" / "report" / "report.json"
-                    reports[p.hash] = _read_json(rep_path)
-                rep = reports[p.hash]
-            rows.append(point_row(p, rec, rep))
-        return write_table(rows, sdir)
+        return _table(points, records, reports, sdir)
 
     n_skip = len(valid) - len(todo)
     log(f"[sweep] {len(points)} points in {sdir}: {len(bad)} invalid, {n_skip} already done (skipped), "
@@ -298,114 +286,33 @@ def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
     interrupted = False
     n_run = 0
     if todo:
-        own_executor = executor is None
-        if executor is None:
-            executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
-        log(f"[sweep] executor: {executor.describe()}")
-        prog = _Progress(len(valid), n_skip, executor.capacity, log)
-        prog.failed = sum(1 for h, r in records.items() if r and r.get("status") in DONE_BAD and all(h != p.hash for p in todo))
-        ok_groups = {p.training_key for p in valid if (records[p.hash] or {}).get("status") == DONE_OK}
-        nothing_yet = not ok_groups
-        leaders: dict[str, str] = {}
-        for p in todo:
-            if p.training_key not in ok_groups:
-                leaders.setdefault(p.training_key, p.hash)
-        first = todo[0].hash if nothing_yet and len(leaders) > 1 else None
-        finished: set[str] = set()
-        pending = list(todo)
-        running: dict[str, tuple] = {}
-
-        def ready(p: Point) -> bool:
-            if first is not None and p.hash != first and first not in finished:
-                return False
-            lead = leaders.get(p.training_key)
-            return lead is None or lead == p.hash or lead in finished
-
-        def launch(p: Point):
-            pdir = sdir / "points" / p.hash
-            pdir.mkdir(parents=True, exist_ok=True)
-            (pdir / RESULT).unlink(missing_ok=True)
-            rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
-                   "build_config": p.config.to_dict(), "versions": versions, "status": "running",
-                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            _write_json(pdir / POINT, rec)
-            records[p.hash] = rec
-            running[p.hash] = (executor.submit(p.hash, pdir), p, time.perf_counter())
-            log(f"[sweep] start  {p.hash}  {_label(p.values)}")
-
-        def finalize(p: Point, exit_code, wall, host, error=None):
-            pdir = sdir / "points" / p.hash
-            rec = dict(records[p.hash])
-            res = _read_json(pdir / RESULT)
-            if res is not None and res.get("hash") == p.hash:
-                rec = _merge_result(rec, res)
-            else:
-                sig = f" (signal {-exit_code})" if isinstance(exit_code, int) and exit_code < 0 else ""
-                rec.update(status="crashed", error=error or (
-                    f"point process ended with exit code {exit_code}{sig} without a result; last log lines:\n"
-                    + _tail(pdir / LOG)))
-            rec.update(exit_code=exit_code, wall_s=wall, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-            if host and "host" not in rec:
-                rec["host"] = host
-            records[p.hash] = rec
-            _write_json(pdir / POINT, rec)
-            finished.add(p.hash)
-            if rec["status"] in DONE_BAD:
-                prog.failed += 1
-            prog.walls.append(wall)
-            st = rec["status"] + ("" if rec.get("checks_passed", True) else " (agreement checks failed)")
-            err = f": {rec['error'].splitlines()[0]}" if rec["status"] != DONE_OK and rec.get("error") else ""
-            log(f"[sweep] {'done ' if rec['status'] == DONE_OK else 'FAIL '} {p.hash}  {_label(p.values)}  "
-                f"{st} in {wall:.1f} s{err}")
-
-        try:
-            while pending or running:
-                for p in list(pending):
-                    if len(running) >= executor.capacity:
-                        break
-                    if ready(p):
-                        pending.remove(p)
-                        launch(p)
-                changed = False
-                for h, (fut, p, t0) in list(running.items()):
-                    if fut.done():
-                        del running[h]
-                        try:
-                            ec, wall, host = fut.result()
-                            finalize(p, ec, wall, host)
-                        except Exception as exc:  # noqa: BLE001 (executor-level failure: a lost worker...)
-                            finalize(p, None, time.perf_counter() - t0, None,
-                                     error=f"executor error: {exc.__class__.__name__}: {exc}")
-                        n_run += 1
-                        changed = True
-                now = time.perf_counter()
-                run_el = [now - t0 for (_, _, t0) in running.values()]
-                if changed:
-                    table()
-                    prog.maybe(run_el, len(pending), force=True)
-                else:
-                    prog.maybe(run_el, len(pending))
-                    time.sleep(0.2)
-        except KeyboardInterrupt:
-            interrupted = True
-            log("[sweep] interrupted: stopping running points, writing a consistent table")
-            executor.stop_running()
-            for h, (fut, p, t0) in running.items():
-                pdir = sdir / "points" / h
-                res = _read_json(pdir / RESULT)
-                rec = dict(records[h])
-                if res is not None and res.get("hash") == h and res.get("status") == DONE_OK:
-                    rec = _merge_result(rec, res)
-                    rec["wall_s"] = time.perf_counter() - t0
-                else:
-                    rec.update(status="interrupted", error="interrupted (Ctrl-C); re-run the sweep to resume")
-                records[h] = rec
-                _write_json(pdir / POINT, rec)
-            own_executor = False
-        finally:
-            if own_executor:
-                executor.close()
+        sched = _Scheduler(spec, sdir, versions, valid, todo, records, table, executor, log)
+        sched.run()
+        interrupted, n_run = sched.interrupted, sched.n_run
     df = table()
+    info = _write_pareto(spec, df, sdir, log)
+    return SweepResult(sdir, df, info, interrupted, n_run)
+
+
+def _table(points: list[Point], records: dict, reports: dict, sdir: Path):
+    """Write results.parquet / results.csv from the records (report.json of ok points read once, cached in
+    ``reports``) and return the DataFrame."""
+    from .table import point_row, write_table
+
+    rows = []
+    for p in points:
+        rec = records.get(p.hash)
+        rep = None
+        if rec is not None and rec.get("status") == DONE_OK:
+            if p.hash not in reports:
+                rep_path = sdir / "points" / p.hash / "project" / "report" / "report.json"
+                reports[p.hash] = _read_json(rep_path)
+            rep = reports[p.hash]
+        rows.append(point_row(p, rec, rep))
+    return write_table(rows, sdir)
+
+
+def _write_pareto(spec: SweepSpec, df, sdir: Path, log) -> dict:
     from .pareto import analyse, pareto_markdown, pareto_plots
 
     info = analyse(df, spec.pareto, spec.budgets)
@@ -415,7 +322,146 @@ def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
         pareto_plots(df, info, sdir)
     except Exception as exc:  # noqa: BLE001 (a plot never loses the table)
         log(f"[sweep] plots failed: {exc}")
-    return SweepResult(sdir, df, info, interrupted, n_run)
+    return info
+
+
+class _Scheduler:
+    """Runs the ``todo`` points on an executor: at most ``capacity`` at a time, points sharing a training key
+    after their leader, the very first point alone when nothing is done yet.  ``records`` (shared with the
+    caller) is updated and every point.json written as points start and finish; ``table()`` is rewritten
+    whenever a point finishes.  Creates (and closes) its own executor when none is given."""
+
+    def __init__(self, spec: SweepSpec, sdir: Path, versions: dict, valid: list[Point], todo: list[Point],
+                 records: dict, table, executor, log):
+        self.sdir, self.versions, self.records, self.table, self.log = sdir, versions, records, table, log
+        self.own_executor = executor is None
+        if executor is None:
+            executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
+        self.executor = executor
+        log(f"[sweep] executor: {executor.describe()}")
+        self.progress = _Progress(len(valid), len(valid) - len(todo), executor.capacity, log)
+        todo_hashes = {p.hash for p in todo}
+        self.progress.failed = sum(1 for h, r in records.items()
+                                   if r and r.get("status") in DONE_BAD and h not in todo_hashes)
+        ok_groups = {p.training_key for p in valid if (records[p.hash] or {}).get("status") == DONE_OK}
+        self.leaders: dict[str, str] = {}
+        for p in todo:
+            if p.training_key not in ok_groups:
+                self.leaders.setdefault(p.training_key, p.hash)
+        self.first = todo[0].hash if not ok_groups and len(self.leaders) > 1 else None
+        self.finished: set[str] = set()
+        self.pending = list(todo)
+        self.running: dict[str, tuple] = {}  # hash -> (future, point, perf_counter at launch)
+        self.n_run = 0
+        self.interrupted = False
+
+    def run(self) -> None:
+        try:
+            self.loop()
+        except KeyboardInterrupt:
+            self.interrupt()
+        finally:
+            if self.own_executor:
+                self.executor.close()
+
+    def ready(self, p: Point) -> bool:
+        if self.first is not None and p.hash != self.first and self.first not in self.finished:
+            return False
+        lead = self.leaders.get(p.training_key)
+        return lead is None or lead == p.hash or lead in self.finished
+
+    def loop(self) -> None:
+        while self.pending or self.running:
+            self.launch_ready()
+            changed = self.poll()
+            now = time.perf_counter()
+            run_el = [now - t0 for (_, _, t0) in self.running.values()]
+            if changed:
+                self.table()
+                self.progress.maybe(run_el, len(self.pending), force=True)
+            else:
+                self.progress.maybe(run_el, len(self.pending))
+                time.sleep(0.2)
+
+    def launch_ready(self) -> None:
+        for p in list(self.pending):
+            if len(self.running) >= self.executor.capacity:
+                break
+            if self.ready(p):
+                self.pending.remove(p)
+                self.launch(p)
+
+    def poll(self) -> bool:
+        """Finalize every finished point; True if any did."""
+        changed = False
+        for h, (fut, p, t0) in list(self.running.items()):
+            if fut.done():
+                del self.running[h]
+                try:
+                    ec, wall, host = fut.result()
+                    self.finalize(p, ec, wall, host)
+                except Exception as exc:  # noqa: BLE001 (executor-level failure: a lost worker...)
+                    self.finalize(p, None, time.perf_counter() - t0, None,
+                                  error=f"executor error: {exc.__class__.__name__}: {exc}")
+                self.n_run += 1
+                changed = True
+        return changed
+
+    def launch(self, p: Point) -> None:
+        pdir = self.sdir / "points" / p.hash
+        pdir.mkdir(parents=True, exist_ok=True)
+        (pdir / RESULT).unlink(missing_ok=True)
+        rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
+               "build_config": p.config.to_dict(), "versions": self.versions, "status": "running",
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        _write_json(pdir / POINT, rec)
+        self.records[p.hash] = rec
+        self.running[p.hash] = (self.executor.submit(p.hash, pdir), p, time.perf_counter())
+        self.log(f"[sweep] start  {p.hash}  {_label(p.values)}")
+
+    def finalize(self, p: Point, exit_code, wall, host, error=None) -> None:
+        pdir = self.sdir / "points" / p.hash
+        rec = dict(self.records[p.hash])
+        res = _read_json(pdir / RESULT)
+        if res is not None and res.get("hash") == p.hash:
+            rec = _merge_result(rec, res)
+        else:
+            sig = f" (signal {-exit_code})" if isinstance(exit_code, int) and exit_code < 0 else ""
+            rec.update(status="crashed", error=error or (
+                f"point process ended with exit code {exit_code}{sig} without a result; last log lines:\n"
+                + _tail(pdir / LOG)))
+        rec.update(exit_code=exit_code, wall_s=wall, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        if host and "host" not in rec:
+            rec["host"] = host
+        self.records[p.hash] = rec
+        _write_json(pdir / POINT, rec)
+        self.finished.add(p.hash)
+        if rec["status"] in DONE_BAD:
+            self.progress.failed += 1
+        self.progress.walls.append(wall)
+        st = rec["status"] + ("" if rec.get("checks_passed", True) else " (agreement checks failed)")
+        err = f": {rec['error'].splitlines()[0]}" if rec["status"] != DONE_OK and rec.get("error") else ""
+        self.log(f"[sweep] {'done ' if rec['status'] == DONE_OK else 'FAIL '} {p.hash}  {_label(p.values)}  "
+                 f"{st} in {wall:.1f} s{err}")
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the running points (the executor closes itself), mark them interrupted unless they
+        finished ok meanwhile."""
+        self.interrupted = True
+        self.log("[sweep] interrupted: stopping running points, writing a consistent table")
+        self.executor.stop_running()
+        for h, (fut, p, t0) in self.running.items():
+            pdir = self.sdir / "points" / h
+            res = _read_json(pdir / RESULT)
+            rec = dict(self.records[h])
+            if res is not None and res.get("hash") == h and res.get("status") == DONE_OK:
+                rec = _merge_result(rec, res)
+                rec["wall_s"] = time.perf_counter() - t0
+            else:
+                rec.update(status="interrupted", error="interrupted (Ctrl-C); re-run the sweep to resume")
+            self.records[h] = rec
+            _write_json(pdir / POINT, rec)
+        self.own_executor = False
 
 
 def _label(v: dict) -> str:
