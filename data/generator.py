@@ -50,361 +50,87 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
 * Objects are kept pT-ordered in 4 lepton, 10 jet and 2 photon slots (the softest beyond that are dropped).
 * Every returned event passes the trigger (>= 1 e/mu with reconstructed pT > 23 GeV and |eta| < 2.5); the
   generator oversamples and selects.
+
+Layout: the generator-level physics (process tables, 4-vectors, decays, one function per process) is in
+:mod:`data.processes` (its public names are re-exported here); this module has the detector simulation, the
+trigger and :func:`generate` / :func:`generate_sm_cocktail`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .kinematics import (  # noqa: F401  (re-exported: data.generator's public kinematics)
-    M_B, M_TAU, TWO_PI, _stack, _top_k, _wrap, boost, breit_wigner, inv_mass, p4_from_ptetaphim, power_law, pt_eta_phi,
-    two_body_decay)
 from .objects import N_JETS, N_LEPTONS, N_PHOTONS, OBJECT_FIELDS, EventObjects
+from .processes import (  # noqa: F401 (re-exported: the public generator-level names live in data.processes)
+    _EFF_GUESS,
+    _PROCESSES,
+    BSM_SIGNALS,
+    G_T,
+    G_W,
+    G_Z,
+    M_B,
+    M_T,
+    M_TAU,
+    M_W,
+    M_Z,
+    SM_PROCESSES,
+    TWO_PI,
+    _Truth,
+    boost,
+    breit_wigner,
+    inv_mass,
+    p4_from_ptetaphim,
+    power_law,
+    pt_eta_phi,
+    two_body_decay,
+)
 
 GENERATOR_VERSION = "hlt-objects-1"
-
-# name -> (fraction of the triggered stream, events per month)
-SM_PROCESSES: dict[str, tuple[float, float]] = {
-    "W": (0.592, 110e6),
-    "QCD": (0.338, 63e6),
-    "Z": (0.067, 12e6),
-    "ttbar": (0.003, 0.6e6),
-}
-
-BSM_SIGNALS: dict[str, dict] = {
-    "LQ_btau": dict(mass_gev=80.0, acceptance_x_trigger_eff=0.12,
-                    description="pair-produced 80 GeV leptoquark, LQ -> b tau"),
-    "A_4l": dict(mass_gev=50.0, acceptance_x_trigger_eff=0.05,
-                 description="50 GeV neutral scalar a -> Z* Z* -> 4 leptons"),
-    "h0_tautau": dict(mass_gev=60.0, acceptance_x_trigger_eff=0.06,
-                      description="60 GeV neutral scalar h0 -> tau tau"),
-    "hpm_taunu": dict(mass_gev=60.0, acceptance_x_trigger_eff=0.12,
-                      description="60 GeV charged scalar h+- -> tau nu"),
-}
 
 TRIGGER_PT = 23.0
 TRIGGER_ABS_ETA = 2.5
 
-M_W, G_W = 80.38, 2.09
-M_Z, G_Z = 91.19, 2.50
-M_T, G_T = 172.5, 1.4
-
-
-class _Truth:
-    """Collects generator-level objects as columns of (n,) arrays; absent objects have mask False."""
-
-    def __init__(self, n: int, rng):
-        self.n = n
-        self.rng = rng
-        self.lep_cols: list[tuple] = []
-        self.jet_cols: list[tuple] = []
-        self.nu_px = np.zeros(n)
-        self.nu_py = np.zeros(n)
-        self.n_extra_photons = 0.1
-
-    def _mask(self, mask):
-        return np.ones(self.n, bool) if mask is None else mask
-
-    def lepton(self, pt, eta, phi, charge, flavour, mask=None, iso=None):
-        self.lep_cols.append((pt, eta, phi, np.broadcast_to(charge, (self.n,)), np.broadcast_to(flavour, (self.n,)),
-                         self._mask(mask), iso))
-
-    def lepton_p4(self, p, charge, flavour, mask=None, iso=None):
-        self.lepton(*pt_eta_phi(p), charge, flavour, mask, iso)
-
-    def jet(self, pt, eta, phi, flavour, mask=None):
-        self.jet_cols.append((pt, eta, phi, np.broadcast_to(flavour, (self.n,)), self._mask(mask)))
-
-    def jet_p4(self, p, flavour, mask=None):
-        self.jet(*pt_eta_phi(p), flavour, mask)
-
-    def neutrino(self, px, py, mask=None):
-        if mask is None:
-            self.nu_px += px
-            self.nu_py += py
-        else:
-            self.nu_px += np.where(mask, px, 0.0)
-            self.nu_py += np.where(mask, py, 0.0)
-
-    def neutrino_p4(self, p, mask=None):
-        self.neutrino(p[0], p[1], mask)
-
-
-def _isr_and_boson(t: _Truth, mass, rng, y_sigma=1.8, isr_probs=(0.5, 0.3, 0.13, 0.05, 0.02), isr_a=4.0):
-    """Add ISR jets to t and return the boson 4-vector recoiling against them."""
-    n = t.n
-    k = len(isr_probs) - 1
-    n_isr = np.searchsorted(np.cumsum(isr_probs) / np.sum(isr_probs), rng.random(n), side="right")
-    bx = rng.normal(0.0, 4.0, n)
-    by = rng.normal(0.0, 4.0, n)
-    for j in range(k):
-        present = n_isr > j
-        pt = power_law(n, 15.0, isr_a, rng)
-        phi = rng.uniform(-np.pi, np.pi, n)
-        eta = np.clip(rng.normal(0.0, 1.8, n), -4.9, 4.9)
-        u = rng.random(n)
-        flav = np.where(u < 0.02, 5, np.where(u < 0.07, 4, 0))
-        t.jet(pt, eta, phi, flav, present)
-        bx -= np.where(present, pt * np.cos(phi), 0.0)
-        by -= np.where(present, pt * np.sin(phi), 0.0)
-    y = rng.normal(0.0, y_sigma, n)
-    mt = np.sqrt(mass * mass + bx * bx + by * by)
-    return np.stack([bx, by, mt * np.sinh(y), mt * np.cosh(y)])
-
-
-def _tau_decay(t: _Truth, tau, charge, rng, mask=None):
-    """Leptonic (35.2 %, collinear e/mu + neutrinos) or hadronic (tau jet + neutrino) tau decays."""
-    n = t.n
-    mask = t._mask(mask)
-    leptonic = rng.random(n) < 0.352
-    flav = np.where(rng.random(n) < 0.5, 11, 13)
-    x_lep = 1.0 - np.sqrt(rng.random(n))
-    x_had = rng.uniform(0.3, 1.0, n)
-    x = np.where(leptonic, x_lep, x_had)
-    pt, eta, phi = pt_eta_phi(tau)
-    t.lepton(x * pt, eta, phi, charge, flav, mask & leptonic)
-    t.jet(x * pt, eta, phi, 15, mask & ~leptonic)
-    t.neutrino((1.0 - x) * tau[0], (1.0 - x) * tau[1], mask)
-
-
-def _w_to_lnu(t: _Truth, w, charge, rng, mask=None, br=(1 / 3, 1 / 3, 1 / 3, 0.0)):
-    """W -> e nu / mu nu / tau nu / q q' with branching ratios br; returns nothing (adds to t)."""
-    n = t.n
-    mask = t._mask(mask)
-    cum = np.cumsum(br) / np.sum(br)
-    u = rng.random(n)
-    ch = np.searchsorted(cum, u, side="right")  # 0 e, 1 mu, 2 tau, 3 qq
-    m2 = np.where(ch == 2, M_TAU, 0.0)
-    d1, d2 = two_body_decay(w, m2, 0.0, rng)
-    is_lep = mask & (ch <= 1)
-    t.lepton_p4(d1, charge, np.where(ch == 0, 11, 13), is_lep)
-    t.neutrino_p4(d2, mask & (ch <= 2))
-    is_tau = mask & (ch == 2)
-    if is_tau.any():
-        _tau_decay(t, d1, charge, rng, is_tau)
-    is_qq = mask & (ch == 3)
-    if is_qq.any():
-        cflav = np.where(rng.random(n) < 0.5, 4, 0)
-        t.jet_p4(d1, cflav, is_qq)
-        t.jet_p4(d2, 0, is_qq)
-
-
-def _random_charge(n, rng, p_plus=0.5):
-    return np.where(rng.random(n) < p_plus, 1, -1)
-
 
 # ------------------------------------------------------------------------------------------------
-# processes: each fills a _Truth
-def _proc_w(t: _Truth, rng):
-    n = t.n
-    w = _isr_and_boson(t, breit_wigner(M_W, G_W, n, rng, 50.0, 150.0), rng)
-    _w_to_lnu(t, w, _random_charge(n, rng, 0.58), rng)
+def _stack(cols, sel, n):
+    """Stack (n,) columns restricted to the rows sel into an (n_sel, k) float64 array (k >= 1)."""
+    out = np.zeros((n if isinstance(sel, slice) else len(sel), max(len(cols), 1)))
+    for i, c in enumerate(cols):
+        out[:, i] = c[sel]
+    return out
 
 
-def _proc_z(t: _Truth, rng):
-    n = t.n
-    z = _isr_and_boson(t, breit_wigner(M_Z, G_Z, n, rng, 60.0, 130.0), rng)
-    u = rng.random(n)
-    ch = np.where(u < 1 / 3, 11, np.where(u < 2 / 3, 13, 15))
-    is_tau = ch == 15
-    m = np.where(is_tau, M_TAU, 0.0)
-    l1, l2 = two_body_decay(z, m, m, rng)
-    q = _random_charge(n, rng)
-    t.lepton_p4(l1, q, ch, ~is_tau)
-    t.lepton_p4(l2, -q, ch, ~is_tau)
-    if is_tau.any():
-        _tau_decay(t, l1, q, rng, is_tau)
-        _tau_decay(t, l2, -q, rng, is_tau)
-
-
-def _proc_ttbar(t: _Truth, rng):
-    n = t.n
-    mt1 = breit_wigner(M_T, G_T, n, rng, 160.0, 185.0)
-    mt2 = breit_wigner(M_T, G_T, n, rng, 160.0, 185.0)
-    mtt = mt1 + mt2 + 10.0 + rng.gamma(2.0, 70.0, n)
-    sys = _isr_and_boson(t, mtt, rng, y_sigma=1.0, isr_probs=(0.35, 0.3, 0.2, 0.1, 0.05))
-    top, atop = two_body_decay(sys, mt1, mt2, rng)
-    br = (0.108, 0.108, 0.108, 0.676)
-    for p, q in ((top, 1), (atop, -1)):
-        mw = breit_wigner(M_W, G_W, n, rng, 60.0, 100.0)
-        w, b = two_body_decay(p, mw, M_B, rng)
-        t.jet_p4(b, 5)
-        _w_to_lnu(t, w, q, rng, br=br)
-    t.n_extra_photons = 0.2
-
-
-def _proc_qcd(t: _Truth, rng):
-    n = t.n
-    fake = rng.random(n) < 0.10
-    lep_pt = power_law(n, 20.0, 4.5, rng)
-    eta = np.clip(rng.normal(0.0, 1.3, n), -2.49, 2.49)
-    phi = rng.uniform(-np.pi, np.pi, n)
-    flav = np.where(fake, np.where(rng.random(n) < 0.75, 11, 13), np.where(rng.random(n) < 0.45, 11, 13))
-    q = _random_charge(n, rng)
-    # heavy-flavour jet: lepton carries z, the rest is a jet next to the lepton
-    z = rng.beta(2.0, 3.0, n)
-    is_b = rng.random(n) < 0.7
-    hf_flav = np.where(fake, 0, np.where(is_b, 5, 4))
-    rest_pt = np.where(fake, lep_pt * rng.uniform(0.3, 3.0, n), lep_pt * (1.0 - z) / z)
-    rest_eta = eta + rng.normal(0.0, 0.08, n)
-    rest_phi = _wrap(phi + rng.normal(0.0, 0.08, n))
-    t.jet(rest_pt, rest_eta, rest_phi, hf_flav)
-    nu_pt = np.where(fake, 0.0, lep_pt * rng.uniform(0.1, 0.7, n))
-    t.neutrino(nu_pt * np.cos(phi), nu_pt * np.sin(phi))
-    # isolation: a fraction of the rest of the jet falls inside the cone, split ch / neu / photons
-    ue = rng.exponential(1.0, (3, n)) * np.array([[1.0], [0.6], [0.8]])
-    cone = np.where(fake, 0.0, rest_pt * rng.uniform(0.4, 1.0, n))
-    w = rng.gamma(np.array([[6.0], [1.5], [3.0]]), 1.0, (3, n))
-    w /= w.sum(0)
-    iso = (cone * w + ue) / lep_pt
-    t.lepton(lep_pt, eta, phi, q, flav, None, iso)
-    # recoil jet balancing the whole heavy-flavour jet
-    tot = lep_pt + rest_pt + nu_pt
-    rec_pt = tot * np.clip(rng.normal(1.0, 0.15, n), 0.3, None)
-    rec_phi = _wrap(phi + np.pi + rng.normal(0.0, 0.3, n))
-    rec_eta = np.clip(rng.normal(0.0, 1.8, n), -4.9, 4.9)
-    rec_flav = np.where(is_b & ~fake & (rng.random(n) < 0.5), 5, 0)
-    t.jet(rec_pt, rec_eta, rec_phi, rec_flav)
-    _isr_and_boson(t, np.zeros(n), rng, isr_probs=(0.45, 0.3, 0.15, 0.07, 0.03))
-    t.n_extra_photons = 0.4
-
-
-_BSM_PRODUCTION = dict(y_sigma=1.3, isr_probs=(0.2, 0.3, 0.25, 0.15, 0.1), isr_a=3.0)
-
-
-def _proc_lq(t: _Truth, rng):
-    n = t.n
-    m = BSM_SIGNALS["LQ_btau"]["mass_gev"]
-    m1 = breit_wigner(m, 0.5, n, rng, m - 3, m + 3)
-    m2 = breit_wigner(m, 0.5, n, rng, m - 3, m + 3)
-    sys = _isr_and_boson(t, m1 + m2 + rng.gamma(2.0, 40.0, n), rng, y_sigma=1.3)
-    lq1, lq2 = two_body_decay(sys, m1, m2, rng)
-    q = _random_charge(n, rng)
-    for lq, s in ((lq1, 1), (lq2, -1)):
-        b, tau = two_body_decay(lq, M_B, M_TAU, rng)
-        t.jet_p4(b, 5)
-        _tau_decay(t, tau, s * q, rng)
-
-
-def _proc_a4l(t: _Truth, rng):
-    n = t.n
-    m = BSM_SIGNALS["A_4l"]["mass_gev"]
-    a = _isr_and_boson(t, np.full(n, m), rng, **_BSM_PRODUCTION)
-    mz1 = rng.uniform(12.0, m - 6.0, n)
-    mz2 = 4.0 + rng.random(n) * (m - 1.0 - mz1 - 4.0)
-    z1, z2 = two_body_decay(a, mz1, mz2, rng)
-    for z in (z1, z2):
-        fl = np.where(rng.random(n) < 0.5, 11, 13)
-        l1, l2 = two_body_decay(z, 0.0, 0.0, rng)
-        q = _random_charge(n, rng)
-        t.lepton_p4(l1, q, fl)
-        t.lepton_p4(l2, -q, fl)
-
-
-def _proc_h0(t: _Truth, rng):
-    n = t.n
-    m = BSM_SIGNALS["h0_tautau"]["mass_gev"]
-    h = _isr_and_boson(t, np.full(n, m), rng, **_BSM_PRODUCTION)
-    t1, t2 = two_body_decay(h, M_TAU, M_TAU, rng)
-    q = _random_charge(n, rng)
-    _tau_decay(t, t1, q, rng)
-    _tau_decay(t, t2, -q, rng)
-
-
-def _proc_hpm(t: _Truth, rng):
-    n = t.n
-    m = BSM_SIGNALS["hpm_taunu"]["mass_gev"]
-    h = _isr_and_boson(t, np.full(n, m), rng, **_BSM_PRODUCTION)
-    tau, nu = two_body_decay(h, M_TAU, 0.0, rng)
-    t.neutrino_p4(nu)
-    _tau_decay(t, tau, _random_charge(n, rng), rng)
-
-
-_PROCESSES = {
-    "W": _proc_w, "QCD": _proc_qcd, "Z": _proc_z, "ttbar": _proc_ttbar,
-    "LQ_btau": _proc_lq, "A_4l": _proc_a4l, "h0_tautau": _proc_h0, "hpm_taunu": _proc_hpm,
-}
-_EFF_GUESS = {"W": 0.5, "QCD": 0.6, "Z": 0.6, "ttbar": 0.3, "LQ_btau": 0.2, "A_4l": 0.05, "h0_tautau": 0.1,
-              "hpm_taunu": 0.15}
+def _top_k(key, k, arrays):
+    """Sort rows by key (descending), keep k columns (zero-padded to k) of every array."""
+    n, kk = key.shape
+    if kk > 1:
+        order = np.argsort(-key, axis=1, kind="stable")[:, :k]
+        flat = (order + (np.arange(n) * kk)[:, None]).ravel()
+        arrays = [a.ravel()[flat].reshape(n, -1) for a in arrays]
+    if arrays[0].shape[1] < k:
+        padded = []
+        for a in arrays:
+            z = np.zeros((n, k), a.dtype)
+            z[:, : a.shape[1]] = a
+            padded.append(z)
+        arrays = padded
+    return arrays
 
 
 def _reconstruct(t: _Truth, rng) -> tuple[EventObjects, np.ndarray]:
-    """Detector simulation; returns the objects of the events passing the trigger and the trigger mask."""
-    n = t.n
+    """Detector simulation; returns the objects of the events passing the trigger and the trigger mask.
+
+    Random numbers are drawn in a fixed order (lepton smearing, isolation, jets, photons, MET, multiplicities):
+    the events of a seed depend on it."""
     # leptons first: the trigger decision, then everything else only for triggered events
-    lc = t.lep_cols
-    everything = slice(None)
-    pt_t = _stack([c[0] for c in lc], everything, n)
-    eta = _stack([c[1] for c in lc], everything, n)
-    present = _stack([c[5] for c in lc], everything, n) > 0
-    is_e = _stack([c[4] for c in lc], everything, n) == 11
-    pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
-    ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
-    # (compare in float32, the stored precision, so that stored events pass exactly)
-    trig = (ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
-    sel = np.flatnonzero(trig)
-    m = len(sel)
-    pt, pt_t, eta, ok = pt[sel], pt_t[sel], eta[sel], ok[sel]
-    pt = np.where(ok, pt, 0.0)
-    phi = _stack([c[2] for c in lc], sel, n)
-    charge = _stack([c[3] for c in lc], sel, n)
-    flav = _stack([c[4] for c in lc], sel, n)
-    # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
-    inv = 1.0 / np.maximum(pt, 1e-9)
-    iso = [rng.exponential(s, pt.shape) * inv for s in (1.0, 0.6, 0.8)]
-    for i, c in enumerate(lc):
-        if c[6] is not None:
-            for j in range(3):
-                iso[j][:, i] = c[6][j][sel]
-    d = pt - np.where(ok, pt_t, 0.0)
-    mis_x = (d * np.cos(phi)).sum(1)
-    mis_y = (d * np.sin(phi)).sum(1)
-    sum_et = pt.sum(1)
-    f32, i8 = np.float32, np.int8
-    lep = _top_k(pt, N_LEPTONS, [pt.astype(f32), np.where(ok, eta, 0.0).astype(f32),
-                                 np.where(ok, phi, 0.0).astype(f32), np.where(ok, charge, 0).astype(i8),
-                                 np.where(ok, flav, 0).astype(i8), *[np.where(ok, a, 0.0).astype(f32) for a in iso]])
-
-    # jets
-    jc = t.jet_cols
-    jpt_t = _stack([c[0] for c in jc], sel, n)
-    jeta = _stack([c[1] for c in jc], sel, n)
-    jphi = _stack([c[2] for c in jc], sel, n)
-    jflav = _stack([c[3] for c in jc], sel, n)
-    jpres = _stack([c[4] for c in jc], sel, n) > 0
-    jpt = jpt_t * (1.0 + 0.10 * rng.standard_normal(jpt_t.shape))
-    jok = jpres & (jpt > 20.0) & (np.abs(jeta) < 4.7)
-    jpt = np.where(jok, jpt, 0.0)
-    d = jpt - np.where(jok, jpt_t, 0.0)
-    mis_x += (d * np.cos(jphi)).sum(1)
-    mis_y += (d * np.sin(jphi)).sum(1)
-    ht = jpt.sum(1)
-    sum_et += ht
-    jmass = jpt * rng.uniform(0.05, 0.2, jpt.shape)
-    is_tau = jflav == 15
-    if is_tau.any():
-        jmass = np.where(is_tau, rng.uniform(0.5, 1.7, jpt.shape), jmass)
-    eff = np.where(jflav == 5, 0.7, np.where(jflav == 4, 0.1, np.where(is_tau, 0.03, 0.01)))
-    btag = (rng.random(jpt.shape) < eff) & (np.abs(jeta) < 2.5) & jok
-    jets = _top_k(jpt, N_JETS, [jpt.astype(f32), np.where(jok, jeta, 0.0).astype(f32),
-                                np.where(jok, jphi, 0.0).astype(f32), np.where(jok, jmass, 0.0).astype(f32),
-                                btag.view(i8)])
-
-    # photons: extra soft photons (ISR / pi0 / FSR), Poisson number, power-law pT
-    n_pho = rng.poisson(t.n_extra_photons, m)
-    ppt_t = power_law((m, N_PHOTONS), 8.0, 4.0, rng)
-    peta = rng.uniform(-3.0, 3.0, (m, N_PHOTONS))
-    pphi = rng.uniform(-np.pi, np.pi, (m, N_PHOTONS))
-    ppt = ppt_t * (1.0 + 0.02 * rng.standard_normal((m, N_PHOTONS)))
-    pok = (n_pho[:, None] > np.arange(N_PHOTONS)) & (ppt > 10.0) & (np.abs(peta) < 2.5)
-    ppt = np.where(pok, ppt, 0.0)
-    d = ppt - np.where(pok, ppt_t, 0.0)
-    mis_x += (d * np.cos(pphi)).sum(1)
-    mis_y += (d * np.sin(pphi)).sum(1)
-    sum_et += ppt.sum(1)
-    pho = _top_k(ppt, N_PHOTONS, [ppt, np.where(pok, peta, 0.0), np.where(pok, pphi, 0.0)])
+    trig, sel, lep, lep_sums = _reco_leptons(t, rng)
+    jets, jet_sums = _reco_jets(t, sel, rng)
+    pho, pho_sums = _reco_photons(t.n_extra_photons, len(sel), rng)
+    mis_x, mis_y, sum_et = (a + b + c for a, b, c in zip(lep_sums, jet_sums, pho_sums))
+    ht = jet_sums[2]
 
     # MET
+    m = len(sel)
     sig = 0.5 * np.sqrt(sum_et + 200.0)
     mx = t.nu_px[sel] - mis_x + sig * rng.standard_normal(m)
     my = t.nu_py[sel] - mis_y + sig * rng.standard_normal(m)
@@ -424,6 +150,94 @@ def _reconstruct(t: _Truth, rng) -> tuple[EventObjects, np.ndarray]:
     )
     return ev, trig
 
+
+def _mismeasurement(pt, pt_true, ok, phi):
+    """Per event, the vector sum (x, y) of reconstructed minus true pT of the reconstructed objects."""
+    d = pt - np.where(ok, pt_true, 0.0)
+    return (d * np.cos(phi)).sum(1), (d * np.sin(phi)).sum(1)
+
+
+def _stack_leptons(lc, n):
+    """Stacked true pT, eta, presence and electron flags of every lepton column, for all n events."""
+    everything = slice(None)
+    pt_t = _stack([c[0] for c in lc], everything, n)
+    eta = _stack([c[1] for c in lc], everything, n)
+    present = _stack([c[5] for c in lc], everything, n) > 0
+    is_e = _stack([c[4] for c in lc], everything, n) == 11
+    return pt_t, eta, present, is_e
+
+
+def _reco_leptons(t: _Truth, rng):
+    """Lepton smearing and the trigger decision (all events), then the leptons of the triggered events.
+
+    Returns (trigger mask, indices of the triggered events, the N_LEPTONS-slot lepton arrays,
+    (mismeasurement x, y, sum ET) of the leptons)."""
+    lc, n = t.lep_cols, t.n
+    pt_t, eta, present, is_e = _stack_leptons(lc, n)
+    pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
+    ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
+    # (compare in float32, the stored precision, so that stored events pass exactly)
+    trig = (ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
+    sel = np.flatnonzero(trig)
+    pt, pt_t, eta, ok = pt[sel], pt_t[sel], eta[sel], ok[sel]
+    pt = np.where(ok, pt, 0.0)
+    phi = _stack([c[2] for c in lc], sel, n)
+    charge = _stack([c[3] for c in lc], sel, n)
+    flav = _stack([c[4] for c in lc], sel, n)
+    # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
+    inv = 1.0 / np.maximum(pt, 1e-9)
+    iso = [rng.exponential(s, pt.shape) * inv for s in (1.0, 0.6, 0.8)]
+    for i, c in enumerate(lc):
+        if c[6] is not None:
+            for j in range(3):
+                iso[j][:, i] = c[6][j][sel]
+    mis_x, mis_y = _mismeasurement(pt, pt_t, ok, phi)
+    f32, i8 = np.float32, np.int8
+    lep = _top_k(pt, N_LEPTONS, [pt.astype(f32), np.where(ok, eta, 0.0).astype(f32),
+                                 np.where(ok, phi, 0.0).astype(f32), np.where(ok, charge, 0).astype(i8),
+                                 np.where(ok, flav, 0).astype(i8), *[np.where(ok, a, 0.0).astype(f32) for a in iso]])
+    return trig, sel, lep, (mis_x, mis_y, pt.sum(1))
+
+
+def _reco_jets(t: _Truth, sel, rng):
+    """Jets of the triggered events: smearing, acceptance, mass, b-tag.  Returns the N_JETS-slot arrays and
+    (mismeasurement x, y, HT)."""
+    jc, n = t.jet_cols, t.n
+    jpt_t = _stack([c[0] for c in jc], sel, n)
+    jeta = _stack([c[1] for c in jc], sel, n)
+    jphi = _stack([c[2] for c in jc], sel, n)
+    jflav = _stack([c[3] for c in jc], sel, n)
+    jpres = _stack([c[4] for c in jc], sel, n) > 0
+    jpt = jpt_t * (1.0 + 0.10 * rng.standard_normal(jpt_t.shape))
+    jok = jpres & (jpt > 20.0) & (np.abs(jeta) < 4.7)
+    jpt = np.where(jok, jpt, 0.0)
+    mis_x, mis_y = _mismeasurement(jpt, jpt_t, jok, jphi)
+    jmass = jpt * rng.uniform(0.05, 0.2, jpt.shape)
+    is_tau = jflav == 15
+    if is_tau.any():
+        jmass = np.where(is_tau, rng.uniform(0.5, 1.7, jpt.shape), jmass)
+    eff = np.where(jflav == 5, 0.7, np.where(jflav == 4, 0.1, np.where(is_tau, 0.03, 0.01)))
+    btag = (rng.random(jpt.shape) < eff) & (np.abs(jeta) < 2.5) & jok
+    f32 = np.float32
+    jets = _top_k(jpt, N_JETS, [jpt.astype(f32), np.where(jok, jeta, 0.0).astype(f32),
+                                np.where(jok, jphi, 0.0).astype(f32), np.where(jok, jmass, 0.0).astype(f32),
+                                btag.view(np.int8)])
+    return jets, (mis_x, mis_y, jpt.sum(1))
+
+
+def _reco_photons(n_extra_photons: float, m: int, rng):
+    """Extra soft photons (ISR / pi0 / FSR) in m events: Poisson number, power-law pT.  Returns the
+    N_PHOTONS-slot arrays and (mismeasurement x, y, sum ET)."""
+    n_pho = rng.poisson(n_extra_photons, m)
+    ppt_t = power_law((m, N_PHOTONS), 8.0, 4.0, rng)
+    peta = rng.uniform(-3.0, 3.0, (m, N_PHOTONS))
+    pphi = rng.uniform(-np.pi, np.pi, (m, N_PHOTONS))
+    ppt = ppt_t * (1.0 + 0.02 * rng.standard_normal((m, N_PHOTONS)))
+    pok = (n_pho[:, None] > np.arange(N_PHOTONS)) & (ppt > 10.0) & (np.abs(peta) < 2.5)
+    ppt = np.where(pok, ppt, 0.0)
+    mis_x, mis_y = _mismeasurement(ppt, ppt_t, pok, pphi)
+    pho = _top_k(ppt, N_PHOTONS, [ppt, np.where(pok, peta, 0.0), np.where(pok, pphi, 0.0)])
+    return pho, (mis_x, mis_y, ppt.sum(1))
 
 
 # ------------------------------------------------------------------------------------------------

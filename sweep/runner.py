@@ -255,48 +255,157 @@ def _print(msg: str) -> None:
     print(msg, flush=True)
 
 
-class _Scheduler:
-    """The state of one sweep run: point records, the queue, the running points, the executor."""
+def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
+    """Run (or resume) ``spec``.  Returns the table and Pareto analysis; on Ctrl-C the table is written
+    consistently (interrupted points marked) and ``interrupted`` is True."""
+    points = expand(spec)
+    bad = [p for p in points if p.invalid]
+    if bad and not spec.skip_invalid:
+        raise SpecError(invalid_summary(points) + "\nFix the axes, or pass --skip-invalid (execution.skip_invalid: true) "
+                        "to run the valid points and record the invalid ones in the table with the reason.")
+    if bad:
+        log(invalid_summary(points) + "\n(recorded in the table as 'invalid'; not run)")
+    sdir = spec.sweep_dir()
+    (sdir / "points").mkdir(parents=True, exist_ok=True)
+    versions = tool_versions()
+    _write_json(sdir / "sweep.json", {
+        "spec": spec.to_dict(), "versions": versions,
+        "points": [{"hash": p.hash, "values": p.values, "invalid": p.invalid} for p in points],
+    })
+    valid = [p for p in points if not p.invalid]
+    records = {p.hash: _load_record(sdir / "points" / p.hash, p) for p in valid}
+    todo = [p for p in valid if _needs_run(records[p.hash], spec.retry_failed)]
+    reports: dict[str, dict] = {}
 
-    def __init__(self, spec: SweepSpec, points: list[Point], valid: list[Point], records: dict, todo: list[Point],
-                 versions: dict, executor, log):
-        self.spec, self.points, self.records, self.versions, self.executor, self.log = (
-            spec, points, records, versions, executor, log)
-        self.sdir = spec.sweep_dir()
-        self.reports: dict[str, dict] = {}
-        self.pending, self.running, self.finished = list(todo), {}, set()
-        self.n_run = 0
-        self.prog = _Progress(len(valid), len(valid) - len(todo), executor.capacity, log) if executor else None
+    def table():
+        return _table(points, records, reports, sdir)
+
+    n_skip = len(valid) - len(todo)
+    log(f"[sweep] {len(points)} points in {sdir}: {len(bad)} invalid, {n_skip} already done (skipped), "
+        f"{len(todo)} to run")
+    interrupted = False
+    n_run = 0
+    if todo:
+        sched = _Scheduler(spec, sdir, versions, valid, todo, records, table, executor, log)
+        sched.run()
+        interrupted, n_run = sched.interrupted, sched.n_run
+    df = table()
+    info = _write_pareto(spec, df, sdir, log)
+    return SweepResult(sdir, df, info, interrupted, n_run)
+
+
+def _table(points: list[Point], records: dict, reports: dict, sdir: Path):
+    """Write results.parquet / results.csv from the records (report.json of ok points read once, cached in
+    ``reports``) and return the DataFrame."""
+    from .table import point_row, write_table
+
+    rows = []
+    for p in points:
+        rec = records.get(p.hash)
+        rep = None
+        if rec is not None and rec.get("status") == DONE_OK:
+            if p.hash not in reports:
+                rep_path = sdir / "points" / p.hash / "project" / "report" / "report.json"
+                reports[p.hash] = _read_json(rep_path)
+            rep = reports[p.hash]
+        rows.append(point_row(p, rec, rep))
+    return write_table(rows, sdir)
+
+
+def _write_pareto(spec: SweepSpec, df, sdir: Path, log) -> dict:
+    from .pareto import analyse, pareto_markdown, pareto_plots
+
+    info = analyse(df, spec.pareto, spec.budgets)
+    md = pareto_markdown(df, info, title=f"Sweep {spec.name} ({spec.model})")
+    (sdir / "pareto.md").write_text(md)
+    try:
+        pareto_plots(df, info, sdir)
+    except Exception as exc:  # noqa: BLE001 (a plot never loses the table)
+        log(f"[sweep] plots failed: {exc}")
+    return info
+
+
+class _Scheduler:
+    """Runs the ``todo`` points on an executor: at most ``capacity`` at a time, points sharing a training key
+    after their leader, the very first point alone when nothing is done yet.  ``records`` (shared with the
+    caller) is updated and every point.json written as points start and finish; ``table()`` is rewritten
+    whenever a point finishes.  Creates (and closes) its own executor when none is given."""
+
+    def __init__(self, spec: SweepSpec, sdir: Path, versions: dict, valid: list[Point], todo: list[Point],
+                 records: dict, table, executor, log):
+        self.sdir, self.versions, self.records, self.table, self.log = sdir, versions, records, table, log
+        self.own_executor = executor is None
+        if executor is None:
+            executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
+        self.executor = executor
+        log(f"[sweep] executor: {executor.describe()}")
+        self.progress = _Progress(len(valid), len(valid) - len(todo), executor.capacity, log)
+        todo_hashes = {p.hash for p in todo}
+        self.progress.failed = sum(1 for h, r in records.items()
+                                   if r and r.get("status") in DONE_BAD and h not in todo_hashes)
         ok_groups = {p.training_key for p in valid if (records[p.hash] or {}).get("status") == DONE_OK}
         self.leaders: dict[str, str] = {}
         for p in todo:
             if p.training_key not in ok_groups:
                 self.leaders.setdefault(p.training_key, p.hash)
-        self.first = todo[0].hash if todo and not ok_groups and len(self.leaders) > 1 else None
-        if self.prog is not None:
-            self.prog.failed = sum(1 for h, r in records.items()
-                                   if r and r.get("status") in DONE_BAD and all(h != p.hash for p in todo))
+        self.first = todo[0].hash if not ok_groups and len(self.leaders) > 1 else None
+        self.finished: set[str] = set()
+        self.pending = list(todo)
+        self.running: dict[str, tuple] = {}  # hash -> (future, point, perf_counter at launch)
+        self.n_run = 0
+        self.interrupted = False
 
-    def table(self):
-        from .table import point_row, write_table
-
-        rows = []
-        for p in self.points:
-            rec = self.records.get(p.hash)
-            rep = None
-            if rec is not None and rec.get("status") == DONE_OK:
-                if p.hash not in self.reports:
-                    rep_path = self.sdir / "points" / p.hash / "project" / "report" / "report.json"
-                    self.reports[p.hash] = _read_json(rep_path)
-                rep = self.reports[p.hash]
-            rows.append(point_row(p, rec, rep))
-        return write_table(rows, self.sdir)
+    def run(self) -> None:
+        try:
+            self.loop()
+        except KeyboardInterrupt:
+            self.interrupt()
+        finally:
+            if self.own_executor:
+                self.executor.close()
 
     def ready(self, p: Point) -> bool:
         if self.first is not None and p.hash != self.first and self.first not in self.finished:
             return False
         lead = self.leaders.get(p.training_key)
         return lead is None or lead == p.hash or lead in self.finished
+
+    def loop(self) -> None:
+        while self.pending or self.running:
+            self.launch_ready()
+            changed = self.poll()
+            now = time.perf_counter()
+            run_el = [now - t0 for (_, _, t0) in self.running.values()]
+            if changed:
+                self.table()
+                self.progress.maybe(run_el, len(self.pending), force=True)
+            else:
+                self.progress.maybe(run_el, len(self.pending))
+                time.sleep(0.2)
+
+    def launch_ready(self) -> None:
+        for p in list(self.pending):
+            if len(self.running) >= self.executor.capacity:
+                break
+            if self.ready(p):
+                self.pending.remove(p)
+                self.launch(p)
+
+    def poll(self) -> bool:
+        """Finalize every finished point; True if any did."""
+        changed = False
+        for h, (fut, p, t0) in list(self.running.items()):
+            if fut.done():
+                del self.running[h]
+                try:
+                    ec, wall, host = fut.result()
+                    self.finalize(p, ec, wall, host)
+                except Exception as exc:  # noqa: BLE001 (executor-level failure: a lost worker...)
+                    self.finalize(p, None, time.perf_counter() - t0, None,
+                                  error=f"executor error: {exc.__class__.__name__}: {exc}")
+                self.n_run += 1
+                changed = True
+        return changed
 
     def launch(self, p: Point) -> None:
         pdir = self.sdir / "points" / p.hash
@@ -328,49 +437,17 @@ class _Scheduler:
         _write_json(pdir / POINT, rec)
         self.finished.add(p.hash)
         if rec["status"] in DONE_BAD:
-            self.prog.failed += 1
-        self.prog.walls.append(wall)
+            self.progress.failed += 1
+        self.progress.walls.append(wall)
         st = rec["status"] + ("" if rec.get("checks_passed", True) else " (agreement checks failed)")
         err = f": {rec['error'].splitlines()[0]}" if rec["status"] != DONE_OK and rec.get("error") else ""
         self.log(f"[sweep] {'done ' if rec['status'] == DONE_OK else 'FAIL '} {p.hash}  {_label(p.values)}  "
                  f"{st} in {wall:.1f} s{err}")
 
-    def collect(self) -> bool:
-        """Finalize the points whose futures are done; True when any was."""
-        changed = False
-        for h, (fut, p, t0) in list(self.running.items()):
-            if fut.done():
-                del self.running[h]
-                try:
-                    ec, wall, host = fut.result()
-                    self.finalize(p, ec, wall, host)
-                except Exception as exc:  # noqa: BLE001 (executor-level failure: a lost worker...)
-                    self.finalize(p, None, time.perf_counter() - t0, None,
-                                  error=f"executor error: {exc.__class__.__name__}: {exc}")
-                self.n_run += 1
-                changed = True
-        return changed
-
-    def loop(self) -> None:
-        while self.pending or self.running:
-            for p in list(self.pending):
-                if len(self.running) >= self.executor.capacity:
-                    break
-                if self.ready(p):
-                    self.pending.remove(p)
-                    self.launch(p)
-            changed = self.collect()
-            now = time.perf_counter()
-            run_el = [now - t0 for (_, _, t0) in self.running.values()]
-            if changed:
-                self.table()
-                self.prog.maybe(run_el, len(self.pending), force=True)
-            else:
-                self.prog.maybe(run_el, len(self.pending))
-                time.sleep(0.2)
-
     def interrupt(self) -> None:
-        """Ctrl-C: stop the running points and record each consistently (done, or interrupted)."""
+        """Ctrl-C: stop the running points (the executor closes itself), mark them interrupted unless they
+        finished ok meanwhile."""
+        self.interrupted = True
         self.log("[sweep] interrupted: stopping running points, writing a consistent table")
         self.executor.stop_running()
         for h, (fut, p, t0) in self.running.items():
@@ -384,67 +461,7 @@ class _Scheduler:
                 rec.update(status="interrupted", error="interrupted (Ctrl-C); re-run the sweep to resume")
             self.records[h] = rec
             _write_json(pdir / POINT, rec)
-
-
-def _prepare(spec: SweepSpec, log) -> tuple[list[Point], list[Point], dict]:
-    """The grid validated (invalid points refused unless skipped) and ``sweep.json`` written."""
-    points = expand(spec)
-    bad = [p for p in points if p.invalid]
-    if bad and not spec.skip_invalid:
-        raise SpecError(invalid_summary(points) + "\nFix the axes, or pass --skip-invalid (execution.skip_invalid: true) "
-                        "to run the valid points and record the invalid ones in the table with the reason.")
-    if bad:
-        log(invalid_summary(points) + "\n(recorded in the table as 'invalid'; not run)")
-    sdir = spec.sweep_dir()
-    (sdir / "points").mkdir(parents=True, exist_ok=True)
-    versions = tool_versions()
-    _write_json(sdir / "sweep.json", {
-        "spec": spec.to_dict(), "versions": versions,
-        "points": [{"hash": p.hash, "values": p.values, "invalid": p.invalid} for p in points],
-    })
-    return points, bad, versions
-
-
-def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
-    """Run (or resume) ``spec``.  Returns the table and Pareto analysis; on Ctrl-C the table is written
-    consistently (interrupted points marked) and ``interrupted`` is True."""
-    points, bad, versions = _prepare(spec, log)
-    sdir = spec.sweep_dir()
-    valid = [p for p in points if not p.invalid]
-    records = {p.hash: _load_record(sdir / "points" / p.hash, p) for p in valid}
-    todo = [p for p in valid if _needs_run(records[p.hash], spec.retry_failed)]
-    log(f"[sweep] {len(points)} points in {sdir}: {len(bad)} invalid, {len(valid) - len(todo)} already done (skipped), "
-        f"{len(todo)} to run")
-    interrupted = False
-    own_executor = executor is None and bool(todo)
-    if todo and executor is None:
-        executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
-    run = _Scheduler(spec, points, valid, records, todo, versions, executor if todo else None, log)
-    if todo:
-        log(f"[sweep] executor: {executor.describe()}")
-        try:
-            run.loop()
-        except KeyboardInterrupt:
-            interrupted = True
-            run.interrupt()
-            own_executor = False
-        finally:
-            if own_executor:
-                executor.close()
-    return _finish(spec, run.table(), log, interrupted, run.n_run)
-
-
-def _finish(spec: SweepSpec, df, log, interrupted: bool, n_run: int) -> SweepResult:
-    """Pareto analysis, pareto.md and plots (a failed plot never loses the table)."""
-    from .pareto import analyse, pareto_markdown, pareto_plots
-
-    info = analyse(df, spec.pareto, spec.budgets)
-    (spec.sweep_dir() / "pareto.md").write_text(pareto_markdown(df, info, title=f"Sweep {spec.name} ({spec.model})"))
-    try:
-        pareto_plots(df, info, spec.sweep_dir())
-    except Exception as exc:  # noqa: BLE001 (a plot never loses the table)
-        log(f"[sweep] plots failed: {exc}")
-    return SweepResult(spec.sweep_dir(), df, info, interrupted, n_run)
+        self.own_executor = False
 
 
 def _label(v: dict) -> str:
