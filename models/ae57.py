@@ -214,3 +214,17 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     return PreparedModel(deploy=deploy, description=desc, reference_scores=reference_scores,
                          extras={"qat": qae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))
+
+
+def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
+    """Registry hook for sweeps: (n_in, n_out) of every dense layer of the deployable AE and its on-chip score,
+    without building it (no TensorFlow); ``ValueError`` when a precision cannot be built."""
+    mc = config_from_build(cfg)
+    mc.quant.to_dict()
+    dims = [mc.n_features, *mc.hidden, mc.latent, *reversed(mc.hidden), mc.n_features]
+    names = ([f"enc_dense{i + 1}" for i in range(len(mc.hidden))] + ["latent_dense"]
+             + [f"dec_dense{i + 1}" for i in range(len(mc.hidden))] + ["reco_dense"])
+    shapes = {n: (dims[i], dims[i + 1]) for i, n in enumerate(names)}
+    shapes["mask_dense"] = (mc.n_features, mc.n_features)
+    shapes["score_sum"] = (mc.n_features, 1)
+    return shapes

@@ -155,13 +155,16 @@ FAMILIES: tuple[Family, ...] = (
     Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",
            (*TRIGGER_STEPS, "companion"), (
                Architecture("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared "
-                            "error on chip", prepare="models.ae57:prepare_for_build"),
+                            "error on chip", prepare="models.ae57:prepare_for_build",
+                            dense_shapes="models.ae57:dense_shapes_for_build"),
                Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder "
                             "mu + sum(mu^2)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
+                            dense_shapes="models.vae57:dense_shapes_for_build",
                             companion_dir="hgq_native"),
                Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
                             "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
                             prepare="models.vae57_hgq:prepare_for_build",
+                            dense_shapes="models.vae57:dense_shapes_for_build",
                             emulator="csim"),  # heterogeneous quantizers: the fast emulator does not support them
            ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "

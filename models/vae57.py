@@ -63,3 +63,12 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
                          input_scaling=(np.zeros_like(scale), scale))
+
+
+def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
+    """Registry hook for sweeps (vae57 and vae57hgq: the same deployable layers)."""
+    from models.vae21 import deployable_dense_shapes
+
+    mc = vae_config(cfg)
+    mc.quant.to_dict()
+    return deployable_dense_shapes(mc)

@@ -127,3 +127,37 @@ def test_user_keras_model_any_width(tmp_path, fmt):
     md = json.loads((out / "metadata.json").read_text())
     assert md["standardization"]["mean"] == [0.0] * 7
     assert BuildConfig.from_dict(md["build_config"]).model == str(tmp_path / "m.keras")
+
+
+def _built_deployable(name: str, cfg):
+    """The deployable model of ``name`` as its prepare() builds it (untrained: only the layer shapes matter)."""
+    from models import ae57, vae21, vae57, vae57_hgq
+
+    if name == "vae21":
+        return vae21.deployable_model(vae21.build_vae(vae21.config_from_build(cfg), quantized=True))
+    if name == "ae57":
+        mc = ae57.config_from_build(cfg)
+        return ae57.deployable_model(ae57.build_ae(mc, quantized=True), mc)
+    if name == "vae57":
+        return vae21.deployable_model(vae21.build_vae(vae57.vae_config(cfg), quantized=True))
+    return vae21.deployable_model(vae57_hgq.build_hgq_vae(vae57.vae_config(cfg), vae57_hgq.HGQConfig()))
+
+
+@pytest.mark.parametrize("name", ["vae21", "ae57", "vae57", "vae57hgq"])
+def test_declared_layer_shapes_match_the_built_model(name):
+    """The shapes a sweep validates reuse factors with are those of the model the build converts."""
+    from hls.project import dense_shapes
+
+    cfg = BuildConfig(model=name, precision_bits=7)
+    declared = get_family(name).layer_shapes(cfg)
+    assert declared and declared == dense_shapes(_built_deployable(name, cfg))
+
+
+def test_sweep_validates_reuse_factors_of_l1_models(tmp_path):
+    from sweep.spec import SweepSpec, expand
+
+    spec = SweepSpec(model="ae57", axes={"reuse_factor": (1, 4)}, output=tmp_path / "s")
+    bad = {p.values["reuse_factor"]: p.invalid for p in expand(spec)}
+    assert bad[1] is None
+    assert "reuse factor 4 does not fit" in bad[4] and "mask_dense 57x57 accepts [1, 3, 19" in bad[4]
+    assert bad[4].endswith("valid for every layer: [1]")
