@@ -16,7 +16,10 @@ from pathlib import Path
 from analysis.budgets import Budgets
 from hls.config import HLSConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+_CHECKOUT = Path(__file__).resolve().parents[1]
+# defaults (firmware_projects/, .cache/) live in the checkout; for an installed package (pip install .) in the
+# folder the command runs from
+ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 HUNT_FEATURES = ("mj1", "mj2", "tau21_1", "tau21_2")
 
 

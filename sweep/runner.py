@@ -11,8 +11,9 @@ Layout of ``<sweep_dir>``::
 
 Executors: a local pool (``workers`` points at a time, each a fresh process forked from a pre-warmed
 ``forkserver`` that has TensorFlow/hls4ml imported once, so a point does not pay the ~5-8 s import) and Dask
-distributed (``scheduler`` address; each task runs ``python -m sweep.point DIR`` in a subprocess on the
-worker, which needs the project directory on a shared filesystem).
+distributed (``scheduler`` address; the code is shipped to the workers, see :mod:`sweep.remote`; each task
+runs ``python -m sweep.point DIR`` in a subprocess on the worker; the sweep folder must be on a filesystem the
+workers share).
 
 Resuming: a point whose ``point.json`` says ok (or failed/crashed, unless ``retry_failed``) is not run again;
 interrupted or never-started points are.  Scheduling: points that share a trained model (same
@@ -27,6 +28,7 @@ import os
 import sys
 import threading
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,41 +130,59 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask_point_task(point_dir: str, root: str):
-    """Runs on a Dask worker: the point in its own Python process."""
-    import os as _os
-    import subprocess as _sp
-    import sys as _sys
-    import time as _time
-
-    t0 = _time.perf_counter()
-    env = dict(_os.environ, PYTHONPATH=root + _os.pathsep + _os.environ.get("PYTHONPATH", ""))
-    r = _sp.run([_sys.executable, "-m", "sweep.point", point_dir], cwd=root, env=env,
-                stdout=_sp.DEVNULL, stderr=_sp.DEVNULL)
-    return r.returncode, _time.perf_counter() - t0, _os.uname().nodename
-
-
 class DaskExecutor:
-    """Points as tasks on an existing Dask cluster (``--scheduler tcp://host:8786``)."""
+    """Points as tasks on an existing Dask cluster (``--scheduler tcp://host:8786``).
+
+    The workers need not have this project: the task functions are pickled by value (:mod:`sweep.remote`) and
+    the code is scattered to them as a zip.  At connect time every worker is probed (packages and versions,
+    g++, the sweep folder visible and writable) and a worker that cannot run a point stops the sweep before
+    any point is submitted, with what is missing and where."""
 
     name = "dask"
 
-    def __init__(self, address):
+    def __init__(self, address, sweep_dir: Path):
+        import cloudpickle
         from distributed import Client
 
+        from sweep import remote
+
+        cloudpickle.register_pickle_by_value(remote)
         self.client = address if hasattr(address, "submit") else Client(address, timeout="30s")
         self._own = not hasattr(address, "submit")
         n = sum(self.client.nthreads().values())
         if n < 1:
             raise RuntimeError(f"Dask scheduler {self.client.scheduler.address} has no workers")
         self.capacity = n
+        try:
+            self._check_workers(Path(sweep_dir))
+        except BaseException:
+            self.close()
+            raise
+        archive, self.digest = remote.code_archive(ROOT)
+        self.archive = self.client.scatter(archive, broadcast=True)
+        # a copy of the task function under a name the module does not have: plain pickle (which would send a
+        # reference the workers cannot resolve) refuses it, and Dask falls back to cloudpickle, by value
+        f = remote.run_point
+        self._task = types.FunctionType(f.__code__, f.__globals__, "run_point_by_value", f.__defaults__)
+
+    def _check_workers(self, sweep_dir: Path) -> None:
+        from sweep import remote
+
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        mine = remote.worker_probe(str(sweep_dir))
+        bad = {w: remote.problems(p, mine) for w, p in self.client.run(remote.worker_probe, str(sweep_dir)).items()}
+        bad = {w: v for w, v in bad.items() if v}
+        if bad:
+            raise RuntimeError("Dask workers cannot run the sweep's points: " + "; ".join(
+                f"worker {w}: " + ", ".join(v) for w, v in sorted(bad.items())))
 
     def describe(self) -> str:
-        return f"Dask scheduler {self.client.scheduler.address}, {self.capacity} worker thread(s)"
+        return (f"Dask scheduler {self.client.scheduler.address}, {self.capacity} worker thread(s), "
+                f"code shipped as a zip ({self.digest})")
 
     def submit(self, key: str, point_dir: Path):
-        return self.client.submit(_dask_point_task, str(point_dir), str(ROOT), key=f"sweep-point-{key}-{time.time_ns()}",
-                                  pure=False, retries=0)
+        return self.client.submit(self._task, str(point_dir), self.archive, self.digest,
+                                  key=f"sweep-point-{key}-{time.time_ns()}", pure=False, retries=0)
 
     def stop_running(self, grace_s: float = 0.0) -> None:
         self.close()
@@ -336,7 +356,7 @@ class _Scheduler:
         self.sdir, self.versions, self.records, self.table, self.log = sdir, versions, records, table, log
         self.own_executor = executor is None
         if executor is None:
-            executor = DaskExecutor(spec.scheduler) if spec.scheduler else LocalExecutor(spec.workers)
+            executor = DaskExecutor(spec.scheduler, spec.sweep_dir()) if spec.scheduler else LocalExecutor(spec.workers)
         self.executor = executor
         log(f"[sweep] executor: {executor.describe()}")
         self.progress = _Progress(len(valid), len(valid) - len(todo), executor.capacity, log)
