@@ -45,10 +45,7 @@ def train_or_load(cfg, tag: str, model_cfg: dict, train_ds, models: dict, train_
     else:
         say(f"training {tag} ({', '.join(models)}) on {len(train_ds.x_train)} SM events")
         info = {name: train_fn(name, m) for name, m in models.items()}
-        mdir.mkdir(parents=True, exist_ok=True)
-        for name, m in models.items():
-            m.save_weights(mdir / f"{name}.weights.h5")
-        info_path.write_text(json.dumps(info, indent=2))
+        _save_atomically(mdir, models, info)
         info["from_cache"] = False
     timings["train"] = time.perf_counter() - t0
     info["cache_dir"] = str(mdir)
@@ -62,3 +59,29 @@ def train_pair(cfg, tag: str, model_cfg: dict, train_ds, build, train, timings: 
     info = train_or_load(cfg, tag, model_cfg, train_ds, {"qat": qat, "float_twin": twin},
                          lambda name, m: train(m, name == "qat"), timings)
     return qat, twin, info
+
+
+def _save_atomically(mdir: Path, models: dict, info: dict) -> None:
+    """Write the weights and info.json aside, then rename the folder into place: a reader (another sweep point,
+    a concurrent build) sees a complete cache entry or none.  An existing entry is replaced (``--retrain``), or
+    kept when a concurrent writer got there first (same key: the same models)."""
+    import os
+    import shutil
+    import tempfile
+
+    mdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{mdir.name}-", dir=mdir.parent))
+    try:
+        for name, m in models.items():
+            m.save_weights(tmp / f"{name}.weights.h5")
+        (tmp / "info.json").write_text(json.dumps(info, indent=2))
+        if mdir.exists():
+            old = mdir.with_name(f".{mdir.name}-old-{os.getpid()}")
+            os.rename(mdir, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.rename(tmp, mdir)
+    except OSError:
+        if not (mdir / "info.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
