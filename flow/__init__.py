@@ -13,13 +13,15 @@ import os
 from flow.config import BuildConfig
 
 
-def run_build(cfg: BuildConfig) -> tuple[dict, bool]:
-    """Build ``cfg.model``: resolve its family, refuse options that do not apply, run the family's steps."""
+def run_build(cfg: BuildConfig, on_step=None) -> tuple[dict, bool]:
+    """Build ``cfg.model``: resolve its family, refuse options that do not apply, run the family's steps
+    (``on_step(name, build)`` is called after each)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import flow.steps  # noqa: F401  (registers the steps)
     from flow.build import new_build, run_flow
 
     build = new_build(cfg)
+    build.on_step = on_step
     run_flow(build, build.family.steps)
     return build.report, bool(build.report["checks"]["passed"])
 

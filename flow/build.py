@@ -68,6 +68,7 @@ class Build:
     # report sections, in the order they are written
     report: dict = field(default_factory=dict)
     family_state: dict = field(default_factory=dict)  # what a family's own steps pass between themselves
+    on_step: Callable[[str, "Build"], None] | None = None  # called after each step (e.g. a sweep's progress file)
 
     @property
     def cfg(self) -> BuildConfig:
@@ -106,6 +107,8 @@ def run_flow(build: Build, steps: Sequence[str]) -> Build:
         fn(build)
         build.steps_s[name] = round(time.perf_counter() - t0, 3)
         build.done.append(name)
+        if build.on_step is not None:
+            build.on_step(name, build)
     return build
 
 

@@ -17,6 +17,9 @@ import traceback
 from pathlib import Path
 
 RESULT = "result.json"
+STEPS = "steps.json"  # the steps of the point's build done so far (the sweep starts followers after training)
+# the step after which a family's models are trained (or loaded) and cached
+TRAINED_AFTER = ("prepare", "cwola_train", "import_model")
 POINT = "point.json"
 LOG = "log.txt"
 
@@ -53,7 +56,7 @@ def run_point(point_dir: Path, redirect: bool = True) -> int:
         from flow import run_build
 
         cfg = build_config_from_dict(spec["build_config"])
-        report, ok = run_build(cfg)
+        report, ok = run_build(cfg, on_step=lambda name, b: _write_json(point_dir / STEPS, {"done": list(b.done)}))
         res.update(status="ok", checks_passed=bool(ok), report=str(Path(report["hls"]["project_dir"]) / "report" / "report.json"))
     except KeyboardInterrupt:
         res.update(status="interrupted", error="interrupted (Ctrl-C)")

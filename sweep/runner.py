@@ -17,8 +17,9 @@ workers share).
 
 Resuming: a point whose ``point.json`` says ok (or failed/crashed, unless ``retry_failed``) is not run again;
 interrupted or never-started points are.  Scheduling: points that share a trained model (same
-``training_key``) wait for the first of them, so each model is trained once; when nothing is cached yet the
-very first point runs alone (it also generates the shared data cache).
+``training_key``) wait until the first of them has trained (or loaded) and cached it (its build's ``prepare``
+step, recorded in ``points/<hash>/steps.json``), so each model is trained once and the rest run concurrently;
+when nothing is cached yet the very first point runs alone until then (it also generates the shared data cache).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 from flow.config import ROOT
 from hls.project import tool_versions
 
-from .point import LOG, POINT, RESULT, _write_json
+from .point import LOG, POINT, RESULT, STEPS, TRAINED_AFTER, _write_json
 from .spec import Point, SpecError, SweepSpec, expand, invalid_summary
 
 DONE_OK = "ok"
@@ -385,10 +386,16 @@ class _Scheduler:
                 self.executor.close()
 
     def ready(self, p: Point) -> bool:
-        if self.first is not None and p.hash != self.first and self.first not in self.finished:
+        if (self.first is not None and p.hash != self.first and self.first not in self.finished
+                and not self.trained(self.first)):
             return False
         lead = self.leaders.get(p.training_key)
-        return lead is None or lead == p.hash or lead in self.finished
+        return lead is None or lead == p.hash or lead in self.finished or self.trained(lead)
+
+    def trained(self, h: str) -> bool:
+        """The point ``h`` has trained (or loaded) and cached its model: the points sharing it can start."""
+        steps = _read_json(self.sdir / "points" / h / STEPS) or {}
+        return any(s in steps.get("done", ()) for s in TRAINED_AFTER)
 
     def loop(self) -> None:
         while self.pending or self.running:
@@ -431,6 +438,7 @@ class _Scheduler:
         pdir = self.sdir / "points" / p.hash
         pdir.mkdir(parents=True, exist_ok=True)
         (pdir / RESULT).unlink(missing_ok=True)
+        (pdir / STEPS).unlink(missing_ok=True)
         rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
                "build_config": p.config.to_dict(), "versions": self.versions, "status": "running",
                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
