@@ -215,3 +215,47 @@ def test_interrupted_point_is_rerun_and_late_result_adopted(tmp_path):
     ex = FakeExecutor()
     res = run_sweep(spec, log=lambda s: None, executor=ex)
     assert ex.submitted == [pts[0].hash] and res.counts == {"ok": 2}
+
+
+class _LazyFuture:
+    def __init__(self, cond, result):
+        self.cond, self._result = cond, result
+
+    def done(self):
+        return self.cond()
+
+    def result(self):
+        return self._result
+
+
+class TrainingExecutor(FakeExecutor):
+    """Each point reports its 'prepare' step (model trained and cached) at once but finishes only when another
+    point has started, or after 3 s: were followers held until the leader finished, they would start late."""
+
+    def submit(self, key, point_dir):
+        import time
+
+        fut = super().submit(key, point_dir)
+        (point_dir / "steps.json").write_text(json.dumps({"done": ["data", "prepare"]}))
+        n, t0 = len(self.submitted), time.monotonic()
+        self.overlapped = getattr(self, "overlapped", 0)
+
+        def cond():
+            if len(self.submitted) > n:
+                self.overlapped += 1
+                return True
+            return time.monotonic() - t0 > 3.0
+
+        return _LazyFuture(cond, fut.result())
+
+
+def test_points_sharing_a_model_start_once_it_is_trained(tmp_path):
+    from sweep.runner import run_sweep
+
+    spec = SweepSpec(output=tmp_path / "sw", axes={"mode": ("ptq",), "precision": (6, 8)})
+    pts = expand(spec)
+    assert pts[0].training_key == pts[1].training_key  # PTQ: one trained model for both
+    ex = TrainingExecutor()
+    res = run_sweep(spec, log=lambda s: None, executor=ex)
+    assert res.counts == {"ok": 2} and ex.submitted == [pts[0].hash, pts[1].hash]
+    assert ex.overlapped >= 1  # the second started while the first was still running
