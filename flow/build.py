@@ -70,10 +70,6 @@ class Build:
     family_state: dict = field(default_factory=dict)  # what a family's own steps pass between themselves
     on_step: Callable[[str, "Build"], None] | None = None  # called after each step (e.g. a sweep's progress file)
 
-    @property
-    def cfg(self) -> BuildConfig:
-        return self.config
-
     def all_scores(self, scores: dict[str, np.ndarray]) -> np.ndarray:
         return np.concatenate([scores[k] for k in self.xs])
 

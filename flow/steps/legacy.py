@@ -203,21 +203,20 @@ def import_agreement(b: Build) -> None:
 
     cfg, st = b.config, b.family_state
     logits_dir = st["logits_dir"]
+    agreement = _agreement(b)  # also reads the output LSB (b.lsb)
     b.report = {
         "schema_version": None, "model": str(cfg.model),
         "model_details": {"name": st["im"].legacy.name, "description": "imported legacy QKeras / Keras 2 model",
                           "config": None, "training": None},
         "versions": tool_versions(),
         "hls": {**cfg.hls.to_dict(), "clock_period_ns": cfg.hls.clock_period_ns, "project_dir": str(b.project_dir),
-                "logits_project_dir": str(logits_dir) if logits_dir else None, "output_lsb": None},
+                "logits_project_dir": str(logits_dir) if logits_dir else None, "output_lsb": b.lsb},
         "data": {"source": str(cfg.data_path), "n_events": int(len(st["x"])), "input_shape": list(st["in_shape"])},
         "emulator": {"name": "csim", "label": b.csim.label},
-        "import": None, "agreement": _agreement(b), "working_points": [], "signals": {},
+        "import": _import_section(b), "agreement": agreement, "working_points": [], "signals": {},
         "saturation": b.report["saturation"],
         "inserted_quantizer_overflows": {"events_out_of_range": st["inserted"], "allowed": bool(cfg.allow_overflow)},
     }
-    b.report["hls"]["output_lsb"] = b.lsb
-    b.report["import"] = _import_section(b)
 
 
 @step("import_golden", requires=("import_emulate",))

@@ -143,11 +143,11 @@ def _csim_crosscheck(b: Build) -> None:
     y_f = np.concatenate([b.s_emu[k][: len(v)] for k, v in sub.items()])
     b.csim_subset = (sub, y_c)
     b.timings["csim_crosscheck"] = time.perf_counter() - t0
-    b.report.setdefault("agreement", {})["emulator_vs_csim"] = {
+    b.family_state["csim_check"] = {
         "n_events": int(len(y_c)), "n_mismatched": int(np.count_nonzero(y_c != y_f)),
         "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
         "csim_events_per_s": len(y_c) / b.timings["csim_crosscheck"]}
-    c = b.report["agreement"]["emulator_vs_csim"]
+    c = b.family_state["csim_check"]
     say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the fast emulator")
 
 
@@ -197,9 +197,8 @@ def agree(b: Build) -> None:
     b.lsb = output_lsb(b.project_dir)
     agreement = b.report.setdefault("agreement", {})
     agreement["emulator_vs_keras"] = keras_agreement(b)
-    csim = agreement.pop("emulator_vs_csim", None)  # keep the report's key order: vs Keras first
-    if csim is not None:
-        agreement["emulator_vs_csim"] = csim
+    if "csim_check" in b.family_state:
+        agreement["emulator_vs_csim"] = b.family_state["csim_check"]
     if agreement["emulator_vs_keras"]["n_mismatched"] > 0:
         from emulation.divergence import first_divergent_layer
 
