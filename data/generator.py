@@ -85,10 +85,19 @@ from .processes import (  # noqa: F401 (re-exported: the public generator-level 
     two_body_decay,
 )
 
-GENERATOR_VERSION = "hlt-objects-1"
+GENERATOR_VERSION = "hlt-objects-2"
 
 TRIGGER_PT = 23.0
 TRIGGER_ABS_ETA = 2.5
+# The single-lepton stream (hlt-objects-2): an event is *accepted* when it has a generator-level e/mu with
+# pT > 23 GeV and |eta| < 2.5, and *triggered* when a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5 passes the
+# charged-particle relative isolation requirement and the per-lepton online efficiency below.  Only accepted and
+# triggered events enter the stream (sigma x acceptance x trigger efficiency).
+TRIGGER_REL_ISO_CH = 0.45
+# Per-lepton efficiency of reconstruction x identification x isolation x single-lepton trigger for a prompt
+# lepton above threshold: typical LHC Run-2 values (tight electron identification is a ~70-80 % working point,
+# muons ~90 %), not fitted to any table.  Before hlt-objects-2 the trigger was 100 % efficient.
+ONLINE_LEPTON_EFFICIENCY = {11: 0.70, 13: 0.88}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -167,36 +176,60 @@ def _stack_leptons(lc, n):
     return pt_t, eta, present, is_e
 
 
-def _reco_leptons(t: _Truth, rng):
-    """Lepton smearing and the trigger decision (all events), then the leptons of the triggered events.
-
-    Returns (trigger mask, indices of the triggered events, the N_LEPTONS-slot lepton arrays,
-    (mismeasurement x, y, sum ET) of the leptons)."""
+def _lepton_decisions(t: _Truth, rng):
+    """Smeared pT, reconstruction mask, isolations and the per-event (accepted, triggered) of all t.n events."""
     lc, n = t.lep_cols, t.n
     pt_t, eta, present, is_e = _stack_leptons(lc, n)
+    accepted = (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
     pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
     ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
-    # (compare in float32, the stored precision, so that stored events pass exactly)
-    trig = (ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
-    sel = np.flatnonzero(trig)
-    pt, pt_t, eta, ok = pt[sel], pt_t[sel], eta[sel], ok[sel]
-    pt = np.where(ok, pt, 0.0)
-    phi = _stack([c[2] for c in lc], sel, n)
-    charge = _stack([c[3] for c in lc], sel, n)
-    flav = _stack([c[4] for c in lc], sel, n)
     # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
     inv = 1.0 / np.maximum(pt, 1e-9)
     iso = [rng.exponential(s, pt.shape) * inv for s in (1.0, 0.6, 0.8)]
     for i, c in enumerate(lc):
         if c[6] is not None:
             for j in range(3):
-                iso[j][:, i] = c[6][j][sel]
+                iso[j][:, i] = c[6][j]
+    online = rng.random(pt.shape) < np.where(is_e, ONLINE_LEPTON_EFFICIENCY[11], ONLINE_LEPTON_EFFICIENCY[13])
+    # (compare in float32, the stored precision, so that stored events pass exactly)
+    fires = ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)
+    fires &= (np.where(ok, iso[0], 0.0).astype(np.float32) < TRIGGER_REL_ISO_CH) & online
+    return dict(pt=pt, pt_t=pt_t, eta=eta, ok=ok, iso=iso, accepted=accepted, triggered=accepted & fires.any(1))
+
+
+def _reco_leptons(t: _Truth, rng):
+    """Lepton smearing and the stream decision (all events), then the leptons of the selected events.
+
+    Returns (stream mask, indices of the selected events, the N_LEPTONS-slot lepton arrays,
+    (mismeasurement x, y, sum ET) of the leptons)."""
+    lc, n = t.lep_cols, t.n
+    d = _lepton_decisions(t, rng)
+    trig = d["triggered"]
+    sel = np.flatnonzero(trig)
+    pt, pt_t, eta, ok = d["pt"][sel], d["pt_t"][sel], d["eta"][sel], d["ok"][sel]
+    iso = [a[sel] for a in d["iso"]]
+    pt = np.where(ok, pt, 0.0)
+    phi = _stack([c[2] for c in lc], sel, n)
+    charge = _stack([c[3] for c in lc], sel, n)
+    flav = _stack([c[4] for c in lc], sel, n)
     mis_x, mis_y = _mismeasurement(pt, pt_t, ok, phi)
     f32, i8 = np.float32, np.int8
     lep = _top_k(pt, N_LEPTONS, [pt.astype(f32), np.where(ok, eta, 0.0).astype(f32),
                                  np.where(ok, phi, 0.0).astype(f32), np.where(ok, charge, 0).astype(i8),
                                  np.where(ok, flav, 0).astype(i8), *[np.where(ok, a, 0.0).astype(f32) for a in iso]])
     return trig, sel, lep, (mis_x, mis_y, pt.sum(1))
+
+
+def stream_decisions(process: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Generate n events of ``process`` *before* any selection and return the per-event (accepted, triggered)
+    boolean arrays of the single-lepton stream (see the constants above); used to measure acceptance and
+    trigger efficiency (:mod:`data.validation`)."""
+    fill = _process_function(process)
+    t = _Truth(int(n), rng)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fill(t, rng)
+        d = _lepton_decisions(t, rng)
+    return d["accepted"], d["triggered"]
 
 
 def _reco_jets(t: _Truth, sel, rng):
@@ -244,16 +277,20 @@ def _reco_photons(n_extra_photons: float, m: int, rng):
 _MAX_CHUNK = 131_072  # events per generation chunk (bounded temporaries: much faster than huge arrays)
 
 
-def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
-    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select."""
+def _process_function(process: str):
     if process not in _PROCESSES:
         raise ValueError(
             f"unknown process {process!r}; valid names: SM {list(SM_PROCESSES)}, BSM {list(BSM_SIGNALS)}"
         )
+    return _PROCESSES[process]
+
+
+def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
+    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select."""
+    fill = _process_function(process)
     n = int(n)
     if n < 0:
         raise ValueError(f"generate: n must be >= 0, got {n}")
-    fill = _PROCESSES[process]
     eff = _EFF_GUESS[process]
     parts: list[EventObjects] = []
     have = 0
