@@ -14,6 +14,7 @@ import numpy as np
 from . import working_points as wp
 from .budgets import SOURCE_LABELS, latency_resources_md
 from .import_report import import_summary
+from .validation_report import validation_lines
 from .markdown import checks_line, code_section, fmt as _fmt, fmt_rate as _fmt_rate, project_line, saturation_section, table
 
 SOURCES = ("float_twin", "float_view", "emulator")
@@ -101,6 +102,7 @@ def summary_table(report: dict) -> str:
     lines.append("")
     lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
     lines += _efficiency_check_lines(report.get("efficiency_check"))
+    lines += validation_lines(report.get("generator_validation"))
     return "\n".join(lines)
 
 

@@ -230,9 +230,30 @@ def physics(b: Build) -> None:
     }
     if b.plan is not None:
         b.report["input_stream"] = {"name": b.plan.stream, "rate_hz": b.plan.input_rate_hz}
+    b.report["generator_validation"] = _generator_validation(b)
     b.report["working_points"] = phys["working_points"]
     b.report["signals"] = phys["signals"]
     b.report["offline_scores"] = phys.get("offline")
     if b.plan is not None and b.plan.efficiency_check_wp and st["s_fview"] is not None:
         b.report["efficiency_check"] = efficiency_check(b.report["signals"], b.plan.efficiency_check_wp,
                                                         cfg.tolerances.max_rel_eff_diff_float_view)
+
+
+VALIDATION_EVENTS_PER_PROCESS = 200_000  # ~10 s once per generator version and seed, then read from the cache
+
+
+def _generator_validation(b: Build) -> dict | None:
+    """The generator's "generated vs published" table (data.validation) for builds on the generated HLT stream,
+    the L1 view's measured figures (data.l1_validation) for the L1 family; None for a user's --data file or model."""
+    if b.config.data_path is not None or b.family.data not in ("hlt21", "l1_57"):
+        return None
+    if b.family.data == "l1_57":
+        from data.l1_validation import l1_view_section
+
+        return l1_view_section(b.test_ds.x_test_bkg, b.test_ds.x_test_signal)
+    from data.validation import load_or_measure
+
+    t0 = time.perf_counter()
+    section = load_or_measure(VALIDATION_EVENTS_PER_PROCESS, b.config.seed, Path(b.config.cache_dir) / "data")
+    b.timings["generator_validation"] = time.perf_counter() - t0
+    return section
