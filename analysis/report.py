@@ -178,6 +178,11 @@ def _signal_row(s: str, d: dict, wps: list[dict]) -> list[str]:
     return row
 
 
+def _acceptance_sources(report: dict) -> str:
+    srcs = {d.get("acceptance_x_trigger_eff_source") for d in report["signals"].values()} - {None}
+    return ", ".join(sorted(srcs)) if srcs else "none"
+
+
 def _emu_source(report: dict) -> str:
     """Which bit-accurate emulator produced the *emu* numbers, and what it was checked against."""
     label = report["emulator"]["label"]
@@ -210,7 +215,8 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         "",
         summary_table(report),
         "",
-        "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month).",
+        "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month; "
+        "acceptance x trigger efficiency: " + _acceptance_sources(report) + ").",
         "",
         *saturation_section(report.get("saturation", {}),
                             "quantized Keras model (pre-quantizer values rounded as the quantizer rounds)."),

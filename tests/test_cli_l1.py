@@ -39,6 +39,9 @@ def test_cli_ae57_end_to_end(tmp_path):
     md = json.loads((out / "metadata.json").read_text())
     assert md["standardization"]["mean"] == [0.0] * 57 and min(md["standardization"]["std"]) > 0
     assert {"input_quant", "mask_quant", "sq_quant"} <= set(rep["saturation"])
+    gv = rep["generator_validation"]  # measured L1 figures; no published ones are used (data/l1_validation.py)
+    assert gv["kind"] == "l1_view" and gv["samples"]["background"]["n_events"] == 20000
+    assert all(d["published"] is None for d in gv["samples"].values()) and "synthetic" in rep["data"]["events"]
 
 
 def _adc(path, p):

@@ -220,8 +220,11 @@ def physics(b: Build) -> None:
     from analysis.working_points import efficiency_check
 
     st, cfg, test = b.family_state, b.config, b.test_ds
-    phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"],
-                           st["acceptances"])
+    validation = _generator_validation(b)
+    acc, acc_source = _measured_acceptances(validation, st["acceptances"])
+    phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"], acc)
+    for name, d in phys["signals"].items():
+        d["acceptance_x_trigger_eff_source"] = acc_source.get(name)
     b.report["data"] = {
         "generator": test.meta.get("generator_version", "user file"),
         "source": str(cfg.data_path) if cfg.data_path else "generated", "seed": cfg.seed,
@@ -230,7 +233,7 @@ def physics(b: Build) -> None:
     }
     if b.plan is not None:
         b.report["input_stream"] = {"name": b.plan.stream, "rate_hz": b.plan.input_rate_hz}
-    b.report["generator_validation"] = _generator_validation(b)
+    b.report["generator_validation"] = validation
     b.report["working_points"] = phys["working_points"]
     b.report["signals"] = phys["signals"]
     b.report["offline_scores"] = phys.get("offline")
@@ -257,3 +260,18 @@ def _generator_validation(b: Build) -> dict | None:
     section = load_or_measure(VALIDATION_EVENTS_PER_PROCESS, b.config.seed, Path(b.config.cache_dir) / "data")
     b.timings["generator_validation"] = time.perf_counter() - t0
     return section
+
+
+def _measured_acceptances(validation: dict | None, default: dict) -> tuple[dict, dict]:
+    """Per signal, the acceptance x trigger efficiency the cross-sections use and its source: the one measured on
+    the generated events (data.validation) when the build runs on them, else the family's (published) value."""
+    if not validation or validation.get("kind") != "hlt_stream":
+        return default, {k: ("published (data.processes.BSM_SIGNALS)" if v is not None else None)
+                         for k, v in default.items()}
+    acc, src = dict(default), {}
+    for name in default:
+        figs = {f["quantity"]: f for f in validation["processes"].get(name, {}).get("figures", [])}
+        if "acceptance_x_trigger_eff" in figs:
+            acc[name] = figs["acceptance_x_trigger_eff"]["generated"]
+            src[name] = f"generated ({validation['generator_version']}, data.validation)"
+    return acc, src
