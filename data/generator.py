@@ -18,38 +18,45 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
   the vector sum of the ISR jets plus a small Gaussian intrinsic kT. ISR jets are light (gluon) jets with small
   c / b admixtures.
 * W -> l nu (l = e, mu, tau with equal branching ratios, W+ : W- = 58 : 42); the lepton-MET transverse mass
-  has its Jacobian edge at the W mass. Z -> l+ l- (same flavour, opposite charge; e, mu, tau).
+  has its Jacobian edge at the W mass. Z/gamma* -> l+ l- (same flavour, opposite charge; e, mu, tau): the Z peak
+  (60-130 GeV) and the Drell-Yan continuum down to 10 GeV (m^-2.5, 18.6 : 6.0 nb below / above 50 GeV).
 * ttbar: t -> b W with W -> e nu / mu nu / tau nu (10.8 % each) or q q' (67.6 %, half of them with a c quark).
-  Jets from quarks are massless partons turned into jets by the detector step.
+  Jets from quarks are massless partons turned into jets by the detector step. b quarks from tops and leptoquarks
+  decay semileptonically (e/mu) in 21.4 % of the cases, into a non-isolated lepton inside the b jet.
 * Taus decay leptonically in 35.2 % of the cases (e or mu equally): the lepton is collinear with the tau and
   carries a fraction x ~ 2(1-x) of its momentum (close to the true (5 - 9x^2 + 4x^3)/3 spectrum), the two
   neutrinos take the rest (into MET). Otherwise a visible tau jet (fraction x ~ U(0.3, 1)) plus a neutrino.
 * QCD multijet: the trigger lepton comes from a semileptonic b (70 %) or c (30 %) hadron decay inside a jet.
-  The lepton pT follows a power law (a = 4.5 above 20 GeV), carries a fraction z ~ Beta(2, 3) of the
+  The lepton pT follows a power law (a = 4.5 above 20 GeV), carries a fraction z ~ Beta(2, 5) of the
   heavy-flavour jet; the rest of that jet is reconstructed as a jet next to the lepton and a fraction
-  U(0.4, 1) of it falls inside the isolation cone (split randomly between charged hadrons, neutral hadrons and
+  U(0.7, 1) of it falls inside the isolation cone (split randomly between charged hadrons, neutral hadrons and
   photons), so the lepton is mostly non-isolated. The semileptonic neutrino takes U(0.1, 0.7) of the lepton pT,
   which, together with the jet resolution, makes a small MET. A recoil jet balances the heavy-flavour jet
   (b with 50 % probability for b events). 10 % of the QCD events instead carry an isolated *fake* lepton
   (misidentified hadron / conversion, mostly electrons) with no neutrino.
 * BSM: LQ_btau = pair-produced 80 GeV leptoquarks, each -> b tau; A_4l = a 50 GeV scalar -> Z* Z* -> 4 l
-  (Z* masses uniform in the allowed phase space, l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
-  hpm_taunu = 60 GeV charged scalar -> tau nu, singly produced (its real production via top decays is ignored).
-  All produced like the SM bosons (with ISR recoil); the listed acceptance x trigger efficiencies are the
-  reference numbers of the benchmark papers, used only as metadata.
-* Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV with 100 % efficiency and Gaussian pT
+  (l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
+  hpm_taunu = 60 GeV charged scalar -> tau nu, produced in top decays (t tbar, one t -> b h+, the other t -> b W).
+  A_4l's Z* masses follow the scalar -> V V* matrix element.
+  The neutral scalars and the LQ pair are produced like the SM bosons (with ISR recoil).  The listed acceptance x
+  trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
+  builds on generated events use the ones measured by :mod:`data.validation`.
+* Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV (their online efficiency enters only the
+  trigger decision, above) with Gaussian pT
   resolution (2 % e, 1.5 % mu); prompt leptons get a small pile-up / underlying-event isolation (exponential
   cone sums of ~1 GeV). Jets: 10 % Gaussian pT resolution, reconstructed for pT > 20 GeV and |eta| < 4.7;
   jet mass = pT x U(0.05, 0.2) (tau jets ~1 GeV); b-tag (|eta| < 2.5) with efficiency 0.7 for b, 0.1 for c,
   0.03 for hadronic tau, 0.01 for light jets. Photons (extra soft photons, Poisson) with 2 % resolution for
   pT > 10 GeV and |eta| < 2.5. MET = vector sum of the neutrinos minus the vector sum of the mismeasurements of
   the reconstructed objects plus a Gaussian resolution term per component of 0.5 sqrt(sum ET + 200 GeV).
-  No fake jets, no pile-up jets, no lepton inefficiency, no overlap removal beyond the QCD lepton-in-jet split.
+  No fake jets, no pile-up jets, no overlap removal beyond the QCD lepton-in-jet split.
 * Hadron multiplicities: gamma-Poisson (negative binomial, shape 4) with means 40 + 0.25 HT (charged) and
   20 + 0.12 HT (neutral), HT = scalar sum of the reconstructed jet pT.
 * Objects are kept pT-ordered in 4 lepton, 10 jet and 2 photon slots (the softest beyond that are dropped).
-* Every returned event passes the trigger (>= 1 e/mu with reconstructed pT > 23 GeV and |eta| < 2.5); the
-  generator oversamples and selects.
+* Every returned event is in the single-lepton stream: accepted (a generator-level e/mu with pT > 23 GeV,
+  |eta| < 2.5) and triggered (a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5, charged relative isolation
+  < 0.45, passing a per-lepton online efficiency of 0.70 (e) / 0.88 (mu)); the generator oversamples and selects.
+  :func:`stream_decisions` gives both decisions for events generated before any selection (:mod:`data.validation`).
 
 Layout: the generator-level physics (process tables, 4-vectors, decays, one function per process) is in
 :mod:`data.processes` (its public names are re-exported here); this module has the detector simulation, the
