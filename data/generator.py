@@ -19,7 +19,8 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
   c / b admixtures.
 * W -> l nu (l = e, mu, tau with equal branching ratios, W+ : W- = 58 : 42); the lepton-MET transverse mass
   has its Jacobian edge at the W mass. Z/gamma* -> l+ l- (same flavour, opposite charge; e, mu, tau): the Z peak
-  (60-130 GeV) and the Drell-Yan continuum down to 10 GeV (m^-2.5, 18.6 : 6.0 nb below / above 50 GeV).
+  (60-130 GeV) and the Drell-Yan continuum down to 10 GeV (m^-2.5, 18.6 : 6.0 nb below / above 50 GeV), whose
+  ISR probability scales like ln(m / 5 GeV) relative to the Z peak.
 * ttbar: t -> b W with W -> e nu / mu nu / tau nu (10.8 % each) or q q' (67.6 %, half of them with a c quark).
   Jets from quarks are massless partons turned into jets by the detector step. b quarks from tops and leptoquarks
   decay semileptonically (e/mu) in 21.4 % of the cases, into a non-isolated lepton inside the b jet.

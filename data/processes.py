@@ -142,11 +142,15 @@ class _Truth:
         self.neutrino(p[0], p[1], mask)
 
 
-def _isr_and_boson(t: _Truth, mass, rng, y_sigma=1.8, isr_probs=(0.5, 0.3, 0.13, 0.05, 0.02), isr_a=4.0):
-    """Add ISR jets to t and return the boson 4-vector recoiling against them."""
+def _isr_and_boson(t: _Truth, mass, rng, y_sigma=1.8, isr_probs=(0.5, 0.3, 0.13, 0.05, 0.02), isr_a=4.0,
+                   isr_scale=None):
+    """Add ISR jets to t and return the boson 4-vector recoiling against them.  ``isr_scale`` (n,) in [0, 1], if
+    given, scales each event's probability of any ISR jet (an event keeps its ISR jets with that probability)."""
     n = t.n
     k = len(isr_probs) - 1
     n_isr = np.searchsorted(np.cumsum(isr_probs) / np.sum(isr_probs), rng.random(n), side="right")
+    if isr_scale is not None:
+        n_isr = np.where(rng.random(n) < isr_scale, n_isr, 0)
     bx = rng.normal(0.0, 4.0, n)
     by = rng.normal(0.0, 4.0, n)
     for j in range(k):
@@ -274,9 +278,17 @@ def _dy_mass(n, rng):
     return np.where(rng.random(n) < DY_CONTINUUM_FRACTION, cont, peak)
 
 
+def _dy_isr_scale(m):
+    """Probability scale of ISR jets (above 15 GeV) for a Drell-Yan pair of mass m relative to the Z peak: the
+    emission probability grows like the Sudakov logarithm of the hard scale, ln(m / Lambda) with Lambda = 5 GeV,
+    normalised to 1 at M_Z (hlt-objects-2: before, low-mass pairs radiated like Z bosons)."""
+    return np.clip(np.log(np.maximum(m, 5.0) / 5.0) / np.log(M_Z / 5.0), 0.0, 1.0)
+
+
 def _proc_z(t: _Truth, rng):
     n = t.n
-    z = _isr_and_boson(t, _dy_mass(n, rng), rng)
+    m = _dy_mass(n, rng)
+    z = _isr_and_boson(t, m, rng, isr_scale=_dy_isr_scale(m))
     u = rng.random(n)
     ch = np.where(u < 1 / 3, 11, np.where(u < 2 / 3, 13, 15))
     is_tau = ch == 15
