@@ -79,6 +79,18 @@ def sr_bins(edges: np.ndarray, w: Window) -> np.ndarray:
     return (c > w.sr[0]) & (c < w.sr[1])
 
 
+MIN_SIDE_BINS = 3  # one sideband's width (h / BIN_LOG_WIDTH bins) of fitted spectrum needed on each side of the SR
+
+
+def fit_sides(edges: np.ndarray, w: Window) -> dict:
+    """Fit bins below and above the window's SR; the SR background is *interpolated* when both sides have at least
+    MIN_SIDE_BINS bins, else *extrapolated* from one side (a window whose SR starts at the fit range's lower edge)."""
+    c = np.sqrt(edges[:-1] * edges[1:])
+    below, above = int(np.count_nonzero(c < w.sr[0])), int(np.count_nonzero(c > w.sr[1]))
+    kind = "interpolated" if min(below, above) >= MIN_SIDE_BINS else "extrapolated"
+    return {"n_fit_bins_below_sr": below, "n_fit_bins_above_sr": above, "background_estimate": kind}
+
+
 # ---- folds ----------------------------------------------------------------------------------------
 def assign_folds(n: int, n_folds: int, seed: int) -> np.ndarray:
     if n_folds < 3:
@@ -142,6 +154,17 @@ class FitResult:
     nll: float
     chi2: float
     ndf: int
+    deviance: float = float("nan")  # Poisson likelihood-ratio GoF: 2 sum(mu - k + k ln(k / mu)) over the fitted bins
+
+    @property
+    def chi2_pvalue(self) -> float:
+        """P(chi2_ndf >= chi2): Pearson chi2 against the chi2 distribution (asymptotic; low counts make it approximate)."""
+        return gof_pvalue(self.chi2, self.ndf)
+
+    @property
+    def deviance_pvalue(self) -> float:
+        """P(chi2_ndf >= deviance): the Poisson deviance's asymptotic p-value (Wilks; toys check it at low counts)."""
+        return gof_pvalue(self.deviance, self.ndf)
 
     def expected(self, edges):
         return _bin_integrals(self.params, edges)
@@ -205,7 +228,26 @@ def fit_dijet(counts: np.ndarray, edges: np.ndarray, use_bins: np.ndarray, n_par
     mu = _bin_integrals(params, edges)[use]
     k = counts[use]
     chi2 = float(np.sum((k - mu) ** 2 / np.maximum(mu, 1e-9)))
-    return FitResult(params, cov, bool(best.valid), float(best.fval), chi2, int(use.sum() - n_free))
+    return FitResult(params, cov, bool(best.valid), float(best.fval), chi2, int(use.sum() - n_free),
+                     poisson_deviance(k, mu))
+
+
+def poisson_deviance(k: np.ndarray, mu: np.ndarray) -> float:
+    """2 sum(mu - k + k ln(k / mu)) (the k ln k term is 0 for empty bins): -2 ln of the likelihood ratio of the
+    fit to the saturated model, asymptotically chi2 with the fit's ndf."""
+    k, mu = np.asarray(k, np.float64), np.maximum(np.asarray(mu, np.float64), 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        klog = np.where(k > 0, k * np.log(k / mu), 0.0)
+    return float(2.0 * np.sum(mu - k + klog))
+
+
+def gof_pvalue(stat: float, ndf: int) -> float:
+    """Upper-tail chi2 probability of a goodness-of-fit statistic (nan when ndf < 1 or the statistic is nan)."""
+    from scipy.stats import chi2
+
+    if ndf < 1 or not np.isfinite(stat):
+        return float("nan")
+    return float(chi2.sf(stat, ndf))
 
 
 # ---- significance ----------------------------------------------------------------------------------
@@ -277,7 +319,8 @@ def hunt_window(mjj: np.ndarray, scores: np.ndarray | None, w: Window, edges: np
             n = float(counts[mask_sr].sum())
             p0, z = discovery_significance(n, b, db)
             row.update(n_sr=int(n), b_sr=b, db_sr=db, p0=p0, z=z, excess=n - b, fit_chi2=fit.chi2, fit_ndf=fit.ndf,
-                       fit_params=fit.params.tolist(), fit_valid=fit.valid)
+                       fit_params=fit.params.tolist(), fit_valid=fit.valid, fit_chi2_pvalue=fit.chi2_pvalue,
+                       fit_deviance=fit.deviance, fit_deviance_pvalue=fit.deviance_pvalue)
         except (RuntimeError, ValueError) as e:
             row.update(n_sr=int(counts[mask_sr].sum()), b_sr=None, db_sr=None, p0=None, z=None, error=str(e))
         out.append(row)
@@ -306,5 +349,5 @@ def mass_decorrelation_kappa(mjj: np.ndarray, mj: np.ndarray, lo: float, hi: flo
 
 
 __all__ = ["Window", "make_windows", "fit_edges", "sr_bins", "assign_folds", "nested_plan", "training_masks",
-           "check_no_leakage", "balanced_weights", "fit_dijet", "FitResult", "discovery_significance", "asimov_z",
+           "check_no_leakage", "balanced_weights", "fit_dijet", "FitResult", "fit_sides", "poisson_deviance", "gof_pvalue", "discovery_significance", "asimov_z",
            "threshold_for_efficiency", "hunt_window", "trials_note", "mass_decorrelation_kappa", "SQRT_S"]
