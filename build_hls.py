@@ -69,7 +69,10 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--features", default=None, help="comma-separated classifier features (default mj1,mj2,tau21_1,tau21_2)")
     g.add_argument("--folds", type=_positive_int, default=5, help="nested k-fold: number of folds")
     g.add_argument("--inits", type=_positive_int, default=1, help="initialisations per network (best kept)")
-    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3200,4800)")
+    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3449,4800: the first "
+                   "SR starts one sideband above the fit range, so every SR background is interpolated)")
+    g.add_argument("--toys", type=int, default=None, help="pseudo-experiments per window checking the tightest cut's "
+                   "fit uncertainty (default 200; 0: none)")
     g.add_argument("--no-mass-decorrelation", action="store_true", help="use raw jet masses (sculpting risk)")
 
     _add_hardware_args(p)
@@ -126,6 +129,8 @@ def _cwola_options(args: argparse.Namespace):
         kw["n_sig"] = args.n_inject
     if args.n_bkg is not None:
         kw["n_bkg"] = args.n_bkg
+    if args.toys is not None:
+        kw["n_toys"] = args.toys
     if args.features:
         kw["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
     if args.window_centres:

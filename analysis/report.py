@@ -221,6 +221,10 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         *saturation_section(report.get("saturation", {}),
                             "quantized Keras model (pre-quantizer values rounded as the quantizer rounds)."),
     ]
+    if isinstance(report.get("references"), dict) and "signals" in report["references"]:
+        from .references import reference_md
+
+        md += reference_md(report["references"])
     lr = latency_resources_md(report)
     if lr:
         md += [lr]

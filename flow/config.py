@@ -99,11 +99,12 @@ class CWoLaOptions:
     decorrelate_masses: bool = True
     n_folds: int = 5
     n_init: int = 1
-    first_center: float = 3200.0
+    first_center: float = 3449.0  # = 3200 e^h: the first SR starts one sideband (3 fit bins) above the fit range
     last_center: float = 4800.0
     fit_range: tuple[float, float] = (2968.0, 6900.0)  # above the trigger turn-on (see data/dijet.py)
     n_supervised_sig: int = 20_000
     n_supervised_bkg: int = 200_000
+    n_toys: int = 200  # pseudo-experiments checking the tightest cut's fit uncertainty, per window (0: none)
 
     def __post_init__(self):
         from data.dijet import FEATURES
@@ -118,6 +119,8 @@ class CWoLaOptions:
             raise ValueError("--inits must be >= 1")
         if self.n_sig < 0:
             raise ValueError(f"--n-inject must be >= 0, got {self.n_sig}")
+        if self.n_toys < 0 or self.n_toys == 1:
+            raise ValueError(f"cwola.n_toys must be 0 (no pseudo-experiments) or >= 2, got {self.n_toys}")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "features": list(self.features), "fit_range": list(self.fit_range)}

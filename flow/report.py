@@ -8,6 +8,9 @@ Schema history (``report["schema_version"]``; ``build_hls.py check``, sweeps and
   Added within 2 (additions only): trigger reports' ``generator_validation`` (the generator's "generated vs
   published" table of :mod:`data.validation`, or null when the build does not run on the generated HLT stream);
   every report's ``data.events`` (whether the events are synthetic, in words).
+  Optional keys (type-checked when present, ``_OPTIONAL``): ``references`` (vae21: efficiency and cross-sections
+  per signal for float twin, float view, emulator, supervised DNN and the published value,
+  :mod:`analysis.references`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ SCHEMA: dict[ReportKind, dict[str, type | tuple]] = {
                         "inserted_quantizer_overflows": dict},
 }
 _AGREEMENT_ENTRY = {"n_events": int, "n_mismatched": int}
+_OPTIONAL: dict[ReportKind, dict[str, type]] = {ReportKind.TRIGGER: {"references": dict}}
 
 
 def validate_report(report: dict, kind: ReportKind) -> None:
@@ -49,6 +53,9 @@ def validate_report(report: dict, kind: ReportKind) -> None:
         if key not in report:
             errors.append(f"{key}: missing")
         elif not isinstance(report[key], typ):
+            errors.append(f"{key}: expected {typ}, got {type(report[key]).__name__}")
+    for key, typ in _OPTIONAL.get(kind, {}).items():
+        if key in report and not isinstance(report[key], typ):
             errors.append(f"{key}: expected {typ}, got {type(report[key]).__name__}")
     for name, entry in (report.get("agreement") or {}).items():
         for key, typ in _AGREEMENT_ENTRY.items():

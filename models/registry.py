@@ -99,8 +99,8 @@ class Family:
             what = "an imported model" if self.report is ReportKind.IMPORT else "a user model"
             raise ValueError(f"{what} needs --data FILE (.h5, .npy or .dat) with the events to emulate")
         if cfg.cwola != type(cfg.cwola)() and "cwola" not in self.options:
-            raise ValueError("--n-inject, --n-bkg, --no-signal, --window, --features, --folds, --inits, --window-centres "
-                             f"and --no-mass-decorrelation apply to --model cwola, not to {cfg.model}")
+            raise ValueError("--n-inject, --n-bkg, --no-signal, --window, --features, --folds, --inits, --window-centres, "
+                             f"--toys and --no-mass-decorrelation apply to --model cwola, not to {cfg.model}")
         if "cwola" in self.options and (cfg.precision_bits is not None or cfg.input_precision is not None):
             raise ValueError("--model cwola: --precision and --input-precision do not apply (the classifier's "
                              "quantizers are fixed in models/cwola.py)")
@@ -148,7 +148,7 @@ def _is_legacy_file(p: Path) -> bool:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("vae21", "quantization-aware VAE on the 21 HLT features", TRIGGER_STEPS, (
+    Family("vae21", "quantization-aware VAE on the 21 HLT features", (*TRIGGER_STEPS[:-1], "references", "report"), (
         Architecture("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build"),),
         data="hlt21", n_features=21),
