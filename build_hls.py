@@ -22,6 +22,9 @@ def _positive_int(s: str) -> int:
 
 
 def _add_build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="build configuration file (YAML, hls4ml-style keys: see "
+                   "flow/config_file.py; every project has its effective one in PROJECT/build.yml); flags given "
+                   "on the command line override it")
     p.add_argument("--model", default="vae21", help="registered model name (vae21), path to a .keras model, or a "
                    "legacy QKeras / Keras 2 model (.json architecture with --weights, or a full-model .h5)")
     p.add_argument("--data", type=Path, help="HDF5 file with events to emulate (layout: see data/dataset.py); for a "
@@ -38,6 +41,14 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--layer-reuse-factor", action="append", default=[], metavar="LAYER=R",
+                   help="per-layer reuse factor (hls4ml LayerName.<layer>.ReuseFactor), repeatable")
+    p.add_argument("--layer-strategy", action="append", default=[], metavar="LAYER=STRATEGY",
+                   help="per-layer strategy (hls4ml LayerName.<layer>.Strategy), repeatable")
+    p.add_argument("--layer-precision", action="append", default=[], metavar="LAYER.PLACE=TYPE",
+                   help="per-layer type, PLACE weight/bias (QDense) or result (QActivation), e.g. "
+                        "enc_dense1.weight='ap_fixed<6,1>'; applied to that layer's quantizers (the bit-exact flow "
+                        "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
     p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl"],
@@ -145,8 +156,11 @@ def config_from_args(args: argparse.Namespace):
 
     if args.data is not None and not file_part(args.data).is_file():
         raise FileNotFoundError(f"--data {args.data}: no such file")
+    from flow.config_file import parse_layer_flags
+
     hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy),
+                    layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
     kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     return BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
@@ -161,11 +175,38 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
+def _explicit_flags(argv: list[str]) -> set[str]:
+    """The argparse dests given on the command line (they override a --config file)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _add_build_args(p)
+    for a in p._actions:
+        a.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def effective_config(args: argparse.Namespace, argv: list[str]):
+    """The build's BuildConfig: the --config file (if any) with the flags given on the command line on top."""
+    cfg = config_from_args(args)
+    if args.config is None:
+        return cfg
+    from flow.config_file import apply_flags, load_config
+
+    p = argparse.ArgumentParser(add_help=False)
+    _add_build_args(p)
+    base = config_from_args(p.parse_args([]))
+    cfg = apply_flags(load_config(args.config), cfg, base, _explicit_flags(argv), str(args.config))
+    from data.arrays import file_part
+
+    if cfg.data_path is not None and not file_part(cfg.data_path).is_file():
+        raise FileNotFoundError(f"{args.config}: data.path {cfg.data_path}: no such file")
+    return cfg
+
+
 def build_main(args: argparse.Namespace) -> int:
     from flow import run_build
     from flow.report import summary
 
-    report, ok = run_build(config_from_args(args))
+    report, ok = run_build(effective_config(args, getattr(args, "argv", [])))
     return _print_outcome(report, ok, summary(report))
 
 
@@ -311,6 +352,7 @@ def main(argv=None) -> int:
                                            "`build_hls.py sweep ...`")
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
+        args.argv = argv
     try:
         return run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
