@@ -56,6 +56,7 @@ class HLSConfig:
             raise ValueError(f"--reuse-factor must be >= 1, got {self.reuse_factor}")
         if not self.project_name.isidentifier():
             raise ValueError(f"project name {self.project_name!r} must be a C identifier")
+        object.__setattr__(self, "layers", tuple(sorted(self.layers, key=lambda ls: ls.name)))  # order-free
         names = [ls.name for ls in self.layers]
         if len(set(names)) != len(names):
             raise ValueError(f"per-layer settings name a layer twice: {names}")
