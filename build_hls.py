@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # start-up noise: see lhc_trigger/quiet.py
 
 
 def _positive_int(s: str) -> int:
@@ -203,11 +203,10 @@ def effective_config(args: argparse.Namespace, argv: list[str]):
 
 
 def build_main(args: argparse.Namespace) -> int:
-    from flow import run_build
-    from flow.report import summary
+    from lhc_trigger import build
 
-    report, ok = run_build(effective_config(args, getattr(args, "argv", [])))
-    return _print_outcome(report, ok, summary(report))
+    res = build(effective_config(args, getattr(args, "argv", [])))
+    return _print_outcome(res.report, res.ok, res.summary)
 
 
 def _add_check_args(p: argparse.ArgumentParser) -> None:
@@ -353,6 +352,9 @@ def main(argv=None) -> int:
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
         args.argv = argv
+    from lhc_trigger.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
     try:
         return run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

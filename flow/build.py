@@ -82,6 +82,12 @@ def new_build(cfg: BuildConfig) -> Build:
 
     family = get_family(cfg.model)
     family.validate(cfg)
+    per_layer_rf = {ls.name: ls.reuse_factor for ls in cfg.hls.layers if ls.reuse_factor is not None}
+    shapes = family.layer_shapes(cfg) if per_layer_rf else None
+    if shapes:  # per-layer reuse factors checked before any training (the convert step checks them again)
+        from hls.config import check_reuse_factor
+
+        check_reuse_factor(cfg.hls.reuse_factor, shapes, per_layer_rf)
     arch = family.architecture(cfg.model)
     if arch.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(arch.emulator) is not Emulator.FAST:
         say(f"{arch.name}: the {arch.emulator} emulator produces the numbers (this model's default)")

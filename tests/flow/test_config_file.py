@@ -16,10 +16,10 @@ from hls.config import HLSConfig, Strategy
 from hls.layer_settings import LayerSettings
 from quantize.precision import Precision
 
-PER_LAYER_FLAGS = ["--layer-reuse-factor", "enc_dense1=2", "--layer-strategy", "mu_dense=Resource",
+PER_LAYER_FLAGS = ["--layer-reuse-factor", "enc_dense1=3", "--layer-strategy", "mu_dense=Resource",
                    "--layer-precision", "enc_dense1.weight=ap_fixed<6,1>",
                    "--layer-precision", "enc_relu1.result=ap_ufixed<8,3>"]
-PER_LAYER_YAML = {"enc_dense1": {"ReuseFactor": 2, "Precision": {"weight": "ap_fixed<6,1>"}},
+PER_LAYER_YAML = {"enc_dense1": {"ReuseFactor": 3, "Precision": {"weight": "ap_fixed<6,1>"}},
                   "mu_dense": {"Strategy": "Resource"},
                   "enc_relu1": {"Precision": {"result": "ap_ufixed<8,3>"}}}
 
@@ -43,7 +43,7 @@ def test_yaml_equals_flags_and_round_trips(tmp_path):
     from_file = load_config(_write(tmp_path, doc))
     assert from_file == flags
     ls = {x.name: x for x in from_file.hls.layers}
-    assert ls["enc_dense1"].reuse_factor == 2 and ls["mu_dense"].strategy is Strategy.RESOURCE
+    assert ls["enc_dense1"].reuse_factor == 3 and ls["mu_dense"].strategy is Strategy.RESOURCE
     assert ls["enc_dense1"].precisions["weight"] == Precision.from_qkeras(6, 0)  # bare ap_fixed: QKeras semantics
     written = tmp_path / "proj_build.yml"
     write_config(flags, written)
@@ -163,7 +163,7 @@ def test_yaml_build_gives_the_same_project_as_flags(cli_run, tmp_path):
     f = _write(tmp_path, doc)
     assert build_hls.main(["--config", str(f)]) in (0, 1)
     assert _hls4ml_yaml(a) == _hls4ml_yaml(b)
-    assert _hls4ml_yaml(a)["HLSConfig"]["LayerName"]["enc_dense1"]["ReuseFactor"] == 2
+    assert _hls4ml_yaml(a)["HLSConfig"]["LayerName"]["enc_dense1"]["ReuseFactor"] == 3
     assert _comparable_metadata(a) == _comparable_metadata(b)
     for rel in ("firmware/parameters.h", "firmware/defines.h", "firmware/myproject.cpp"):
         assert (a / rel).read_text() == (b / rel).read_text(), rel
@@ -172,5 +172,15 @@ def test_yaml_build_gives_the_same_project_as_flags(cli_run, tmp_path):
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(wa, wb))
     assert "fixed<6,1" in (a / "firmware/parameters.h").read_text() + (a / "firmware/defines.h").read_text()
     rep = json.loads((a / "report" / "report.json").read_text())
-    assert rep["latency"]["hls_estimate"]["ii"] == 2
+    assert rep["latency"]["hls_estimate"]["ii"] == 3
     assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0  # the changed quantizers stay bit-exact
+
+
+def test_invalid_per_layer_reuse_factor_is_refused_before_training(tmp_path):
+    from flow.build import new_build
+
+    cfg = _cfg(["--model", "vae21", "--layer-reuse-factor", "enc_dense1=2", "--cache-dir", str(tmp_path)])
+    with pytest.raises(ValueError, match=r"LayerName.enc_dense1.ReuseFactor 2 is not valid for this 21x32 dense "
+                                         r"layer; valid: \[1, 3, 7, 21"):
+        new_build(cfg)
+    assert not any(tmp_path.iterdir())  # nothing generated or trained
