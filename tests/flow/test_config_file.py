@@ -142,9 +142,17 @@ def _comparable_metadata(project: Path) -> dict:
     return md
 
 
+class _TagLoader(yaml.SafeLoader):
+    """hls4ml_config.yml tags the Keras model (``!keras_model path``): read such values as plain strings."""
+
+
+_TagLoader.add_multi_constructor("!", lambda loader, tag, node: loader.construct_scalar(node))
+
+
 def _hls4ml_yaml(project: Path) -> dict:
-    d = yaml.safe_load((project / "hls4ml_config.yml").read_text())
-    d.pop("OutputDir", None)
+    d = yaml.load((project / "hls4ml_config.yml").read_text(), Loader=_TagLoader)
+    for k in ("OutputDir", "KerasModel"):
+        d.pop(k, None)
     return d
 
 
