@@ -151,7 +151,7 @@ _TagLoader.add_multi_constructor("!", lambda loader, tag, node: loader.construct
 
 def _hls4ml_yaml(project: Path) -> dict:
     d = yaml.load((project / "hls4ml_config.yml").read_text(), Loader=_TagLoader)
-    for k in ("OutputDir", "KerasModel"):
+    for k in ("OutputDir", "KerasModel", "Stamp"):  # Stamp: hls4ml's random per-project id
         d.pop(k, None)
     return d
 
