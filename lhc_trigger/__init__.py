@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from lhc_trigger.quiet import quiet_tensorflow
 
-quiet_tensorflow(import_now=False)  # environment only; TensorFlow is imported (quietly) when first needed
+quiet_tensorflow()  # TensorFlow imported now, its start-up messages filtered out of stderr
 
 from lhc_trigger.api import BuildResult, ProjectEmulator, build, check, load_config  # noqa: E402
 from flow.config import BuildConfig  # noqa: E402
