@@ -41,8 +41,8 @@ def label(ax, rlabel: str = "") -> None:
 def save(plt, fig, png: Path) -> Path:
     """``png`` and the same figure as PDF beside it; returns the PNG's path."""
     png = Path(png)
-    fig.savefig(png, dpi=80)
-    fig.savefig(png.with_suffix(".pdf"))
+    fig.savefig(png, dpi=80, bbox_inches="tight")
+    fig.savefig(png.with_suffix(".pdf"), bbox_inches="tight")
     plt.close(fig)
     return png
 
@@ -139,19 +139,19 @@ def saturation(plt, sat: dict, source: str):
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(layers) + 3), 7))
     width = 0.8 / len(samples)
     x = np.arange(len(layers))
-    floor = 1.0
+    floor, top = 1.0, 0.0
     for j, smp in enumerate(samples):
         d = [sat[l]["samples"][smp] for l in layers]
         k = np.array([e["events_out_of_range"] for e in d], float)
         n = np.array([max(e["n_events"], 1) for e in d], float)
         lo, hi = clopper_pearson(k, n)
         frac = k / n
-        floor = min(floor, float(np.min(1.0 / n)) / 10)
+        floor, top = min(floor, float(np.min(1.0 / n)) / 10), max(top, float(np.max(hi)))
         ax.bar(x + (j - (len(samples) - 1) / 2) * width, frac, width, label=smp, color=f"C{j}")
         ax.errorbar(x + (j - (len(samples) - 1) / 2) * width, frac, yerr=[frac - lo, hi - frac], fmt="none",
                     color="k", lw=0.8)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=floor)
+    ax.set_ylim(floor, min(2.0, max(top, floor * 10) * 100))  # room for the legend
     ax.set_xticks(x, [f"{l}\n{sat[l]['precision']}" for l in layers], rotation=30, ha="right", fontsize=9)
     ax.set_ylabel("fraction of events saturating")
     ax.legend(fontsize=9, ncols=2, title=f"source: {source}", title_fontsize=9)
