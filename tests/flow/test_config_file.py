@@ -76,6 +76,8 @@ def test_flags_override_the_file(tmp_path):
     ({"emulation": {"emulator": "gpu"}}, "choose 'fast', 'csim' or 'rtl'"),
     ({"working_points": {"fpr": [2.0]}}, "strictly between 0 and 1"),
     ({"cwola": {"n_fold": 3}}, r"build_config.cwola: unknown key\(s\) \['n_fold'\]"),
+    ({"hardware": {"rtl": True}, "hls4ml": {"LayerName": {"enc_dense1": {"Precision": {"weight": "ap_fixed<6,1>"}}}}},
+     "per-layer Precision with --rtl: not supported"),
 ])
 def test_file_errors_name_the_key_and_the_choices(tmp_path, doc, msg):
     with pytest.raises(ValueError, match=msg):
