@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # start-up noise: see lhc_trigger/quiet.py
 
 
 def _positive_int(s: str) -> int:
@@ -22,6 +22,9 @@ def _positive_int(s: str) -> int:
 
 
 def _add_build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="build configuration file (YAML, hls4ml-style keys: see "
+                   "flow/config_file.py; every project has its effective one in PROJECT/build.yml); flags given "
+                   "on the command line override it")
     p.add_argument("--model", default="vae21", help="registered model name (vae21), path to a .keras model, or a "
                    "legacy QKeras / Keras 2 model (.json architecture with --weights, or a full-model .h5)")
     p.add_argument("--data", type=Path, help="HDF5 file with events to emulate (layout: see data/dataset.py); for a "
@@ -38,6 +41,14 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--layer-reuse-factor", action="append", default=[], metavar="LAYER=R",
+                   help="per-layer reuse factor (hls4ml LayerName.<layer>.ReuseFactor), repeatable")
+    p.add_argument("--layer-strategy", action="append", default=[], metavar="LAYER=STRATEGY",
+                   help="per-layer strategy (hls4ml LayerName.<layer>.Strategy), repeatable")
+    p.add_argument("--layer-precision", action="append", default=[], metavar="LAYER.PLACE=TYPE",
+                   help="per-layer type, PLACE weight/bias (QDense) or result (QActivation), e.g. "
+                        "enc_dense1.weight='ap_fixed<6,1>'; applied to that layer's quantizers (the bit-exact flow "
+                        "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
     p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl"],
@@ -150,8 +161,11 @@ def config_from_args(args: argparse.Namespace):
 
     if args.data is not None and not file_part(args.data).is_file():
         raise FileNotFoundError(f"--data {args.data}: no such file")
+    from flow.config_file import parse_layer_flags
+
     hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy))
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy),
+                    layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
     kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     return BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
@@ -166,12 +180,38 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
-def build_main(args: argparse.Namespace) -> int:
-    from flow import run_build
-    from flow.report import summary
+def _explicit_flags(argv: list[str]) -> set[str]:
+    """The argparse dests given on the command line (they override a --config file)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _add_build_args(p)
+    for a in p._actions:
+        a.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
 
-    report, ok = run_build(config_from_args(args))
-    return _print_outcome(report, ok, summary(report))
+
+def effective_config(args: argparse.Namespace, argv: list[str]):
+    """The build's BuildConfig: the --config file (if any) with the flags given on the command line on top."""
+    cfg = config_from_args(args)
+    if args.config is None:
+        return cfg
+    from flow.config_file import apply_flags, load_config
+
+    p = argparse.ArgumentParser(add_help=False)
+    _add_build_args(p)
+    base = config_from_args(p.parse_args([]))
+    cfg = apply_flags(load_config(args.config), cfg, base, _explicit_flags(argv), str(args.config))
+    from data.arrays import file_part
+
+    if cfg.data_path is not None and not file_part(cfg.data_path).is_file():
+        raise FileNotFoundError(f"{args.config}: data.path {cfg.data_path}: no such file")
+    return cfg
+
+
+def build_main(args: argparse.Namespace) -> int:
+    from lhc_trigger import build
+
+    res = build(effective_config(args, getattr(args, "argv", [])))
+    return _print_outcome(res.report, res.ok, res.summary)
 
 
 def _add_check_args(p: argparse.ArgumentParser) -> None:
@@ -252,6 +292,7 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-failed", action="store_true", default=None, help="re-run failed/crashed points on resume")
     p.add_argument("--workers", type=_positive_int, help="local process pool size (default 1)")
     p.add_argument("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786) instead of the local pool")
+    _add_cluster_args(p)
     p.add_argument("--budget", type=_budget, action="append", default=[],
                    help="METRIC=MAX for the best point, e.g. LUT=50000, latency_ns=100, 'LUT[hls_estimate]=4e4'")
     p.add_argument("--pareto-efficiency", help="'mean' (default) or a signal name")
@@ -265,9 +306,62 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, action="append", help="extra working point: SM rate in Hz")
 
 
+def _add_cluster_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("batch clusters (dask-jobqueue, the 'cluster' extra; see README, Sweeps on batch clusters)")
+    g.add_argument("--cluster", default="local", choices=["local", "slurm", "htcondor"],
+                   help="where the points run: local process pool (--workers), or Dask workers submitted as SLURM / "
+                        "HTCondor jobs (the sweep folder must be on a filesystem the batch nodes see)")
+    g.add_argument("--jobs", type=_positive_int, default=4, help="batch jobs to submit (one Dask worker, one point at a time each)")
+    g.add_argument("--job-cores", type=_positive_int, default=1, help="cores per job")
+    g.add_argument("--job-memory", default="4GB", help="memory per job (e.g. 4GB)")
+    g.add_argument("--job-disk", default="4GB", help="HTCondor: disk per job")
+    g.add_argument("--job-walltime", default="04:00:00", help="SLURM: wall time per job (HH:MM:SS)")
+    g.add_argument("--job-queue", help="SLURM partition")
+    g.add_argument("--job-account", help="SLURM account (-A)")
+    g.add_argument("--job-extra", action="append", default=[],
+                   help="extra directive, repeatable: SLURM '--constraint=x86'; HTCondor '+JobFlavour=\"workday\"'")
+    g.add_argument("--job-prologue", action="append", default=[],
+                   help="shell line run before the worker, repeatable (e.g. 'source /shared/lhc/.venv/bin/activate')")
+    g.add_argument("--job-python", default=sys.executable, help="the workers' Python (default: this one)")
+    g.add_argument("--job-wait", type=float, default=1800.0, help="seconds to wait for the first worker job to start")
+    g.add_argument("--print-job-script", action="store_true", help="print the batch script a job would run and stop")
+
+
+def _batch_options(args: argparse.Namespace):
+    from sweep.batch import BatchOptions
+
+    return BatchOptions(kind=args.cluster, jobs=args.jobs, cores=args.job_cores, memory=args.job_memory,
+                        disk=args.job_disk, walltime=args.job_walltime, queue=args.job_queue,
+                        account=args.job_account, job_extra=tuple(args.job_extra), prologue=tuple(args.job_prologue),
+                        python=args.job_python, wait_s=args.job_wait)
+
+
+def _run_sweep_on(spec, args: argparse.Namespace):
+    """The sweep on the local pool / --scheduler, or on SLURM / HTCondor workers (--cluster)."""
+    from sweep.batch import ClusterKind, start
+    from sweep.runner import DaskExecutor, run_sweep
+
+    opts = _batch_options(args)
+    if opts.kind is ClusterKind.LOCAL:
+        return run_sweep(spec)
+    if spec.scheduler:
+        raise ValueError("--cluster and --scheduler both choose where the points run: give one")
+    cluster, client = start(opts)
+    try:
+        return run_sweep(spec, executor=DaskExecutor(client, spec.sweep_dir()))
+    finally:
+        client.close()
+        cluster.close()
+
+
 def sweep_main(args: argparse.Namespace) -> int:
-    from sweep.runner import run_sweep
     from sweep.spec import SweepSpec
+
+    if args.print_job_script:
+        from sweep.batch import job_script
+
+        print(job_script(_batch_options(args)))
+        return 0
 
     spec = SweepSpec.from_yaml(args.spec) if args.spec else SweepSpec()
     build = {k: getattr(args, k) for k in ("seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs",
@@ -281,7 +375,7 @@ def sweep_main(args: argparse.Namespace) -> int:
         model=args.model, name=args.name, output=args.output, workers=args.workers, scheduler=args.scheduler,
         skip_invalid=args.skip_invalid, retry_failed=args.retry_failed, pareto=pareto,
     )
-    res = run_sweep(spec)
+    res = _run_sweep_on(spec, args)
     print()
     print((res.sweep_dir / "pareto.md").read_text())
     print(f"table: {res.sweep_dir / 'results.parquet'} and results.csv; Pareto: {res.sweep_dir / 'pareto.md'}")
@@ -316,6 +410,10 @@ def main(argv=None) -> int:
                                            "`build_hls.py sweep ...`")
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
+        args.argv = argv
+    from lhc_trigger.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
     try:
         return run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -120,10 +120,17 @@ def write_cwola_report(report, out: Path, mjj, edges, windows, sources, raw_x, l
 
 
 def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[Path]:
+    """The hunt's figures in mplhep style ("Simulation"), PNG + PDF; returns the PNG paths."""
+    from analysis.plots import hep_figures
+
+    with hep_figures() as plt:
+        return _make_plots(plt, out, report, mjj, edges, windows, sources, raw_x)
+
+
+def _make_plots(plt, out: Path, report, mjj, edges, windows, sources, raw_x) -> list[Path]:
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from analysis.plots import label, save
 
     c = report["cwola"]
     wi = c["deployed_window"]
@@ -145,14 +152,14 @@ def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[P
     axes[0].set_yscale("log")
     axes[0].set_ylim(bottom=0.3)
     axes[0].set_ylabel("events / bin")
-    axes[0].set_title(f"mjj after cuts on the window-{wi} classifier (source: emulator); fit: dijet function")
+    axes[0].set_title(f"mjj after cuts on the window-{wi} classifier (source: emulator); fit: dijet function", fontsize=10, pad=28)
     axes[0].legend(fontsize=8)
     axes[1].set_ylabel("(data - fit) / sqrt(fit)")
     axes[1].set_xlabel("mjj [GeV]")
+    label(axes[0])
     fig.tight_layout()
     p = out / "mjj_spectra_fits.png"
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
+    save(plt, fig, p)
     paths.append(p)
     # 2. significance and p0 per window
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -173,11 +180,11 @@ def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[P
         ax.set_xlabel("SR centre [GeV]")
         ax.legend(fontsize=8)
     title = "background only (--no-signal)" if report["data"]["no_signal"] else "signal injected"
+    label(axes[0])
     fig.suptitle(f"CWoLa scan, {title} (source: fixed-point networks = firmware arithmetic)")
     fig.tight_layout()
     p = out / "significance_per_window.png"
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
+    save(plt, fig, p)
     paths.append(p)
     # 3. what the classifier learned: selected events in the mj1-mj2 plane (SR of the deployed window)
     sr = (mjj >= w.sr[0]) & (mjj < w.sr[1])
@@ -191,12 +198,12 @@ def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[P
         ax.scatter(raw_x[m, 1], raw_x[m, 2], s=4, color=col, label=f"selected, eff {eff:g} ({m.sum()} in SR)")
     ax.set_xlabel("mj1 (heavier jet) [GeV]")
     ax.set_ylabel("mj2 [GeV]")
-    ax.set_title(f"SR of window {wi}: all (grey) and selected (source: emulator)", fontsize=9)
+    ax.set_title(f"SR of window {wi}: all (grey) and selected (source: emulator)", fontsize=9, pad=28)
     ax.legend(fontsize=8)
+    label(ax)
     fig.tight_layout()
     p = out / "selected_mj1_mj2.png"
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
+    save(plt, fig, p)
     paths.append(p)
     # 4. emulator vs float view and float twin scores
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -204,11 +211,11 @@ def make_plots(out: Path, report, mjj, edges, windows, sources, raw_x) -> list[P
     ax.scatter(sources["float_view"][idx], s[idx], s=2, label="float view")
     ax.set_xlabel("float view logit (ensemble)")
     ax.set_ylabel("emulator logit (ensemble)")
-    ax.set_title(f"window {wi}: emulator vs float view (20k random events)", fontsize=9)
+    ax.set_title(f"window {wi}: emulator vs float view (20k random events)", fontsize=9, pad=28)
+    label(ax)
     fig.tight_layout()
     p = out / "emulator_vs_float_view.png"
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
+    save(plt, fig, p)
     paths.append(p)
     return paths
 

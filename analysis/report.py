@@ -241,73 +241,7 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
 
 
 def make_plots(out: Path, report: dict, s_emu, s_fview, s_twin) -> list[Path]:
-    """score_distributions.png, roc.png and efficiency_vs_rate.png in ``out``; returns their paths."""
-    import matplotlib
+    """The report's HEP-style figures (mplhep, PNG + PDF; ``analysis/plots.py``); returns the PNG paths."""
+    from analysis.plots import build_plots
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out = Path(out)
-    return [_save(plt, _score_distributions(plt, report, s_emu, s_fview), out / "score_distributions.png"),
-            _save(plt, _roc_curves(plt, report, s_emu, s_twin), out / "roc.png"),
-            _save(plt, _efficiency_vs_rate(plt, report, s_emu), out / "efficiency_vs_rate.png")]
-
-
-def _save(plt, fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
-def _score_distributions(plt, report: dict, s_emu, s_fview):
-    names = list(s_emu)
-    fig, axes = plt.subplots(1, 2 if s_fview is not None else 1, figsize=(12, 4.5), squeeze=False)
-    for ax, (title, sc) in zip(axes[0], [("emulator (C-sim)", s_emu), ("float view (Keras)", s_fview)]):
-        if sc is None:
-            continue
-        hi = np.quantile(np.concatenate([sc[k] for k in names]), 0.999)
-        bins = np.linspace(0, max(hi, 1e-6), 80)
-        for k in names:
-            ax.hist(np.clip(sc[k], 0, bins[-1]), bins=bins, histtype="step", density=True, label=k, lw=1.5)
-        ax.set_yscale("log")
-        ax.set_xlabel(f"anomaly score {(report.get('model_details') or {}).get('score', 'sum(mu^2)')}"[:60])
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-    return fig
-
-
-def _roc_curves(plt, report: dict, s_emu, s_twin):
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    for k in list(s_emu)[1:]:
-        for src, sc, ls in (("emu", s_emu, "-"), ("twin", s_twin, ":")):
-            if sc is None:
-                continue
-            f, t = wp.roc(sc["background"], sc[k])
-            ax.plot(f, t, ls, label=f"{k} ({src})")
-    for w in report["working_points"]:
-        ax.axvline(w["fpr"], color="gray", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlim(1e-6, 1)
-    ax.set_xlabel("SM false-positive rate")
-    ax.set_ylabel("signal efficiency")
-    ax.legend(fontsize=7)
-    return fig
-
-
-def _efficiency_vs_rate(plt, report: dict, s_emu):
-    """Signal efficiency of the emulator score against the SM rate of the threshold."""
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    rate = report["working_points"][0]["background_rate_hz"] / report["working_points"][0]["fpr"]
-    bkg = np.sort(s_emu["background"])[::-1]
-    n = len(bkg)
-    ranks = np.unique(np.clip(np.logspace(np.log10(10), np.log10(n - 1), 60).astype(int), 1, n - 1))
-    for k in list(s_emu)[1:]:
-        effs = [np.mean(s_emu[k] > bkg[r]) for r in ranks]
-        ax.plot(ranks / n * rate, effs, label=k)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("SM rate [Hz]")
-    ax.set_ylabel("signal efficiency (emulator)")
-    ax.legend(fontsize=8)
-    return fig
+    return build_plots(Path(out), report, s_emu, s_fview, s_twin)

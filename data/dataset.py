@@ -158,6 +158,10 @@ def _group_features(g, path: Path) -> np.ndarray:
 
 def read_hlt_h5(path) -> HLTDataset:
     """Read a user's HDF5 file in the layout of the module docstring (only /background is required)."""
+    from .root import is_root_file, read_hlt_root
+
+    if is_root_file(path):  # ROOT TTrees (data/root.py)
+        return read_hlt_root(path)
     path = checked_h5_path(path, "--data", " (give the path of an HDF5 file with a /background group)",
                            " (expected the layout described in data/dataset.py)")
     with h5py.File(path, "r") as f:

@@ -298,6 +298,10 @@ def read_l1_h5(path) -> L1Dataset:
     holding ``Particles`` (N, 19, 4) or ``features`` (N, 57).  Signal files of the ADC can be attached
     without copying as HDF5 external links (``f["signals/Ato4l"] = h5py.ExternalLink("Ato4l.h5", "/")``).
     Values are used as given (no extra L1 quantisation)."""
+    from .root import is_root_file, read_l1_root
+
+    if is_root_file(path):  # ROOT TTrees (data/root.py)
+        return read_l1_root(path)
     path = checked_h5_path(path, "--data", " (give an ADC2021 HDF5 file with 'Particles' or the layout of data/l1.py)")
     empty = np.zeros((0, N_L1_FEATURES), np.float32)
     with h5py.File(path, "r") as f:

@@ -73,6 +73,8 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     """``{layer: {precision, mode, samples: {sample: {n_events, events_out_of_range, frac_events, frac_values}}}}``."""
     import keras
 
+    from models.build_util import keras_verbose
+
     entries = _entries(model)
     if not entries:
         return {}
@@ -88,7 +90,7 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     for sname, x in samples.items():
         acc = {name: [0, 0, 0] for name, _, _ in entries}  # events out, values out, values total
         for start in range(0, len(x), chunk):
-            vals = probe.predict(x[start:start + chunk], batch_size=65536, verbose=0)
+            vals = probe.predict(x[start:start + chunk], batch_size=65536, verbose=keras_verbose())
             if len(entries) == 1:
                 vals = [vals]
             for (name, _, p), v in zip(entries, vals):

@@ -82,6 +82,12 @@ def new_build(cfg: BuildConfig) -> Build:
 
     family = get_family(cfg.model)
     family.validate(cfg)
+    per_layer_rf = {ls.name: ls.reuse_factor for ls in cfg.hls.layers if ls.reuse_factor is not None}
+    shapes = family.layer_shapes(cfg) if per_layer_rf else None
+    if shapes:  # per-layer reuse factors checked before any training (the convert step checks them again)
+        from hls.config import check_reuse_factor
+
+        check_reuse_factor(cfg.hls.reuse_factor, shapes, per_layer_rf)
     arch = family.architecture(cfg.model)
     if arch.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(arch.emulator) is not Emulator.FAST:
         say(f"{arch.name}: the {arch.emulator} emulator produces the numbers (this model's default)")
@@ -94,8 +100,13 @@ def run_flow(build: Build, steps: Sequence[str]) -> Build:
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise RuntimeError(f"unknown step(s) {unknown}; registered: {sorted(STEPS)}")
+    from models.build_util import progress_bar
+
+    bar = progress_bar(len(steps), f"build {build.family.name}", "step")
     for name in steps:
         fn = STEPS[name]
+        if bar is not None:
+            bar.set_postfix_str(name)
         missing = [r for r in fn.requires if r not in build.done]
         if missing:
             raise RuntimeError(f"step {name!r} needs {missing} first (family {build.family.name!r})")
@@ -103,8 +114,12 @@ def run_flow(build: Build, steps: Sequence[str]) -> Build:
         fn(build)
         build.steps_s[name] = round(time.perf_counter() - t0, 3)
         build.done.append(name)
+        if bar is not None:
+            bar.update(1)
         if build.on_step is not None:
             build.on_step(name, build)
+    if bar is not None:
+        bar.close()
     return build
 
 

@@ -182,6 +182,8 @@ class BuildConfig:
             raise ValueError(f"--rate {list(self.extra_rates_hz)}: rates must be > 0 Hz")
         if self.emulator is Emulator.RTL and not self.hardware.rtl:
             raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
+        if self.hardware.rtl and any(ls.precision for ls in self.hls.layers):
+            raise ValueError("per-layer Precision with --rtl: not supported (the RTL variant re-rounds every quantizer)")
         if not self.reference_tolerance >= 0:
             raise ValueError(f"--reference-tolerance must be >= 0, got {self.reference_tolerance}")
 

@@ -45,6 +45,7 @@ class HLSConfig:
     reuse_factor: int = 1
     strategy: Strategy = Strategy.LATENCY
     project_name: str = "myproject"
+    layers: tuple = ()  # hls.layer_settings.LayerSettings: per-layer ReuseFactor / Strategy / Precision
 
     def __post_init__(self):
         if self.backend != "Vitis":
@@ -55,18 +56,38 @@ class HLSConfig:
             raise ValueError(f"--reuse-factor must be >= 1, got {self.reuse_factor}")
         if not self.project_name.isidentifier():
             raise ValueError(f"project name {self.project_name!r} must be a C identifier")
+        object.__setattr__(self, "layers", tuple(sorted(self.layers, key=lambda ls: ls.name)))  # order-free
+        names = [ls.name for ls in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"per-layer settings name a layer twice: {names}")
+
+    def layer(self, name: str):
+        """The per-layer settings of ``name`` (None when it has none)."""
+        return next((ls for ls in self.layers if ls.name == name), None)
+
+    def reuse_factor_of(self, name: str) -> int:
+        ls = self.layer(name)
+        return ls.reuse_factor if ls is not None and ls.reuse_factor is not None else self.reuse_factor
+
+    def strategy_of(self, name: str) -> Strategy:
+        ls = self.layer(name)
+        return ls.strategy if ls is not None and ls.strategy is not None else self.strategy
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["io_type"] = self.io_type.value
         d["strategy"] = self.strategy.value
+        d["layers"] = [ls.to_dict() for ls in self.layers]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "HLSConfig":
+        from .layer_settings import LayerSettings
+
         d = dict(d)
         d["io_type"] = IOType.parse(d["io_type"])
         d["strategy"] = Strategy.parse(d["strategy"])
+        d["layers"] = tuple(LayerSettings.from_dict(x) for x in d.get("layers", ()))
         return cls(**d)
 
 
@@ -84,12 +105,21 @@ def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
     return out
 
 
-def check_reuse_factor(rf: int, dense_shapes: dict[str, tuple[int, int]]) -> None:
-    """Raise a ValueError listing the valid choices instead of letting hls4ml silently replace ``rf``."""
+def check_reuse_factor(rf: int, dense_shapes: dict[str, tuple[int, int]], per_layer: dict[str, int] | None = None) -> None:
+    """Raise a ValueError listing the valid choices instead of letting hls4ml silently replace ``rf``
+    (``per_layer``: layer name -> its own reuse factor, replacing ``rf`` for that layer)."""
+    per_layer = per_layer or {}
+    unknown = sorted(set(per_layer) - set(dense_shapes))
+    if unknown:
+        raise ValueError(f"per-layer ReuseFactor for {unknown}: not dense layers of this model; "
+                         f"dense layers: {sorted(dense_shapes)}")
     bad = {}
     for name, (n_in, n_out) in dense_shapes.items():
         valid = valid_reuse_factors(n_in, n_out)
-        if rf not in valid:
+        if per_layer.get(name, rf) not in valid:
+            if name in per_layer:
+                raise ValueError(f"LayerName.{name}.ReuseFactor {per_layer[name]} is not valid for this "
+                                 f"{n_in}x{n_out} dense layer; valid: {valid}")
             bad[name] = (n_in, n_out, valid)
     if bad:
         common = set.intersection(*(set(valid_reuse_factors(*s)) for s in dense_shapes.values()))

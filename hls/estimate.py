@@ -197,9 +197,11 @@ def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
 
 
 def estimate(layers: list[LayerSpec], cfg: HLSConfig) -> Estimate:
-    est = Estimate(clock_period_ns=cfg.clock_period_ns, ii=cfg.reuse_factor)
-    for spec in layers:
-        est.layers.append(estimate_layer(spec, cfg.strategy, cfg.reuse_factor, cfg.clock_period_ns))
+    est = Estimate(clock_period_ns=cfg.clock_period_ns,
+                   ii=max([cfg.reuse_factor_of(spec.name) for spec in layers] or [cfg.reuse_factor]))
+    for spec in layers:  # per-layer ReuseFactor / Strategy (hls.layer_settings) replace the model's
+        est.layers.append(estimate_layer(spec, cfg.strategy_of(spec.name), cfg.reuse_factor_of(spec.name),
+                                         cfg.clock_period_ns))
     return est
 
 

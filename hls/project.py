@@ -45,7 +45,21 @@ def _hls4ml_config(keras_model, cfg: HLSConfig) -> dict:
     for layer_cfg in hcfg.get("LayerName", {}).values():
         if "ReuseFactor" in layer_cfg:
             layer_cfg["ReuseFactor"] = cfg.reuse_factor
+    for ls in cfg.layers:  # per-layer settings (their precisions are in the model's quantizers already)
+        layer_cfg = hcfg.setdefault("LayerName", {}).setdefault(ls.name, {})
+        if ls.reuse_factor is not None:
+            layer_cfg["ReuseFactor"] = ls.reuse_factor
+        if ls.strategy is not None:
+            layer_cfg["Strategy"] = ls.strategy.value
     return hcfg
+
+
+def check_layer_names(keras_model, cfg: HLSConfig) -> None:
+    """Per-layer settings must name layers of the model (a typo would silently do nothing)."""
+    names = [layer.name for layer in keras_model.layers]
+    unknown = [ls.name for ls in cfg.layers if ls.name not in names]
+    if unknown:
+        raise ValueError(f"LayerName: {unknown} are not layers of the deployable model; its layers: {names}")
 
 
 BATCH_SUFFIX = "_batch_double"
@@ -118,7 +132,9 @@ def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) ->
     try:
         import hls4ml
 
-        check_reuse_factor(cfg.reuse_factor, dense_shapes(keras_model))
+        check_layer_names(keras_model, cfg)
+        check_reuse_factor(cfg.reuse_factor, dense_shapes(keras_model),
+                           {ls.name: ls.reuse_factor for ls in cfg.layers if ls.reuse_factor is not None})
         hcfg = _hls4ml_config(keras_model, cfg)
         log = io.StringIO()
         t0 = time.perf_counter()

@@ -21,6 +21,28 @@ def say(msg: str) -> None:
     print(f"[build] {msg}", flush=True)
 
 
+def interactive() -> bool:
+    """Progress bars only when stdout is a terminal (and not in CI); plain lines otherwise."""
+    import os
+    import sys
+
+    return sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def keras_verbose() -> int:
+    """``verbose`` for long Keras ``predict`` calls: Keras's progress bar on a terminal, nothing in logs."""
+    return 1 if interactive() else 0
+
+
+def progress_bar(total: int, desc: str, unit: str = "it"):
+    """A tqdm bar on a terminal, None otherwise (callers then print plain lines)."""
+    if not interactive():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """What every family's model configuration has: hidden layer widths, the training recipe (Adam, early

@@ -7,6 +7,33 @@ import time
 from pathlib import Path
 
 
+def _epoch_progress(epochs: int):
+    """A Keras callback: a progress bar over the epochs on a terminal; in logs one line every ~fifth of the
+    epochs (and the last)."""
+    import keras
+
+    from models.build_util import progress_bar, say
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = progress_bar(epochs, "training", "epoch")
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            text = f"loss {logs.get('loss', float('nan')):.4g}, val_loss {logs.get('val_loss', float('nan')):.4g}"
+            if self.bar is not None:
+                self.bar.update(1)
+                self.bar.set_postfix_str(text)
+            elif (epoch + 1) % max(1, epochs // 5) == 0:
+                say(f"epoch {epoch + 1}/{epochs}: {text}")
+
+        def on_train_end(self, logs=None):
+            if self.bar is not None:
+                self.bar.close()
+
+    return EpochProgress()
+
+
 def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
     """Train an autoencoder-like ``model`` (target = input) with ``mc``'s recipe: Adam(``learning_rate``), early
     stopping after ``patience`` epochs (best weights restored), learning rate halved on plateaus."""
@@ -14,7 +41,8 @@ def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
 
     model.compile(optimizer=keras.optimizers.Adam(mc.learning_rate), loss=loss)
     cb = [keras.callbacks.EarlyStopping(patience=mc.patience, restore_best_weights=True),
-          keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, mc.patience // 2)), *callbacks]
+          keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, mc.patience // 2)), *callbacks,
+          _epoch_progress(mc.epochs)]
     t0 = time.perf_counter()
     hist = model.fit(x_train, x_train, validation_data=(x_val, x_val), epochs=mc.epochs, batch_size=mc.batch_size,
                      shuffle=True, verbose=0, callbacks=cb)

@@ -160,45 +160,47 @@ def pareto_markdown(df, info: dict, title: str = "Sweep") -> str:
 
 
 def pareto_plots(df, info: dict, out_dir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Pareto fronts (resources vs efficiency, latency vs resources) in mplhep style, PNG + PDF."""
+    from analysis.plots import hep_figures, save
 
     out_dir = Path(out_dir)
     eff, res, lat = info["efficiency"], info["resource"], info["latency"]
     ok = df[df["status"] == "ok"]
     written = []
     pairs = [("pareto_resources_vs_efficiency.png", res, eff), ("pareto_latency_vs_resources.png", res, lat)]
-    for name, xc, yc in pairs:
-        if xc is None or yc is None or not len(ok):
-            continue
-        sub = ok.dropna(subset=[xc, yc])
-        if not len(sub):
-            continue
-        fig, ax = plt.subplots(figsize=(6.4, 4.6))
-        labels = sub["precision"].astype(str) if "precision" in sub else None
-        for lab in sorted(set(labels), key=lambda s: (len(s), s)) if labels is not None else [None]:
-            s = sub if lab is None else sub[labels == lab]
-            ax.scatter(s[xc], s[yc], label=None if lab is None else f"precision {lab}", s=28)
-        cost_y = -sub[yc].to_numpy(float) if yc == eff else sub[yc].to_numpy(float)
-        m = pareto_mask(np.column_stack([sub[xc].to_numpy(float), cost_y]))
-        fr = sub[m].sort_values(xc)
-        ax.step(fr[xc], fr[yc], where="post", color="k", lw=1, label="Pareto front")
-        if info["best"] is not None and info["best"] in set(sub["hash"]):
-            b = sub[sub["hash"] == info["best"]]
-            ax.scatter(b[xc], b[yc], marker="*", s=220, facecolor="none", edgecolor="r", label="best under budgets")
-        for c, v in info["budgets"].items():
-            if c == xc:
-                ax.axvline(v, color="r", ls="--", lw=0.8)
-            if c == yc:
-                ax.axhline(v, color="r", ls="--", lw=0.8)
-        ax.set_xlabel(xc)
-        ax.set_ylabel(yc + (" (emulator)" if yc == eff else ""))
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=110)
-        plt.close(fig)
-        written.append(out_dir / name)
+    with hep_figures() as plt:
+        for name, xc, yc in pairs:
+            if xc is None or yc is None or not len(ok):
+                continue
+            sub = ok.dropna(subset=[xc, yc])
+            if len(sub):
+                written.append(save(plt, _pareto_figure(plt, sub, info, xc, yc, eff), out_dir / name))
     return written
+
+
+def _pareto_figure(plt, sub, info: dict, xc: str, yc: str, eff: str):
+    from analysis.plots import label
+
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    labels = sub["precision"].astype(str) if "precision" in sub else None
+    for lab in sorted(set(labels), key=lambda s: (len(s), s)) if labels is not None else [None]:
+        s = sub if lab is None else sub[labels == lab]
+        ax.scatter(s[xc], s[yc], label=None if lab is None else f"precision {lab}", s=28)
+    cost_y = -sub[yc].to_numpy(float) if yc == eff else sub[yc].to_numpy(float)
+    m = pareto_mask(np.column_stack([sub[xc].to_numpy(float), cost_y]))
+    fr = sub[m].sort_values(xc)
+    ax.step(fr[xc], fr[yc], where="post", color="k", lw=1, label="Pareto front")
+    if info["best"] is not None and info["best"] in set(sub["hash"]):
+        b = sub[sub["hash"] == info["best"]]
+        ax.scatter(b[xc], b[yc], marker="*", s=220, facecolor="none", edgecolor="r", label="best under budgets")
+    for c, v in info["budgets"].items():
+        if c == xc:
+            ax.axvline(v, color="r", ls="--", lw=0.8)
+        if c == yc:
+            ax.axhline(v, color="r", ls="--", lw=0.8)
+    ax.set_xlabel(xc)
+    ax.set_ylabel(yc + (" (emulator)" if yc == eff else ""))
+    ax.legend(fontsize=9)
+    ax.grid(alpha=0.3)
+    label(ax, "sweep")
+    return fig

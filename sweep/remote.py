@@ -17,7 +17,7 @@ REQUIRED = {"numpy": "numpy", "tensorflow": "tensorflow-cpu", "keras": "keras", 
             "da4ml": "da4ml", "h5py": "h5py", "scipy": "scipy", "sklearn": "scikit-learn", "pandas": "pandas",
             "matplotlib": "matplotlib", "yaml": "pyyaml"}
 VERSION_CHECKED = ("numpy", "tensorflow-cpu", "keras", "hgq2", "hls4ml", "da4ml")
-PACKAGES = ("analysis", "data", "emulation", "flow", "hls", "models", "quantize", "sweep")
+PACKAGES = ("analysis", "data", "emulation", "flow", "hls", "lhc_trigger", "models", "quantize", "sweep")
 MODULES = ("build_hls.py",)
 
 

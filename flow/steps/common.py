@@ -16,12 +16,22 @@ def convert(b: Build) -> None:
     """The deployable model into an hls4ml project (written and compiled aside, swapped in atomically); a
     family may add sub-projects (``family_state["extra_projects"]``: (model, subdir, metadata))."""
     from hls.project import build_project, tool_versions
+    from quantize.layer_precision import with_layer_precisions
 
     cfg = b.config
     out_dir = cfg.resolved_output_dir()
+    layer_prec = {ls.name: ls.precisions for ls in cfg.hls.layers if ls.precision}
+    if layer_prec:  # the bit-exact flow takes types from the quantizers: the layers' quantizers are replaced
+        if b.family_state.get("extra_projects") or "cwola_train" in b.done:
+            raise ValueError("per-layer Precision is not supported for this model family (several networks share it)")
+        b.deploy = with_layer_precisions(b.deploy, layer_prec)
+        say(f"per-layer precision applied to the quantizers of {sorted(layer_prec)}")
     b.metadata.setdefault("versions", tool_versions())
     say(f"converting with hls4ml into {out_dir}")
     b.project_dir, t_conv, t_comp = build_project(b.deploy, cfg.hls, out_dir, b.metadata)
+    from flow.config_file import write_config
+
+    write_config(cfg, b.project_dir / "build.yml")  # `build_hls.py --config PROJECT/build.yml` rebuilds it
     for model, subdir, md in b.family_state.get("extra_projects", ()):
         d, t1, t2 = build_project(model, cfg.hls, b.project_dir / subdir, {**b.metadata, **md})
         b.family_state.setdefault("extra_project_dirs", {})[subdir] = d

@@ -11,7 +11,7 @@ import numpy as np
 
 from flow.build import Build, step
 from flow.config import Emulator
-from models.build_util import say
+from models.build_util import keras_verbose, say
 
 
 def _working_points(b: Build):
@@ -160,10 +160,10 @@ def reference(b: Build) -> None:
     deploy64 = float64_model(b.deploy)
     b.keras_dtype = "float64" if deploy64 is not None else "float32"
     if deploy64 is not None:
-        b.s_keras = {k: np.asarray(deploy64.predict(v.astype(np.float64), batch_size=65536, verbose=0),
+        b.s_keras = {k: np.asarray(deploy64.predict(v.astype(np.float64), batch_size=65536, verbose=keras_verbose()),
                                    np.float64).reshape(len(v), -1)[:, 0] for k, v in b.xs.items()}
     else:
-        b.s_keras = {k: b.deploy.predict(v, batch_size=65536, verbose=0)[:, 0].astype(np.float64)
+        b.s_keras = {k: b.deploy.predict(v, batch_size=65536, verbose=keras_verbose())[:, 0].astype(np.float64)
                      for k, v in b.xs.items()}
     refs = (None, None, None)
     if b.prepared.reference_scores is not None:

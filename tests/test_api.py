@@ -1,0 +1,40 @@
+"""The Python API (lhc_trigger): configurations from every form, the emulator of a built project on new
+events, check().  Uses the CLI fixture's project (no build of its own); ~10 s after the fixture."""
+
+import json
+
+import numpy as np
+import pytest
+
+import lhc_trigger as lt
+
+
+def test_load_config_forms(tmp_path):
+    d = {"model": "vae21", "data": {"n_train": 5000}, "hls4ml": {"LayerName": {"mu_dense": {"ReuseFactor": 2}}}}
+    cfg = lt.load_config(d)
+    assert cfg.n_train == 5000 and cfg.hls.reuse_factor_of("mu_dense") == 2
+    assert lt.load_config(cfg) is cfg
+    with pytest.raises(TypeError, match="expected a BuildConfig, a YAML path or a dict"):
+        lt.load_config(42)
+    with pytest.raises(ValueError, match=r"config: unknown key\(s\) \['n_train'\]"):
+        lt.load_config({"n_train": 5})  # belongs under data:
+
+
+@pytest.mark.slow
+def test_project_emulator_reproduces_the_firmware(cli_run):
+    rc, proj, _ = cli_run
+    x = np.loadtxt(proj / "tb_data" / "tb_input_features.dat")
+    y = np.loadtxt(proj / "tb_data" / "tb_output_predictions.dat").reshape(len(x), -1)  # the C-simulation's
+    fast = lt.ProjectEmulator(proj)
+    np.testing.assert_array_equal(fast.predict(x, standardized=True), y)
+    np.testing.assert_array_equal(lt.ProjectEmulator(proj, kind="csim").predict(x, standardized=True), y)
+    md = json.loads((proj / "metadata.json").read_text())
+    raw = np.random.default_rng(1).normal(size=(50, 21)) * 3
+    want = ((raw - np.asarray(md["standardization"]["mean"])) / np.asarray(md["standardization"]["std"]))
+    np.testing.assert_array_equal(fast.predict(raw), fast.predict(want.astype(np.float32).astype(np.float64),
+                                                                 standardized=True))
+    with pytest.raises(ValueError, match=r"expected raw features of shape \(n, 21\)"):
+        fast.predict(raw[:, :5])
+    with pytest.raises(ValueError, match="choose 'fast' or 'csim'"):
+        lt.ProjectEmulator(proj, kind="rtl")
+    assert lt.check(proj).passed
