@@ -40,7 +40,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
-    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl"],
+    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl", "da4ml"],
                    help="which bit-exact emulator produces the numbers (the C-sim is cross-checked on a subset; rtl needs --rtl)")
     p.add_argument("--csim-events", type=_positive_int, default=250_000,
                    help="events for the C-sim cross-check when --emulator fast")

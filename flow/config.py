@@ -38,6 +38,7 @@ class Emulator(enum.StrEnum):
     FAST = "fast"
     CSIM = "csim"
     RTL = "rtl"
+    DA4ML = "da4ml"  # da4ml's interpreter (CombLogic.predict) on the da4ml-traced model
 
     @classmethod
     def parse(cls, s) -> "Emulator":

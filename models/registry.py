@@ -164,8 +164,7 @@ FAMILIES: tuple[Family, ...] = (
                Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
                             "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
                             prepare="models.vae57_hgq:prepare_for_build",
-                            dense_shapes="models.vae57:dense_shapes_for_build",
-                            emulator="csim"),  # heterogeneous quantizers: the fast emulator does not support them
+                            dense_shapes="models.vae57:dense_shapes_for_build"),
            ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,

@@ -109,6 +109,10 @@ def prepare(b: Build) -> None:
 def _emulator(b: Build):
     if b.config.emulator is Emulator.CSIM:
         return b.csim
+    if b.config.emulator is Emulator.DA4ML:
+        from emulation.da4ml_interp import Da4mlEmulator
+
+        return Da4mlEmulator(b.deploy)
     # with --emulator rtl the fast emulator runs first; the hardware step replaces its numbers by the RTL's
     from emulation.fast import FastEmulator
 
@@ -148,7 +152,7 @@ def _csim_crosscheck(b: Build) -> None:
         "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
         "csim_events_per_s": len(y_c) / b.timings["csim_crosscheck"]}
     c = b.family_state["csim_check"]
-    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the fast emulator")
+    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the {b.emulator.name} emulator")
 
 
 @step("reference", requires=("emulate",))
