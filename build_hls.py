@@ -86,10 +86,14 @@ def _add_hardware_args(p: argparse.ArgumentParser, build: bool = True) -> None:
 
 
 def _add_rtl_args(g) -> None:
-    g.add_argument("--rtl", action="store_true",
+    g.add_argument("--rtl", action="store_true", default=None,
                    help="also trace the model with da4ml into <project>/rtl/ (Verilog), simulate it with Verilator: "
-                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no RND_CONV)")
-    g.add_argument("--synth", action="store_true", help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
+                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no "
+                        "RND_CONV). Default for the L1 models (ae57, vae57, vae57hgq), with --synth, when the tools exist")
+    g.add_argument("--no-rtl", dest="rtl", action="store_false",
+                   help="skip the RTL path and yosys (quick iterations of an L1 model)")
+    g.add_argument("--synth", action="store_true", default=None,
+                   help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
     g.add_argument("--rtl-latency-cutoff", type=float, default=5.0,
                    help="da4ml pipelining: maximum combinational delay per register stage (da4ml delay units)")
 
@@ -98,7 +102,9 @@ def _hardware_options(args: argparse.Namespace):
     from analysis.budgets import Budgets
     from flow.config import HardwareOptions
 
-    return HardwareOptions(rtl=getattr(args, "rtl", False), synth=getattr(args, "synth", False),
+    rtl = getattr(args, "rtl", None)
+    synth = getattr(args, "synth", None)
+    return HardwareOptions(rtl=rtl, synth=False if rtl is False and synth is None else synth,
                            latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
                            budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
                                            dsp=args.dsp_budget, enforce=args.enforce_budgets))

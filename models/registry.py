@@ -72,6 +72,9 @@ class Family:
     working_points: str = ""
     needs_data_file: bool = False  # --data is required (user and imported models)
     options: tuple[str, ...] = ()  # family-only build options that are accepted (e.g. weights_path)
+    # the RTL path (da4ml -> Verilator) and yosys run unless --no-rtl (when the tools are present), and the deployed
+    # model rounds with RND (da4ml-traceable) in every build, so that plain and RTL builds deploy the same model
+    rtl_by_default: bool = False
 
     @property
     def handles(self) -> tuple[str, ...]:
@@ -165,7 +168,7 @@ FAMILIES: tuple[Family, ...] = (
                             "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
                             prepare="models.vae57_hgq:prepare_for_build",
                             dense_shapes="models.vae57:dense_shapes_for_build"),
-           ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan"),
+           ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan", rtl_by_default=True),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),
