@@ -37,7 +37,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
-    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource", "distributed_arithmetic", "da"],
+                   help="hls4ml strategy; distributed_arithmetic (da): da4ml-generated multiplier-free dense layers, "
+                        "no DSPs, reuse factor 1")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
     p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl", "da4ml"],
