@@ -295,9 +295,30 @@ def sweep_main(args: argparse.Namespace) -> int:
     return 0 if all(s in ("ok", "invalid") for s in res.counts) else 1
 
 
+def _add_export_cmssw_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="project directory built by build_hls.py")
+    p.add_argument("--output", type=Path, default=None, help="export directory (default PROJECT/cmssw)")
+    p.add_argument("--name", default=None, help="emulator class / library name (default: the model's name)")
+    p.add_argument("--emulator-include", type=Path, default=None,
+                   help="directory holding hls4mlEmulatorExtras's emulator.h: also compile the shared library")
+
+
+def export_cmssw_main(args: argparse.Namespace) -> int:
+    from hls.cmssw import export_cmssw
+
+    out = export_cmssw(args.project, args.output, args.name, compile_with=args.emulator_include)
+    print(f"CMSSW emulator written to {out} (see {out / 'README.md'})")
+    return 0
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["check"]:
+    if argv[:1] == ["export-cmssw"]:
+        p = argparse.ArgumentParser(prog="build_hls.py export-cmssw",
+                                    description="write the project as an hls4mlEmulator::Model for CMSSW")
+        _add_export_cmssw_args(p)
+        run, args = export_cmssw_main, p.parse_args(argv[1:])
+    elif argv[:1] == ["check"]:
         p = argparse.ArgumentParser(prog="build_hls.py check", description="firmware regression check of a project directory")
         _add_check_args(p)
         run, args = check_main, p.parse_args(argv[1:])
