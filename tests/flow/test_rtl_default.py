@@ -58,3 +58,26 @@ def test_emulator_rtl_without_rtl_refused_before_work(tmp_path):
 
     with pytest.raises(ValueError, match="--emulator rtl needs --rtl"):
         new_build(BuildConfig(model="vae21", emulator="rtl", output_dir=tmp_path / "o"))
+
+
+def test_l1_goals_checked_on_measured_sources(tmp_path):
+    """vae57's goals (25 ns, 0.5 % LUT, 0 DSP) against the figures its RTL build measured (40 ns, 1.67 %, 3 DSP):
+    every goal missed, decided by the RTL simulation / yosys, not the analytic estimate."""
+    from flow.build import Build
+    from flow.config import BuildConfig
+    from flow.steps.common import _check_goals
+    from models.registry import get_family
+
+    lat = {"rtl_simulation": {"cycles": 8, "ns": 40.0, "ii": 1}, "hls_estimate": {"cycles": 4, "ns": 20.0, "ii": 1}}
+    res = {"yosys_synthesis": {"LUT": 28915, "DSP": 3, "percent": {"LUT": 1.673}},
+           "hls_estimate": {"LUT": 10, "DSP": 0, "percent": {"LUT": 0.001}}}
+    b = Build(config=BuildConfig(model="vae57", cache_dir=tmp_path), family=get_family("vae57"),
+              report={"latency": lat, "resources": res, "hardware": {}})
+    _check_goals(b)
+    g = b.report["hardware"]["goals"]
+    assert g["failed"] == ["latency_ns", "lut_percent", "dsp"]
+    assert g["latency_ns"]["decided_by"] == ["rtl_simulation"] and g["dsp"]["decided_by"] == ["yosys_synthesis"]
+    b = Build(config=BuildConfig(model="vae21", cache_dir=tmp_path), family=get_family("vae21"),
+              report={"latency": lat, "resources": res, "hardware": {}})
+    _check_goals(b)
+    assert "goals" not in b.report["hardware"]  # no goals outside the L1 family
