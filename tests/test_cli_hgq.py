@@ -8,7 +8,7 @@ import pytest
 import build_hls
 # smaller than tests/test_cli_l1.py's TINY: two builds (vae57 and its companion) run here
 TINY = ["--n-train", "3000", "--n-signal", "600", "--n-test-bkg", "12000", "--fpr", "1e-3", "--epochs", "1",
-        "--min-spearman", "0.0"]
+        "--min-spearman", "0.0", "--no-rtl"]  # the L1 default RTL path is covered by tests/emulation/test_rtl.py
 
 
 @pytest.mark.slow
