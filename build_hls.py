@@ -40,7 +40,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
-    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource", "distributed_arithmetic", "da"],
+                   help="hls4ml strategy; distributed_arithmetic (da): da4ml-generated multiplier-free dense layers, "
+                        "no DSPs, reuse factor 1")
     p.add_argument("--layer-reuse-factor", action="append", default=[], metavar="LAYER=R",
                    help="per-layer reuse factor (hls4ml LayerName.<layer>.ReuseFactor), repeatable")
     p.add_argument("--layer-strategy", action="append", default=[], metavar="LAYER=STRATEGY",
@@ -51,7 +53,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                         "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
-    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl"],
+    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl", "da4ml"],
                    help="which bit-exact emulator produces the numbers (the C-sim is cross-checked on a subset; rtl needs --rtl)")
     p.add_argument("--csim-events", type=_positive_int, default=250_000,
                    help="events for the C-sim cross-check when --emulator fast")
@@ -100,10 +102,14 @@ def _add_hardware_args(p: argparse.ArgumentParser, build: bool = True) -> None:
 
 
 def _add_rtl_args(g) -> None:
-    g.add_argument("--rtl", action="store_true",
+    g.add_argument("--rtl", action="store_true", default=None,
                    help="also trace the model with da4ml into <project>/rtl/ (Verilog), simulate it with Verilator: "
-                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no RND_CONV)")
-    g.add_argument("--synth", action="store_true", help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
+                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no "
+                        "RND_CONV). Default for the L1 models (ae57, vae57, vae57hgq), with --synth, when the tools exist")
+    g.add_argument("--no-rtl", dest="rtl", action="store_false",
+                   help="skip the RTL path and yosys (quick iterations of an L1 model)")
+    g.add_argument("--synth", action="store_true", default=None,
+                   help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
     g.add_argument("--rtl-latency-cutoff", type=float, default=5.0,
                    help="da4ml pipelining: maximum combinational delay per register stage (da4ml delay units)")
 
@@ -112,7 +118,9 @@ def _hardware_options(args: argparse.Namespace):
     from analysis.budgets import Budgets
     from flow.config import HardwareOptions
 
-    return HardwareOptions(rtl=getattr(args, "rtl", False), synth=getattr(args, "synth", False),
+    rtl = getattr(args, "rtl", None)
+    synth = getattr(args, "synth", None)
+    return HardwareOptions(rtl=rtl, synth=False if rtl is False and synth is None else synth,
                            latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
                            budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
                                            dsp=args.dsp_budget, enforce=args.enforce_budgets))
@@ -386,9 +394,30 @@ def sweep_main(args: argparse.Namespace) -> int:
     return 0 if all(s in ("ok", "invalid") for s in res.counts) else 1
 
 
+def _add_export_cmssw_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="project directory built by build_hls.py")
+    p.add_argument("--output", type=Path, default=None, help="export directory (default PROJECT/cmssw)")
+    p.add_argument("--name", default=None, help="emulator class / library name (default: the model's name)")
+    p.add_argument("--emulator-include", type=Path, default=None,
+                   help="directory holding hls4mlEmulatorExtras's emulator.h: also compile the shared library")
+
+
+def export_cmssw_main(args: argparse.Namespace) -> int:
+    from hls.cmssw import export_cmssw
+
+    out = export_cmssw(args.project, args.output, args.name, compile_with=args.emulator_include)
+    print(f"CMSSW emulator written to {out} (see {out / 'README.md'})")
+    return 0
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["check"]:
+    if argv[:1] == ["export-cmssw"]:
+        p = argparse.ArgumentParser(prog="build_hls.py export-cmssw",
+                                    description="write the project as an hls4mlEmulator::Model for CMSSW")
+        _add_export_cmssw_args(p)
+        run, args = export_cmssw_main, p.parse_args(argv[1:])
+    elif argv[:1] == ["check"]:
         p = argparse.ArgumentParser(prog="build_hls.py check", description="firmware regression check of a project directory")
         _add_check_args(p)
         run, args = check_main, p.parse_args(argv[1:])

@@ -92,7 +92,13 @@ def new_build(cfg: BuildConfig) -> Build:
     if arch.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(arch.emulator) is not Emulator.FAST:
         say(f"{arch.name}: the {arch.emulator} emulator produces the numbers (this model's default)")
         cfg = cfg.replace(emulator=Emulator.parse(arch.emulator))
-    return Build(config=cfg, family=family)
+    hw = cfg.hardware.resolved(family.rtl_by_default)
+    if hw.skipped:
+        say(f"{cfg.model}: the default RTL path is incomplete on this machine ({hw.skipped}); the report says so")
+    if cfg.emulator is Emulator.RTL and not hw.rtl:
+        raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)" +
+                         (f": {hw.skipped}" if hw.skipped else ""))
+    return Build(config=cfg.replace(hardware=hw), family=family)
 
 
 def run_flow(build: Build, steps: Sequence[str]) -> Build:

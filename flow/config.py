@@ -38,6 +38,7 @@ class Emulator(enum.StrEnum):
     FAST = "fast"
     CSIM = "csim"
     RTL = "rtl"
+    DA4ML = "da4ml"  # da4ml's interpreter (CombLogic.predict) on the da4ml-traced model
 
     @classmethod
     def parse(cls, s) -> "Emulator":
@@ -71,20 +72,51 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class HardwareOptions:
-    rtl: bool = False
-    synth: bool = False
+    # None = the family's default: on for the L1 family when Verilator / yosys are on the machine (see
+    # :meth:`resolved`), off otherwise; True = asked for (--rtl / --synth), False = skipped (--no-rtl)
+    rtl: bool | None = None
+    synth: bool | None = None
     latency_cutoff: float = 5.0  # da4ml pipelining: max combinational delay per stage (da4ml units)
     budgets: Budgets = field(default_factory=Budgets)
+    skipped: str = ""  # why a family-default RTL / synthesis did not run (tools missing), for the report
 
     def __post_init__(self):
-        if self.synth and not self.rtl:
-            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well")
+        if self.synth and self.rtl is False:
+            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well (not --no-rtl)")
         if not self.latency_cutoff > 0:
             raise ValueError(f"--rtl-latency-cutoff must be > 0, got {self.latency_cutoff}")
 
     def to_dict(self) -> dict:
         return {"rtl": self.rtl, "synth": self.synth, "latency_cutoff": self.latency_cutoff,
-                "budgets": self.budgets.to_dict()}
+                "budgets": self.budgets.to_dict(), "skipped": self.skipped}
+
+    def resolved(self, rtl_by_default: bool) -> "HardwareOptions":
+        """Both flags decided: an unset flag follows the family (``rtl_by_default``: on when the tools are present;
+        when they are not, ``skipped`` says why); explicit flags are kept."""
+        if self.rtl is not None and self.synth is not None:
+            return self
+        rtl, synth, why = self.rtl, self.synth, []
+        if rtl is None:
+            rtl = rtl_by_default
+            if rtl and not synth:
+                from emulation.rtl import rtl_unavailable_reason
+
+                reason = rtl_unavailable_reason()
+                if reason:
+                    rtl = False
+                    why.append(f"RTL simulation: {reason}")
+        if synth is None:
+            synth = bool(rtl) and rtl_by_default
+            if synth:
+                from emulation.synth import yosys_unavailable_reason
+
+                reason = yosys_unavailable_reason()
+                if reason:
+                    synth = False
+                    why.append(f"yosys synthesis: {reason}")
+        if synth and not rtl:
+            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well")
+        return replace(self, rtl=rtl, synth=synth, skipped="; ".join(why))
 
 
 @dataclass(frozen=True)
@@ -180,7 +212,7 @@ class BuildConfig:
             raise ValueError(f"--fpr {bad}: a false-positive rate lies strictly between 0 and 1")
         if any(r <= 0 for r in self.extra_rates_hz):
             raise ValueError(f"--rate {list(self.extra_rates_hz)}: rates must be > 0 Hz")
-        if self.emulator is Emulator.RTL and not self.hardware.rtl:
+        if self.emulator is Emulator.RTL and self.hardware.rtl is False:
             raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
         if self.hardware.rtl and any(ls.precision for ls in self.hls.layers):
             raise ValueError("per-layer Precision with --rtl: not supported (the RTL variant re-rounds every quantizer)")

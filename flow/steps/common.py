@@ -84,6 +84,33 @@ def _rtl_variant_vs_qkeras(b: Build) -> None:
     v["n_events_differ_from_rnd_conv"] = int(np.count_nonzero(y_q != all_emu))
     v["max_abs_score_diff_from_rnd_conv"] = float(np.max(np.abs(y_q - all_emu)))
     v["source"] = src
+    # physics of the two roundings on the same events: AUC per signal (the deployed RND variant vs RND_CONV)
+    from analysis.working_points import auc
+
+    bounds = np.cumsum([0] + [len(b.xs[k]) for k in b.xs])
+    part = {k: (bounds[i], bounds[i + 1]) for i, k in enumerate(b.xs)}
+    if "background" in part:
+        lo, hi = part["background"]
+        v["auc"] = {k: {"rnd": float(auc(all_emu[lo:hi], all_emu[a:e])), "rnd_conv": float(auc(y_q[lo:hi], y_q[a:e]))}
+                    for k, (a, e) in part.items() if k != "background"}
+        v["max_abs_auc_diff"] = max((abs(d["rnd"] - d["rnd_conv"]) for d in v["auc"].values()), default=0.0)
+
+
+def _check_goals(b: Build) -> None:
+    """The architecture's deployment goals against the latency/resource sources (measured ones decide)."""
+    goals = b.family.architecture(b.config.model).goals
+    if not goals:
+        return
+    from analysis.budgets import Budgets, evaluate_budgets
+
+    g = evaluate_budgets(Budgets(*goals), b.report["latency"], b.report["resources"])
+    b.report["hardware"]["goals"] = g
+    for name in ("latency_ns", "lut_percent", "dsp"):
+        if name in g:
+            d = g[name]
+            vals = ", ".join(f"{s} {d['sources'][s]['value']:.4g}" for s in d["decided_by"])
+            verdict = {True: "met", False: "MISSED", None: "no figure"}[d["passed"]]
+            say(f"goal {name} <= {d['limit']:g}: {verdict} ({vals or 'no source'})")
 
 
 @step("hardware", requires=("agree",))
@@ -104,6 +131,7 @@ def hardware(b: Build) -> None:
     b.timings["latency_resources"] = time.perf_counter() - t0
     b.report["agreement"].update(hw.pop("agreement"))
     b.report.update(hw)  # latency, resources, latency_resources, budgets, hardware
+    _check_goals(b)
     if b.config.emulator is Emulator.RTL:
         _rtl_replaces_emulator(b)
     if b.deploy_qkeras is not None:

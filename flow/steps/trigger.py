@@ -87,15 +87,16 @@ def prepare(b: Build) -> None:
     if b.prepared.input_scaling is not None:
         b.mean, b.std = (np.asarray(a, np.float32) for a in b.prepared.input_scaling)
     desc = b.prepared.description
-    if cfg.hardware.rtl:
-        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl the whole build (HLS
-        # project, C-sim, emulators, physics, RTL) uses the same model rebuilt with RND rounding.
+    if cfg.hardware.rtl or b.family.rtl_by_default:
+        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl (and always for a family that
+        # runs the RTL path by default, e.g. L1) the whole build (HLS project, C-sim, emulators, physics, RTL) uses
+        # the same model rebuilt with RND rounding.
         from quantize.hgq_native import with_rounding
         from quantize.precision import Rounding
 
         b.deploy_qkeras, b.deploy = b.deploy, with_rounding(b.deploy, Rounding.RND)
         desc["rtl_variant"] = {"rounding": "RND", "replaces": "RND_CONV", "model_name": b.deploy.name}
-        say("--rtl: deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
+        say("deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
     n_in = int(b.deploy.inputs[0].shape[-1])
     if n_in != b.test_ds.x_test_bkg.shape[1]:
         raise ValueError(f"model expects {n_in} input features but the data has {b.test_ds.x_test_bkg.shape[1]}")
@@ -109,6 +110,10 @@ def prepare(b: Build) -> None:
 def _emulator(b: Build):
     if b.config.emulator is Emulator.CSIM:
         return b.csim
+    if b.config.emulator is Emulator.DA4ML:
+        from emulation.da4ml_interp import Da4mlEmulator
+
+        return Da4mlEmulator(b.deploy)
     # with --emulator rtl the fast emulator runs first; the hardware step replaces its numbers by the RTL's
     from emulation.fast import FastEmulator
 
@@ -148,7 +153,7 @@ def _csim_crosscheck(b: Build) -> None:
         "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
         "csim_events_per_s": len(y_c) / b.timings["csim_crosscheck"]}
     c = b.family_state["csim_check"]
-    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the fast emulator")
+    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the {b.emulator.name} emulator")
 
 
 @step("reference", requires=("emulate",))
