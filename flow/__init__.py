@@ -24,6 +24,9 @@ def run_build(cfg: BuildConfig, on_step=None) -> tuple[dict, bool]:
     from hls.transaction import ProjectTransaction
 
     preflight(cfg)  # every input checked before anything expensive runs
+    from models.training import configure_determinism
+
+    configure_determinism(cfg.seed)  # before TensorFlow's runtime starts: fixed thread counts
     build = new_build(cfg)
     build.on_step = on_step
     # a transaction: everything is written into a locked staging directory, swapped in at the very end
