@@ -159,6 +159,42 @@ def run_input_case(case: InputCase, tmp: Path) -> dict:
     return {"case": case.name, "rc": rc, "clear": clear, "message": (lines[0] if lines else text.strip()[-300:])}
 
 
+def project_state(d: Path) -> dict:
+    """What must survive a scenario: every file's sha256 (C-sim library and logs included)."""
+    import hashlib
+
+    return {str(f.relative_to(d)): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(d.rglob("*")) if f.is_file()}
+
+
+def run_interrupt_scenario(project: Path, cache: Path, sig: int, when: str = "C-sim cross-check",
+                           concurrent: bool = False) -> dict:
+    """Rebuild the good ``project`` with ``--clock-period 4``; send ``sig`` when the build prints ``when``.
+    With ``concurrent``, a second build into the same output is started meanwhile (in this process).
+    Returns the outcome: exit codes, stderr of the interrupted build, whether the project was lost."""
+    import signal
+    import subprocess
+
+    before = project_state(project)
+    cmd = [sys.executable, "-u", str(ROOT / "build_hls.py"), "--model", "vae21", "--output", str(project),
+           "--cache-dir", str(cache), "--clock-period", "4", *SMALL]
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    seen, second = [], None
+    for line in proc.stdout:
+        seen.append(line)
+        if "converting with hls4ml" in line and concurrent:
+            second = run_input_case(InputCase("concurrent build", lambda t: ["--output", str(project), *SMALL],
+                                              "is writing into it"), project.parent / "concurrent")
+        if when in line:
+            proc.send_signal(sig)
+            break
+    rest, err = proc.communicate(timeout=300)
+    after = project_state(project) if project.is_dir() else {}
+    return {"signal": int(sig), "rc": proc.returncode, "stderr": err, "stdout": "".join(seen) + rest,
+            "lost": after != before, "staging_left": sorted(p.name for p in project.parent.glob(f".{project.name}.building-*")),
+            "concurrent": second, "signalled": any(when in l for l in seen)}
+
+
 def main(argv=None) -> int:
     import argparse
     import tempfile
@@ -169,16 +205,58 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     rows = []
+    scen = []
     with tempfile.TemporaryDirectory(prefix="relmatrix-") as tmp:
         for i, c in enumerate(INPUT_CASES):
             rows.append(run_input_case(c, Path(tmp) / f"in{i}"))
+        if args.builds:
+            scen = _scenarios(Path(tmp))
     for r in rows:
         print(f"[{'clear  ' if r['clear'] else 'UNCLEAR'}] {r['case']}: rc={r['rc']} {r['message'][:150]}")
-    n_unclear = sum(not r["clear"] for r in rows)
-    print(f"\ninputs tried: {len(rows)}, clear errors: {len(rows) - n_unclear}, unclear: {n_unclear}")
+    for r in scen:
+        print(f"[{'LOST   ' if r['lost'] else 'kept   '}] {r['name']}: rc={r['rc']}, staging left {r['staging_left']}"
+              + (f", concurrent build rc={r['concurrent']['rc']}" if r.get("concurrent") else ""))
+    n_unclear = sum(not r["clear"] for r in rows) + sum(not r["clear"] for r in scen)
+    n_lost = sum(r["lost"] for r in scen)
+    print(f"\ninputs tried: {len(rows)}, scenarios: {len(scen)}, clear errors: {len(rows) + len(scen) - n_unclear}, "
+          f"unclear: {n_unclear}, projects lost: {n_lost}")
     if args.json:
-        args.json.write_text(json.dumps({"inputs": rows}, indent=2, default=str))
-    return 0 if n_unclear == 0 else 1
+        args.json.write_text(json.dumps({"inputs": rows, "scenarios": scen}, indent=2, default=str))
+    return 0 if n_unclear == 0 and n_lost == 0 else 1
+
+
+def _scenarios(tmp: Path) -> list[dict]:
+    """A tiny good project, then: Ctrl-C (with a concurrent second build), SIGTERM, SIGKILL after the C-sim
+    cross-check, and a rebuild after the SIGKILL (cleans the stale staging directory)."""
+    import signal
+
+    import build_hls
+
+    proj, cache = tmp / "scen" / "P", tmp / "scen" / "cache"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        rc = build_hls.main(["--model", "vae21", "--output", str(proj), "--cache-dir", str(cache), *SMALL])
+    if rc != 0:
+        raise SystemExit(f"the tiny reference build failed (rc {rc})")
+    out = []
+    for name, sig, conc in (("Ctrl-C after the C-sim cross-check (+ concurrent build)", signal.SIGINT, True),
+                            ("SIGTERM after the C-sim cross-check", signal.SIGTERM, False),
+                            ("SIGKILL after the C-sim cross-check", signal.SIGKILL, False)):
+        r = run_interrupt_scenario(proj, cache, sig, concurrent=conc)
+        one_line = [l for l in r["stderr"].splitlines() if l.startswith("interrupted:")]
+        r["clear"] = r["signalled"] and ("Traceback" not in r["stderr"]) and (
+            sig == signal.SIGKILL or (r["rc"] == 130 and len(one_line) == 1 and not r["staging_left"]))
+        if conc:
+            r["clear"] = r["clear"] and bool(r["concurrent"]) and r["concurrent"]["clear"]
+        r["name"] = name
+        out.append(r)
+    before = project_state(proj)
+    with contextlib.redirect_stdout(io.StringIO()) as so, contextlib.redirect_stderr(io.StringIO()):
+        rc = build_hls.main(["--model", "vae21", "--output", str(proj), "--cache-dir", str(cache), *SMALL])
+    prev = proj.parent / ".previous" / proj.name
+    out.append({"name": "rebuild after SIGKILL", "rc": rc, "clear": rc == 0 and "removed the stale" in so.getvalue(),
+                "lost": not (prev.is_dir() and project_state(prev) == before),
+                "staging_left": sorted(p.name for p in proj.parent.glob(f".{proj.name}.building-*"))})
+    return out
 
 
 if __name__ == "__main__":
