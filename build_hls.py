@@ -74,6 +74,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="legacy model: largest |imported - reference| accepted")
     p.add_argument("--allow-overflow", action="store_true",
                    help="legacy model: accept input/PTQ quantizers inserted by the importer that saturate on --data")
+    p.add_argument("--allow-saturation", action="store_true",
+                   help="accept --data whose standardised values saturate the input port (absurd values or more than "
+                        "1%% of a sample's events outside its range are otherwise an error)")
     g = p.add_argument_group("cwola (CWoLa hunting on dijets; --data is then an LHCO high-level-feature HDF file)")
     g.add_argument("--no-signal", action="store_true", help="background only (the no-sculpting check)")
     g.add_argument("--n-inject", type=int, default=None, help="W' signal events injected (default 400)")
@@ -184,6 +187,7 @@ def config_from_args(args: argparse.Namespace):
                               max_rel_eff_diff_float_view=args.max_eff_rel_diff),
         hardware=_hardware_options(args), weights_path=args.weights, reference_path=args.reference,
         reference_tolerance=args.reference_tolerance, allow_overflow=args.allow_overflow,
+        allow_saturation=args.allow_saturation,
         companion=not args.no_companion, cwola=_cwola_options(args), **kw,
     )
 
@@ -229,9 +233,16 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
 
 
 def check_main(args: argparse.Namespace) -> int:
-    from emulation.check import run_check, to_junit
+    from emulation.check import junit_error, run_check, to_junit
 
-    res = run_check(args.project, rtl=args.rtl)
+    try:
+        res = run_check(args.project, rtl=args.rtl)
+    except (ValueError, OSError, RuntimeError) as exc:
+        if args.junit:  # CI reads the JUnit file: a check that could not run is an error there too
+            args.junit.parent.mkdir(parents=True, exist_ok=True)
+            args.junit.write_text(junit_error(args.project, f"{type(exc).__name__}: {exc}"))
+            print(f"JUnit report: {args.junit}", file=sys.stderr)
+        raise
     for c in res.cases:
         print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.message}")
     for k, v in res.version_drift.items():
@@ -443,11 +454,24 @@ def main(argv=None) -> int:
     from lhc_trigger.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
+
+    import signal
+
+    def _terminated(signum, frame):  # SIGTERM unwinds like Ctrl-C: the build's transaction cleans up
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as exc:
+        notes = "".join(f"\n{n}" for n in getattr(exc, "__notes__", ()))
+        print(f"error: {exc}{notes}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        out = getattr(args, "output", None) or getattr(args, "project", None)
+        print("interrupted: nothing was replaced" + (f" ({out} is as it was)" if out else "")
+              + "; run the same command again to redo the build", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -189,6 +189,7 @@ class BuildConfig:
     reference_path: Path | None = None
     reference_tolerance: float = 1e-4
     allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
+    allow_saturation: bool = False  # accept a user's --data that saturates the input port (data.validate)
     companion: bool = True  # also build the model's registered companion (e.g. vae57 -> vae57hgq) and compare
     cwola: CWoLaOptions = field(default_factory=CWoLaOptions)
 

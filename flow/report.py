@@ -95,7 +95,7 @@ def _trigger_report(b: Build) -> dict:
     desc = b.prepared.description
     out = {"schema_version": REPORT_SCHEMA_VERSION, "model": desc["name"], "model_details": desc,
            "versions": tool_versions(),
-           "hls": {**cfg.hls.to_dict(), "clock_period_ns": cfg.hls.clock_period_ns, "project_dir": str(b.project_dir),
+           "hls": {**cfg.hls.to_dict(), "clock_period_ns": cfg.hls.clock_period_ns, "project_dir": str(b.shown_dir()),
                    "output_lsb": b.lsb},
            "data": r["data"], **({"input_stream": r["input_stream"]} if "input_stream" in r else {}),
            "emulator": {"name": b.emulator.name, "label": b.emulator.label}}

@@ -271,7 +271,7 @@ def hunt_step(b: Build) -> None:
     sample, edges = st["sample"], st["edges"]
     b.report = {
         "schema_version": None, "model": "cwola", "versions": tool_versions(),
-        "hls": {**cfg.hls.to_dict(), "project_dir": str(b.project_dir), "output_lsb": b.lsb},
+        "hls": {**cfg.hls.to_dict(), "project_dir": str(b.shown_dir()), "output_lsb": b.lsb},
         "data": {"generator": sample.meta.get("generator_version"), "source": str(cfg.data_path or "generated"),
                  "seed": cfg.seed, "n_events": int(len(mjj)), "n_signal_injected": st["n_sig_true"],
                  "no_signal": o.no_signal, "features": list(o.features), "mass_decorrelation_kappa": st["kappas"],

@@ -48,15 +48,50 @@ def _load_data(b: Build, n_test_bkg: int):
         from data.user import read_user_events
 
         user = read_user_events(cfg.data_path)
+        _check_user_events(user, cfg.data_path, None)
         return user, user
     generate, read = data_family_functions(b.family.data)
     user = read(Path(cfg.data_path)) if cfg.data_path is not None else None
+    if user is not None:
+        _check_user_events(user, cfg.data_path, n_test_bkg)
     if user is not None and len(user.x_train):
         return user, user
     gen = generate(seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val,
                    n_test_bkg=n_test_bkg if user is None else 1000, n_signal=cfg.n_signal if user is None else 100,
                    cache_dir=Path(cfg.cache_dir) / "data")
     return gen, (user if user is not None else gen)
+
+
+def _check_user_events(user, path, n_needed: int | None) -> None:
+    """A user's ``--data``: every sample non-empty and finite, enough SM events for the working points."""
+    from data.validate import check_events
+
+    check_events(user.x_test_bkg, f"--data {path}: SM (background) test sample")
+    for name, x in user.x_test_signal.items():
+        check_events(x, f"--data {path}: signal {name}")
+    if len(user.x_train):
+        check_events(user.x_train, f"--data {path}: training sample")
+    if n_needed is not None and len(user.x_test_bkg) < n_needed:
+        raise ValueError(f"--data {path}: {len(user.x_test_bkg)} SM test events, but the working points need at least "
+                         f"{n_needed} (10 above the lowest-rate threshold); give more events or looser --fpr / --rate")
+
+
+def _check_input_port(b: Build) -> None:
+    """A user's ``--data``, standardised as the firmware sees it, against the input port's range (before the
+    conversion): absurd values or a large saturating fraction are an error unless ``--allow-saturation``."""
+    from data.validate import port_range_problems
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    cfg = b.config
+    if cfg.data_path is None or cfg.allow_saturation:
+        return
+    p = precision_of_quantizer_layer(b.deploy.layers[1])
+    t = b.test_ds
+    samples = {"background": t.x_test_bkg, **t.x_test_signal}
+    bad = port_range_problems({k: (v - b.mean) / b.std for k, v in samples.items()}, p.min, p.max, p.to_ap())
+    if bad:
+        raise ValueError(f"--data {cfg.data_path}: inputs outside the firmware's input port:\n  " + "\n  ".join(bad)
+                         + "\nfix the units/sentinel values, widen --input-precision, or accept it with --allow-saturation")
 
 
 @step("data")
@@ -100,6 +135,7 @@ def prepare(b: Build) -> None:
     n_in = int(b.deploy.inputs[0].shape[-1])
     if n_in != b.test_ds.x_test_bkg.shape[1]:
         raise ValueError(f"model expects {n_in} input features but the data has {b.test_ds.x_test_bkg.shape[1]}")
+    _check_input_port(b)
     b.metadata = {
         "model": desc["name"], "build_config": cfg.to_dict(),
         "standardization": {"mean": b.mean.tolist(), "std": b.std.tolist(), "applied": "upstream of the input port"},
