@@ -73,7 +73,7 @@ def test_flags_override_the_file(tmp_path):
      r"Precision: unknown key\(s\) \['kernel'\]; valid: \['weight', 'bias', 'result'\]"),
     ({"hls4ml": {"LayerName": {"enc_dense1": {"Precision": {"weight": "ap_fixed<6,1,AP_TRN,AP_WRAP>"}}}}},
      "cannot be a QKeras-API quantizer"),
-    ({"emulation": {"emulator": "gpu"}}, "choose 'fast', 'csim' or 'rtl'"),
+    ({"emulation": {"emulator": "gpu"}}, "choose 'fast', 'csim', 'rtl' or 'da4ml'"),
     ({"working_points": {"fpr": [2.0]}}, "strictly between 0 and 1"),
     ({"cwola": {"n_fold": 3}}, r"build_config.cwola: unknown key\(s\) \['n_fold'\]"),
     ({"hardware": {"rtl": True}, "hls4ml": {"LayerName": {"enc_dense1": {"Precision": {"weight": "ap_fixed<6,1>"}}}}},
