@@ -40,7 +40,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
-    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource"])
+    p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource", "distributed_arithmetic", "da"],
+                   help="hls4ml strategy; distributed_arithmetic (da): da4ml-generated multiplier-free dense layers, "
+                        "no DSPs, reuse factor 1")
     p.add_argument("--layer-reuse-factor", action="append", default=[], metavar="LAYER=R",
                    help="per-layer reuse factor (hls4ml LayerName.<layer>.ReuseFactor), repeatable")
     p.add_argument("--layer-strategy", action="append", default=[], metavar="LAYER=STRATEGY",
@@ -51,7 +53,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                         "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
-    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl"],
+    p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl", "da4ml"],
                    help="which bit-exact emulator produces the numbers (the C-sim is cross-checked on a subset; rtl needs --rtl)")
     p.add_argument("--csim-events", type=_positive_int, default=250_000,
                    help="events for the C-sim cross-check when --emulator fast")
@@ -72,6 +74,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    help="legacy model: largest |imported - reference| accepted")
     p.add_argument("--allow-overflow", action="store_true",
                    help="legacy model: accept input/PTQ quantizers inserted by the importer that saturate on --data")
+    p.add_argument("--allow-saturation", action="store_true",
+                   help="accept --data whose standardised values saturate the input port (absurd values or more than "
+                        "1%% of a sample's events outside its range are otherwise an error)")
     g = p.add_argument_group("cwola (CWoLa hunting on dijets; --data is then an LHCO high-level-feature HDF file)")
     g.add_argument("--no-signal", action="store_true", help="background only (the no-sculpting check)")
     g.add_argument("--n-inject", type=int, default=None, help="W' signal events injected (default 400)")
@@ -80,7 +85,10 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--features", default=None, help="comma-separated classifier features (default mj1,mj2,tau21_1,tau21_2)")
     g.add_argument("--folds", type=_positive_int, default=5, help="nested k-fold: number of folds")
     g.add_argument("--inits", type=_positive_int, default=1, help="initialisations per network (best kept)")
-    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3200,4800)")
+    g.add_argument("--window-centres", default=None, help="first,last SR centre in GeV (default 3449,4800: the first "
+                   "SR starts one sideband above the fit range, so every SR background is interpolated)")
+    g.add_argument("--toys", type=int, default=None, help="pseudo-experiments per window checking the tightest cut's "
+                   "fit uncertainty (default 200; 0: none)")
     g.add_argument("--no-mass-decorrelation", action="store_true", help="use raw jet masses (sculpting risk)")
 
     _add_hardware_args(p)
@@ -97,10 +105,14 @@ def _add_hardware_args(p: argparse.ArgumentParser, build: bool = True) -> None:
 
 
 def _add_rtl_args(g) -> None:
-    g.add_argument("--rtl", action="store_true",
+    g.add_argument("--rtl", action="store_true", default=None,
                    help="also trace the model with da4ml into <project>/rtl/ (Verilog), simulate it with Verilator: "
-                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no RND_CONV)")
-    g.add_argument("--synth", action="store_true", help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
+                        "measured latency and Keras == C-sim == RTL; the build then uses RND rounding (da4ml has no "
+                        "RND_CONV). Default for the L1 models (ae57, vae57, vae57hgq), with --synth, when the tools exist")
+    g.add_argument("--no-rtl", dest="rtl", action="store_false",
+                   help="skip the RTL path and yosys (quick iterations of an L1 model)")
+    g.add_argument("--synth", action="store_true", default=None,
+                   help="synthesize the RTL with yosys (LUT/FF/CARRY/DSP); needs --rtl")
     g.add_argument("--rtl-latency-cutoff", type=float, default=5.0,
                    help="da4ml pipelining: maximum combinational delay per register stage (da4ml delay units)")
 
@@ -109,7 +121,9 @@ def _hardware_options(args: argparse.Namespace):
     from analysis.budgets import Budgets
     from flow.config import HardwareOptions
 
-    return HardwareOptions(rtl=getattr(args, "rtl", False), synth=getattr(args, "synth", False),
+    rtl = getattr(args, "rtl", None)
+    synth = getattr(args, "synth", None)
+    return HardwareOptions(rtl=rtl, synth=False if rtl is False and synth is None else synth,
                            latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
                            budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
                                            dsp=args.dsp_budget, enforce=args.enforce_budgets))
@@ -137,6 +151,8 @@ def _cwola_options(args: argparse.Namespace):
         kw["n_sig"] = args.n_inject
     if args.n_bkg is not None:
         kw["n_bkg"] = args.n_bkg
+    if args.toys is not None:
+        kw["n_toys"] = args.toys
     if args.features:
         kw["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
     if args.window_centres:
@@ -171,6 +187,7 @@ def config_from_args(args: argparse.Namespace):
                               max_rel_eff_diff_float_view=args.max_eff_rel_diff),
         hardware=_hardware_options(args), weights_path=args.weights, reference_path=args.reference,
         reference_tolerance=args.reference_tolerance, allow_overflow=args.allow_overflow,
+        allow_saturation=args.allow_saturation,
         companion=not args.no_companion, cwola=_cwola_options(args), **kw,
     )
 
@@ -216,9 +233,16 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
 
 
 def check_main(args: argparse.Namespace) -> int:
-    from emulation.check import run_check, to_junit
+    from emulation.check import junit_error, run_check, to_junit
 
-    res = run_check(args.project, rtl=args.rtl)
+    try:
+        res = run_check(args.project, rtl=args.rtl)
+    except (ValueError, OSError, RuntimeError) as exc:
+        if args.junit:  # CI reads the JUnit file: a check that could not run is an error there too
+            args.junit.parent.mkdir(parents=True, exist_ok=True)
+            args.junit.write_text(junit_error(args.project, f"{type(exc).__name__}: {exc}"))
+            print(f"JUnit report: {args.junit}", file=sys.stderr)
+        raise
     for c in res.cases:
         print(f"[{'PASS' if c.passed else 'FAIL'}] {c.name}: {c.message}")
     for k, v in res.version_drift.items():
@@ -337,9 +361,30 @@ def sweep_main(args: argparse.Namespace) -> int:
     return 0 if all(s in ("ok", "invalid") for s in res.counts) else 1
 
 
+def _add_export_cmssw_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("project", type=Path, help="project directory built by build_hls.py")
+    p.add_argument("--output", type=Path, default=None, help="export directory (default PROJECT/cmssw)")
+    p.add_argument("--name", default=None, help="emulator class / library name (default: the model's name)")
+    p.add_argument("--emulator-include", type=Path, default=None,
+                   help="directory holding hls4mlEmulatorExtras's emulator.h: also compile the shared library")
+
+
+def export_cmssw_main(args: argparse.Namespace) -> int:
+    from hls.cmssw import export_cmssw
+
+    out = export_cmssw(args.project, args.output, args.name, compile_with=args.emulator_include)
+    print(f"CMSSW emulator written to {out} (see {out / 'README.md'})")
+    return 0
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["check"]:
+    if argv[:1] == ["export-cmssw"]:
+        p = argparse.ArgumentParser(prog="build_hls.py export-cmssw",
+                                    description="write the project as an hls4mlEmulator::Model for CMSSW")
+        _add_export_cmssw_args(p)
+        run, args = export_cmssw_main, p.parse_args(argv[1:])
+    elif argv[:1] == ["check"]:
         p = argparse.ArgumentParser(prog="build_hls.py check", description="firmware regression check of a project directory")
         _add_check_args(p)
         run, args = check_main, p.parse_args(argv[1:])
@@ -365,11 +410,24 @@ def main(argv=None) -> int:
     from lhc_trigger.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
+
+    import signal
+
+    def _terminated(signum, frame):  # SIGTERM unwinds like Ctrl-C: the build's transaction cleans up
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as exc:
+        notes = "".join(f"\n{n}" for n in getattr(exc, "__notes__", ()))
+        print(f"error: {exc}{notes}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        out = getattr(args, "output", None) or getattr(args, "project", None)
+        print("interrupted: nothing was replaced" + (f" ({out} is as it was)" if out else "")
+              + "; run the same command again to redo the build", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -37,9 +37,10 @@ def cwola_summary(report: dict) -> str:
         f"Spearman {a['emulator_vs_float_view']['score_spearman']:.4f}",
         "",
         "Scan (source: fixed-point networks = firmware arithmetic), local Z per window and cut:",
-        *table(["window", "SR [GeV]", "n_SR", "n_SB", "sig. in SR (truth)",
+        *table(["window", "SR [GeV]", "n_SR", "n_SB", "sig. in SR (truth)", "SR background (fit bins below/above)",
                 *(f"Z {r['efficiency']:g}" for r in c["windows"][0]["hunt_fixed_point"])],
                (_window_row(w, c["deployed_window"]) for w in c["windows"])),
+        "", *fit_quality_lines(c["windows"]),
         "", f"Deployed window {c['deployed_window']} (*): local Z (n_SR observed / b fitted +- db) per source",
         *table(["cut", *_HUNT_SOURCES, "sel. differ emu/keras", "sel. agreement emu/view"], map(_cut_row, c["cuts"])),
         "", c["trials"],
@@ -52,8 +53,42 @@ _HUNT_SOURCES = ("emulator", "keras", "float_view", "float_twin", "supervised")
 
 def _window_row(w: dict, deployed: int) -> list:
     mark = " *" if w["index"] == deployed else ""
+    fs = w.get("fit_sides")
+    sides = f"{fs['background_estimate']} ({fs['n_fit_bins_below_sr']}/{fs['n_fit_bins_above_sr']})" if fs else "n/a"
     return [f"{w['index']}{mark}", f"{w['sr'][0]:.0f}-{w['sr'][1]:.0f}", w["n_SR"], w["n_SB"], w["n_signal_SR_truth"],
-            *(_f(r["z"]) for r in w["hunt_fixed_point"])]
+            sides, *(_f(r["z"]) for r in w["hunt_fixed_point"])]
+
+
+def fit_quality_lines(windows: list[dict]) -> list[str]:
+    """Goodness of fit per window and cut, and the tightest cut's pseudo-experiments (source: fixed-point)."""
+    cuts = [r["efficiency"] for r in windows[0]["hunt_fixed_point"]]
+
+    def gof(r):
+        if r.get("fit_deviance") is None:
+            return "n/a"
+        return (f"{r['fit_chi2']:.1f}/{r['fit_ndf']} (p {r['fit_chi2_pvalue']:.2g}); "
+                f"D {r['fit_deviance']:.1f} (p {r['fit_deviance_pvalue']:.2g})")
+
+    lines = ["Background fit quality (source: fixed-point networks): Pearson chi2/ndf (p-value) and Poisson deviance D "
+             "(asymptotic p-value) per window and cut", "",
+             *table(["window", *(f"cut {e:g}" for e in cuts)],
+                    ([w["index"], *(gof(r) for r in w["hunt_fixed_point"])] for w in windows)), "",
+             f"Tightest cut ({cuts[-1]:g}): pseudo-experiments from the fitted function (Poisson per bin), refitted; "
+             "spread of the SR prediction vs the fit's db, pulls (b_toy - b_fit) / db_toy, deviance p-value from the toys",
+             ""]
+    rows = []
+    for w in windows:
+        t = w["hunt_fixed_point"][-1].get("toys")
+        if not t or t.get("spread_ratio") is None:
+            rows.append([w["index"], "n/a", "", "", "", "", "", ""])
+            continue
+        rows.append([w["index"], f"{t['n_toys'] - t['n_failed']}/{t['n_toys']}", f"{t['b_true']:.1f} +- {t['db_fit']:.1f}",
+                     f"{t['std_b_toys']:.1f}", f"{t['spread_ratio']:.2f}",
+                     f"{t['pull_mean']:+.2f} +- {t['pull_mean_error']:.2f}", f"{t['pull_width']:.2f}",
+                     f"{t['deviance_pvalue_toys']:.3f}"])
+    lines += table(["window", "toys ok", "b_SR fit +- db", "std b_toys", "std / db", "pull mean", "pull width",
+                    "deviance p (toys)"], rows)
+    return lines
 
 
 def _cut_row(r: dict) -> list:

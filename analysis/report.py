@@ -14,6 +14,7 @@ import numpy as np
 from . import working_points as wp
 from .budgets import SOURCE_LABELS, latency_resources_md
 from .import_report import import_summary
+from .validation_report import validation_lines
 from .markdown import checks_line, code_section, fmt as _fmt, fmt_rate as _fmt_rate, project_line, saturation_section, table
 
 SOURCES = ("float_twin", "float_view", "emulator")
@@ -101,6 +102,7 @@ def summary_table(report: dict) -> str:
     lines.append("")
     lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
     lines += _efficiency_check_lines(report.get("efficiency_check"))
+    lines += validation_lines(report.get("generator_validation"))
     return "\n".join(lines)
 
 
@@ -176,6 +178,11 @@ def _signal_row(s: str, d: dict, wps: list[dict]) -> list[str]:
     return row
 
 
+def _acceptance_sources(report: dict) -> str:
+    srcs = {d.get("acceptance_x_trigger_eff_source") for d in report["signals"].values()} - {None}
+    return ", ".join(sorted(srcs)) if srcs else "none"
+
+
 def _emu_source(report: dict) -> str:
     """Which bit-accurate emulator produced the *emu* numbers, and what it was checked against."""
     label = report["emulator"]["label"]
@@ -208,11 +215,16 @@ def write_report(report: dict, out: Path, s_emu, s_fview, s_twin) -> None:
         "",
         summary_table(report),
         "",
-        "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month).",
+        "Cross-sections (source: emulator efficiency x acceptance x trigger efficiency, 5 fb^-1 per month; "
+        "acceptance x trigger efficiency: " + _acceptance_sources(report) + ").",
         "",
         *saturation_section(report.get("saturation", {}),
                             "quantized Keras model (pre-quantizer values rounded as the quantizer rounds)."),
     ]
+    if isinstance(report.get("references"), dict) and "signals" in report["references"]:
+        from .references import reference_md
+
+        md += reference_md(report["references"])
     lr = latency_resources_md(report)
     if lr:
         md += [lr]

@@ -18,38 +18,46 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
   the vector sum of the ISR jets plus a small Gaussian intrinsic kT. ISR jets are light (gluon) jets with small
   c / b admixtures.
 * W -> l nu (l = e, mu, tau with equal branching ratios, W+ : W- = 58 : 42); the lepton-MET transverse mass
-  has its Jacobian edge at the W mass. Z -> l+ l- (same flavour, opposite charge; e, mu, tau).
+  has its Jacobian edge at the W mass. Z/gamma* -> l+ l- (same flavour, opposite charge; e, mu, tau): the Z peak
+  (60-130 GeV) and the Drell-Yan continuum down to 10 GeV (m^-2.5, 18.6 : 6.0 nb below / above 50 GeV), whose
+  ISR probability scales like ln(m / 5 GeV) relative to the Z peak.
 * ttbar: t -> b W with W -> e nu / mu nu / tau nu (10.8 % each) or q q' (67.6 %, half of them with a c quark).
-  Jets from quarks are massless partons turned into jets by the detector step.
+  Jets from quarks are massless partons turned into jets by the detector step. b quarks from tops and leptoquarks
+  decay semileptonically (e/mu) in 21.4 % of the cases, into a non-isolated lepton inside the b jet.
 * Taus decay leptonically in 35.2 % of the cases (e or mu equally): the lepton is collinear with the tau and
   carries a fraction x ~ 2(1-x) of its momentum (close to the true (5 - 9x^2 + 4x^3)/3 spectrum), the two
   neutrinos take the rest (into MET). Otherwise a visible tau jet (fraction x ~ U(0.3, 1)) plus a neutrino.
 * QCD multijet: the trigger lepton comes from a semileptonic b (70 %) or c (30 %) hadron decay inside a jet.
-  The lepton pT follows a power law (a = 4.5 above 20 GeV), carries a fraction z ~ Beta(2, 3) of the
+  The lepton pT follows a power law (a = 4.5 above 20 GeV), carries a fraction z ~ Beta(2, 5) of the
   heavy-flavour jet; the rest of that jet is reconstructed as a jet next to the lepton and a fraction
-  U(0.4, 1) of it falls inside the isolation cone (split randomly between charged hadrons, neutral hadrons and
+  U(0.7, 1) of it falls inside the isolation cone (split randomly between charged hadrons, neutral hadrons and
   photons), so the lepton is mostly non-isolated. The semileptonic neutrino takes U(0.1, 0.7) of the lepton pT,
   which, together with the jet resolution, makes a small MET. A recoil jet balances the heavy-flavour jet
   (b with 50 % probability for b events). 10 % of the QCD events instead carry an isolated *fake* lepton
   (misidentified hadron / conversion, mostly electrons) with no neutrino.
 * BSM: LQ_btau = pair-produced 80 GeV leptoquarks, each -> b tau; A_4l = a 50 GeV scalar -> Z* Z* -> 4 l
-  (Z* masses uniform in the allowed phase space, l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
-  hpm_taunu = 60 GeV charged scalar -> tau nu, singly produced (its real production via top decays is ignored).
-  All produced like the SM bosons (with ISR recoil); the listed acceptance x trigger efficiencies are the
-  reference numbers of the benchmark papers, used only as metadata.
-* Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV with 100 % efficiency and Gaussian pT
+  (l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
+  hpm_taunu = 60 GeV charged scalar -> tau nu, produced in top decays (t tbar, one t -> b h+, the other t -> b W).
+  A_4l's Z* masses follow the scalar -> V V* matrix element.
+  The neutral scalars and the LQ pair are produced like the SM bosons (with ISR recoil).  The listed acceptance x
+  trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
+  builds on generated events use the ones measured by :mod:`data.validation`.
+* Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV (their online efficiency enters only the
+  trigger decision, above) with Gaussian pT
   resolution (2 % e, 1.5 % mu); prompt leptons get a small pile-up / underlying-event isolation (exponential
   cone sums of ~1 GeV). Jets: 10 % Gaussian pT resolution, reconstructed for pT > 20 GeV and |eta| < 4.7;
   jet mass = pT x U(0.05, 0.2) (tau jets ~1 GeV); b-tag (|eta| < 2.5) with efficiency 0.7 for b, 0.1 for c,
   0.03 for hadronic tau, 0.01 for light jets. Photons (extra soft photons, Poisson) with 2 % resolution for
   pT > 10 GeV and |eta| < 2.5. MET = vector sum of the neutrinos minus the vector sum of the mismeasurements of
   the reconstructed objects plus a Gaussian resolution term per component of 0.5 sqrt(sum ET + 200 GeV).
-  No fake jets, no pile-up jets, no lepton inefficiency, no overlap removal beyond the QCD lepton-in-jet split.
+  No fake jets, no pile-up jets, no overlap removal beyond the QCD lepton-in-jet split.
 * Hadron multiplicities: gamma-Poisson (negative binomial, shape 4) with means 40 + 0.25 HT (charged) and
   20 + 0.12 HT (neutral), HT = scalar sum of the reconstructed jet pT.
 * Objects are kept pT-ordered in 4 lepton, 10 jet and 2 photon slots (the softest beyond that are dropped).
-* Every returned event passes the trigger (>= 1 e/mu with reconstructed pT > 23 GeV and |eta| < 2.5); the
-  generator oversamples and selects.
+* Every returned event is in the single-lepton stream: accepted (a generator-level e/mu with pT > 23 GeV,
+  |eta| < 2.5) and triggered (a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5, charged relative isolation
+  < 0.45, passing a per-lepton online efficiency of 0.70 (e) / 0.88 (mu)); the generator oversamples and selects.
+  :func:`stream_decisions` gives both decisions for events generated before any selection (:mod:`data.validation`).
 
 Layout: the generator-level physics (process tables, 4-vectors, decays, one function per process) is in
 :mod:`data.processes` (its public names are re-exported here); this module has the detector simulation, the
@@ -85,10 +93,19 @@ from .processes import (  # noqa: F401 (re-exported: the public generator-level 
     two_body_decay,
 )
 
-GENERATOR_VERSION = "hlt-objects-1"
+GENERATOR_VERSION = "hlt-objects-2"
 
 TRIGGER_PT = 23.0
 TRIGGER_ABS_ETA = 2.5
+# The single-lepton stream (hlt-objects-2): an event is *accepted* when it has a generator-level e/mu with
+# pT > 23 GeV and |eta| < 2.5, and *triggered* when a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5 passes the
+# charged-particle relative isolation requirement and the per-lepton online efficiency below.  Only accepted and
+# triggered events enter the stream (sigma x acceptance x trigger efficiency).
+TRIGGER_REL_ISO_CH = 0.45
+# Per-lepton efficiency of reconstruction x identification x isolation x single-lepton trigger for a prompt
+# lepton above threshold: typical LHC Run-2 values (tight electron identification is a ~70-80 % working point,
+# muons ~90 %), not fitted to any table.  Before hlt-objects-2 the trigger was 100 % efficient.
+ONLINE_LEPTON_EFFICIENCY = {11: 0.70, 13: 0.88}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -167,36 +184,60 @@ def _stack_leptons(lc, n):
     return pt_t, eta, present, is_e
 
 
-def _reco_leptons(t: _Truth, rng):
-    """Lepton smearing and the trigger decision (all events), then the leptons of the triggered events.
-
-    Returns (trigger mask, indices of the triggered events, the N_LEPTONS-slot lepton arrays,
-    (mismeasurement x, y, sum ET) of the leptons)."""
+def _lepton_decisions(t: _Truth, rng):
+    """Smeared pT, reconstruction mask, isolations and the per-event (accepted, triggered) of all t.n events."""
     lc, n = t.lep_cols, t.n
     pt_t, eta, present, is_e = _stack_leptons(lc, n)
+    accepted = (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
     pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
     ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
-    # (compare in float32, the stored precision, so that stored events pass exactly)
-    trig = (ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
-    sel = np.flatnonzero(trig)
-    pt, pt_t, eta, ok = pt[sel], pt_t[sel], eta[sel], ok[sel]
-    pt = np.where(ok, pt, 0.0)
-    phi = _stack([c[2] for c in lc], sel, n)
-    charge = _stack([c[3] for c in lc], sel, n)
-    flav = _stack([c[4] for c in lc], sel, n)
     # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
     inv = 1.0 / np.maximum(pt, 1e-9)
     iso = [rng.exponential(s, pt.shape) * inv for s in (1.0, 0.6, 0.8)]
     for i, c in enumerate(lc):
         if c[6] is not None:
             for j in range(3):
-                iso[j][:, i] = c[6][j][sel]
+                iso[j][:, i] = c[6][j]
+    online = rng.random(pt.shape) < np.where(is_e, ONLINE_LEPTON_EFFICIENCY[11], ONLINE_LEPTON_EFFICIENCY[13])
+    # (compare in float32, the stored precision, so that stored events pass exactly)
+    fires = ok & (pt.astype(np.float32) > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)
+    fires &= (np.where(ok, iso[0], 0.0).astype(np.float32) < TRIGGER_REL_ISO_CH) & online
+    return dict(pt=pt, pt_t=pt_t, eta=eta, ok=ok, iso=iso, accepted=accepted, triggered=accepted & fires.any(1))
+
+
+def _reco_leptons(t: _Truth, rng):
+    """Lepton smearing and the stream decision (all events), then the leptons of the selected events.
+
+    Returns (stream mask, indices of the selected events, the N_LEPTONS-slot lepton arrays,
+    (mismeasurement x, y, sum ET) of the leptons)."""
+    lc, n = t.lep_cols, t.n
+    d = _lepton_decisions(t, rng)
+    trig = d["triggered"]
+    sel = np.flatnonzero(trig)
+    pt, pt_t, eta, ok = d["pt"][sel], d["pt_t"][sel], d["eta"][sel], d["ok"][sel]
+    iso = [a[sel] for a in d["iso"]]
+    pt = np.where(ok, pt, 0.0)
+    phi = _stack([c[2] for c in lc], sel, n)
+    charge = _stack([c[3] for c in lc], sel, n)
+    flav = _stack([c[4] for c in lc], sel, n)
     mis_x, mis_y = _mismeasurement(pt, pt_t, ok, phi)
     f32, i8 = np.float32, np.int8
     lep = _top_k(pt, N_LEPTONS, [pt.astype(f32), np.where(ok, eta, 0.0).astype(f32),
                                  np.where(ok, phi, 0.0).astype(f32), np.where(ok, charge, 0).astype(i8),
                                  np.where(ok, flav, 0).astype(i8), *[np.where(ok, a, 0.0).astype(f32) for a in iso]])
     return trig, sel, lep, (mis_x, mis_y, pt.sum(1))
+
+
+def stream_decisions(process: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Generate n events of ``process`` *before* any selection and return the per-event (accepted, triggered)
+    boolean arrays of the single-lepton stream (see the constants above); used to measure acceptance and
+    trigger efficiency (:mod:`data.validation`)."""
+    fill = _process_function(process)
+    t = _Truth(int(n), rng)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fill(t, rng)
+        d = _lepton_decisions(t, rng)
+    return d["accepted"], d["triggered"]
 
 
 def _reco_jets(t: _Truth, sel, rng):
@@ -244,16 +285,20 @@ def _reco_photons(n_extra_photons: float, m: int, rng):
 _MAX_CHUNK = 131_072  # events per generation chunk (bounded temporaries: much faster than huge arrays)
 
 
-def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
-    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select."""
+def _process_function(process: str):
     if process not in _PROCESSES:
         raise ValueError(
             f"unknown process {process!r}; valid names: SM {list(SM_PROCESSES)}, BSM {list(BSM_SIGNALS)}"
         )
+    return _PROCESSES[process]
+
+
+def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
+    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select."""
+    fill = _process_function(process)
     n = int(n)
     if n < 0:
         raise ValueError(f"generate: n must be >= 0, got {n}")
-    fill = _PROCESSES[process]
     eff = _EFF_GUESS[process]
     parts: list[EventObjects] = []
     have = 0

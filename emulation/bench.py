@@ -12,8 +12,9 @@ What it does:
 3. runs every emulator in its **own process** (spawned, so each one's peak resident memory is its own),
    streaming the HDF5 file in chunks of ``--chunk`` events: the float Keras model (the deployable graph with
    every quantizer removed), the quantized Keras model, the hls4ml C-simulation (OpenMP batch entry point,
-   all cores), the fast emulator with 1 and with 2 BLAS threads, and the RTL simulation when the project
-   has one (``emulation.rtl``);
+   all cores), the fast emulator with 1 and with 2 BLAS threads, da4ml's interpreter on the da4ml-traced model
+   (``emulation.da4ml_interp``; reported as not run for a model da4ml cannot trace, e.g. RND_CONV rounding), and
+   the RTL simulation when the project has one (``emulation.rtl``);
 4. checks that the bit-exact emulators agree event by event (fast == C-sim exactly; Keras within one
    float32 ulp, see :mod:`emulation.agreement`) and prints events/s, peak RSS and the ratios
    fast/csim and fast/float-Keras.
@@ -43,13 +44,27 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # ------------------------------------------------------------------------------------------------
+def _feature_function(n_features: int):
+    """SM events -> the model's inputs: the 21 HLT features or the 57 L1 inputs."""
+    if n_features == 21:
+        from data.features import compute_hlt21
+
+        return lambda ev, rng: compute_hlt21(ev)
+    if n_features == 57:
+        from data.l1 import l1_particles, particles_to_features
+
+        return lambda ev, rng: particles_to_features(l1_particles(ev, rng))
+    raise ValueError(f"the benchmark generates HLT21 (21) or L1 (57) events; the project has {n_features} inputs")
+
+
 def write_events_h5(path: Path, n: int, mean: np.ndarray, std: np.ndarray, seed: int, chunk: int = 250_000) -> float:
-    """Stream ``n`` standardised SM-cocktail HLT21 events into ``path`` (dataset ``x``, float32)."""
+    """Stream ``n`` standardised SM-cocktail events (HLT21 or L1 inputs, by the width of ``mean``) into ``path``
+    (dataset ``x``, float32)."""
     import h5py
 
-    from data.features import compute_hlt21
     from data.generator import generate_sm_cocktail
 
+    features = _feature_function(len(mean))
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     with h5py.File(path, "w") as f:
@@ -57,7 +72,7 @@ def write_events_h5(path: Path, n: int, mean: np.ndarray, std: np.ndarray, seed:
         for s in range(0, n, chunk):
             m = min(chunk, n - s)
             ev, _ = generate_sm_cocktail(m, rng)
-            ds[s:s + m] = ((compute_hlt21(ev) - mean) / std).astype(np.float32)
+            ds[s:s + m] = ((features(ev, rng) - mean) / std).astype(np.float32)
     return time.perf_counter() - t0
 
 
@@ -120,7 +135,7 @@ def _child(kind: str, project_dir: str, h5_path: str, n: int | None, chunk: int,
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         sys.path.insert(0, str(ROOT))
         project = Path(project_dir)
-        if kind in ("float", "keras", "fast"):
+        if kind in ("float", "keras", "fast", "da4ml"):
             import keras
 
             import qkeras.qlayers  # noqa: F401
@@ -137,6 +152,11 @@ def _child(kind: str, project_dir: str, h5_path: str, n: int | None, chunk: int,
             from emulation.fast import FastEmulator
 
             emu = FastEmulator(deploy, threads=int(os.environ.get("OMP_NUM_THREADS", "0")) or None)
+            predict, n_out = emu.predict, emu.n_outputs
+        elif kind == "da4ml":
+            from emulation.da4ml_interp import Da4mlEmulator
+
+            emu = Da4mlEmulator(deploy, threads=int(os.environ.get("OMP_NUM_THREADS", "0")))
             predict, n_out = emu.predict, emu.n_outputs
         elif kind == "csim":
             from emulation.csim import CSimEmulator
@@ -220,8 +240,7 @@ def run_bench(model: str, n_events: int, project: Path | None = None, chunk: int
     n_feat = int(md["n_inputs"])
     mean = np.asarray(st.get("mean", np.zeros(n_feat)), np.float32)
     std = np.asarray(st.get("std", np.ones(n_feat)), np.float32)
-    if n_feat != 21:
-        raise ValueError(f"the benchmark generates HLT21 events; the project {project} has {n_feat} inputs")
+    _feature_function(n_feat)  # refuses other input widths before any work
     results: dict = {"model": model, "project_dir": str(project), "n_events": n_events, "chunk": chunk,
                      "cpu_count": os.cpu_count(), "emulators": {}}
     with tempfile.TemporaryDirectory(prefix="emubench-") as tmp:
@@ -231,7 +250,7 @@ def run_bench(model: str, n_events: int, project: Path | None = None, chunk: int
         results["data_seconds"] = round(t, 2)
         print(f"[bench] {n_events} SM events generated and streamed to HDF5 in {t:.1f} s", flush=True)
         plan = [("float", "float", None, None), ("keras", "keras", None, None), ("csim", "csim", None, csim_events),
-                ("fast_1thread", "fast", 1, None), ("fast", "fast", 2, None)]
+                ("fast_1thread", "fast", 1, None), ("fast", "fast", 2, None), ("da4ml", "da4ml", 2, None)]
         rtl_dir = project / "rtl"
         if with_rtl:
             plan.append(("rtl", "rtl", None, csim_events))
@@ -268,7 +287,7 @@ def _agreement(outputs: dict) -> dict:
     ref = outputs.get("fast")
     if ref is None:
         return out
-    for k in ("csim", "fast_1thread", "rtl"):
+    for k in ("csim", "fast_1thread", "rtl", "da4ml"):
         if k in outputs:
             n = len(outputs[k])
             out[f"fast_vs_{k}"] = {"n_events": n, "n_mismatched": int(np.count_nonzero(np.any(outputs[k] != ref[:n], axis=1)))}
@@ -280,7 +299,7 @@ def _agreement(outputs: dict) -> dict:
 
 
 JSON_KEYS = {"float": "float", "keras": "keras", "csim": "csim", "fast": "fast", "rtl": "rtl",
-             "fast_1thread": "fast_1thread"}
+             "fast_1thread": "fast_1thread", "da4ml": "da4ml"}
 
 
 def to_json(results: dict) -> dict:

@@ -25,7 +25,7 @@ import numpy as np
 from hls.project import compile_csim, file_digests, read_metadata
 
 REQUIRED = ("metadata.json", "tb_data/tb_input_features.dat", "tb_data/tb_output_predictions.dat",
-            "model/deployable.keras", "build_lib.sh", "firmware")
+            "model/deployable.keras", "build_lib.sh", "firmware", "report/report.json")
 
 
 @dataclass
@@ -109,7 +109,7 @@ def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
             compile_csim(work, weights_base=work)
             md_w = read_metadata(work)
             md_w["csim_library"] = str(next((work / "firmware").glob("*.so")).relative_to(work))
-            md_w["weights_dir"] = str(work / "firmware" / "weights")
+            md_w["weights_dir"] = "firmware/weights"
             (work / "metadata.json").write_text(__import__("json").dumps(md_w))
             cases.append(CheckCase("compile_csim", True, "C-simulation recompiled from the project sources",
                                    seconds=time.perf_counter() - t0))
@@ -190,4 +190,13 @@ def to_junit(result: CheckResult) -> str:
             ET.SubElement(tc, "failure", message=c.message[:500]).text = c.message
         else:
             ET.SubElement(tc, "system-out").text = c.message
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)
+
+
+def junit_error(project_dir: Path, message: str) -> str:
+    """A JUnit report of a check that could not run (``check`` exits 2): one errored test case."""
+    suite = ET.Element("testsuite", name=f"firmware-check {Path(project_dir).name}", tests="1", failures="0",
+                       errors="1", time="0.000")
+    tc = ET.SubElement(suite, "testcase", classname="firmware_check", name="project_complete", time="0.000")
+    ET.SubElement(tc, "error", message=message[:500]).text = message
     return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)

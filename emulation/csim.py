@@ -27,6 +27,8 @@ class CSimEmulator:
         if not lib_path.is_file():
             raise FileNotFoundError(f"C-simulation library {lib_path} is missing: rebuild the project")
         wdir = Path(md.get("weights_dir", ""))
+        if not wdir.is_absolute():  # relocatable library (hls.project.WEIGHTS_HEADER): beside the project
+            wdir = self.project_dir / wdir
         if wdir != self.project_dir / "firmware" / "weights" or not wdir.is_dir():
             # the library would exit() the process when it cannot find its weight files
             raise RuntimeError(

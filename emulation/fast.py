@@ -9,8 +9,11 @@ arithmetic as the firmware (and the hls4ml C-simulation): exact accumulation, th
 quantizer.  The emulator checks the 53-bit bound for every layer when it is built and refuses a model
 where it does not hold, rather than return approximate numbers.
 
-Supported layers: InputLayer, Quantizer (QActivation), QDense (linear activation), QMultiply, QAdd,
-QSubtract.  Anything else raises ``ValueError`` naming the layer.
+Supported layers: InputLayer, Quantizer (QActivation), QDense (linear activation; a native HGQ2 QDense also with
+its own input quantizer and a ReLU inside), QMultiply, QAdd, QSubtract.  Quantizers are homogeneous (one
+:class:`Precision`) or per element (HGQ2-native ``kif``/``kbi``: each element its own integer and fractional bits,
+rounding and overflow as in ``quantizers.fixed_point``; :class:`_ElemQuant`), weights per weight (the quantized
+kernel is used as it is).  Anything else raises ``ValueError`` naming the layer.
 """
 
 from __future__ import annotations
@@ -40,6 +43,50 @@ class _Bound:
         if self.max_abs == 0:
             return 1
         return int(math.ceil(math.log2(self.max_abs * 2.0**self.frac + 1))) + 1
+
+
+@dataclass(frozen=True)
+class _ElemQuant:
+    """A per-element (HGQ2-native) quantizer: every element has its own LSB ``step`` = 2**-f and its own limits
+    ``lo``/``hi`` in units of that LSB (arrays over the feature axis).  HGQ2 semantics
+    (``quantizers.fixed_point``): the integer bits are raised to at least -f, an element of zero width
+    (k + i + f <= 0) is constant 0; saturation before or after the monotone rounding gives the same value since
+    the limits are on the grid."""
+
+    step: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    live: np.ndarray  # 1.0 where the element has non-zero width, else 0.0
+    span: np.ndarray  # 2**(k + i) in LSBs (WRAP)
+    rounding: Rounding
+    overflow: Overflow
+
+    @classmethod
+    def of(cls, qlayer, shape, name) -> "_ElemQuant":
+        from quantize.hgq_native import per_element_kif
+
+        k, i, f, rounding, overflow = per_element_kif(qlayer, shape)
+        if np.any(k != np.round(k)) or np.any(i != np.round(i)) or np.any(f != np.round(f)):
+            raise ValueError(f"layer {name!r}: per-element bit widths must be integers")
+        i = np.maximum(i, -f)
+        top = 2.0 ** (i + f)  # 2**i in LSBs
+        live = (k + i + f > 0).astype(np.float64)
+        hi = (top - 1.0) * live
+        lo = (-(top - 1.0) if overflow is Overflow.SAT_SYM else -top) * k * live
+        span = np.where(live > 0, top * 2.0**k, 1.0)
+        return cls(2.0 ** -f, lo, hi, live, span, rounding, overflow)
+
+    @property
+    def unit(self) -> float:
+        """The finest LSB of the elements (the unit the quantized tensor is held in)."""
+        return float(np.min(self.step))
+
+    @property
+    def bound(self) -> "_Bound":
+        m = float(np.max(np.maximum(np.abs(self.lo), np.abs(self.hi)) * self.step))
+        live = self.live > 0
+        frac = int(np.max(-np.log2(self.step[live]))) if np.any(live) else 0
+        return _Bound(m, frac)
 
 
 def _frac_bits(values: np.ndarray) -> int:
@@ -81,20 +128,20 @@ class FastEmulator:
         for call in layer_calls(keras_model):
             layer, cls, ins, out = call.layer, call.cls, call.ins, call.out
             if cls == "Quantizer":
-                p = precision_of_quantizer_layer(layer)
-                if p is None or layer.scaler not in (None, 1, 1.0) or layer.affine is not None:
-                    raise ValueError(f"layer {layer.name!r}: only homogeneous, unscaled quantizers are supported")
-                self._steps.append(("quant", out, ins, p))
-                bounds[out] = _Bound(max(abs(p.min), abs(p.max)), p.frac)
+                self._add_quantizer(layer.name, layer, ins[0], out, call.out_shape, bounds)
             elif cls == "QDense":
-                if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
-                    raise ValueError(f"layer {layer.name!r}: QDense with its own input/output quantizer is not supported")
+                if getattr(layer, "enable_oq", False):
+                    raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
                 act = getattr(layer.activation, "__name__", "linear")
-                if act != "linear":
+                if act not in ("linear", "relu"):
                     raise ValueError(f"layer {layer.name!r}: QDense activation {act!r} is not supported (use QActivation)")
+                src = ins[0]
+                if getattr(layer, "enable_iq", False):  # a native HGQ2 layer quantizes its own input
+                    src = self._add_quantizer(f"{layer.name}/iq", layer.iq, src, f"{layer.name}/iq",
+                                              tuple(call.node.input_tensors[0].shape[1:]), bounds)
                 w = np.asarray(layer.qkernel, dtype=np.float64)
                 b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
-                bx = bounds[ins[0]]
+                bx = bounds[src]
                 if bx is None:
                     raise ValueError(f"layer {layer.name!r}: needs a quantizer before it (unquantized input)")
                 fw = _frac_bits(w)
@@ -103,7 +150,10 @@ class FastEmulator:
                 col = np.abs(w).sum(axis=0).max() * bx.max_abs + (np.abs(b).max() if b is not None else 0.0)
                 bd = _Bound(float(col), frac)
                 self._check(layer, bd, bx, _Bound(float(np.abs(w).max()), fw))
-                self._steps.append(("dense", out, ins, (w, b)))
+                pre = out if act == "linear" else f"{layer.name}/pre"
+                self._steps.append(("dense", pre, [src], (w, b)))
+                if act == "relu":
+                    self._steps.append(("relu", out, [pre], None))
                 bounds[out] = bd
             elif cls in ("QMultiply", "QAdd", "QSubtract"):
                 bs = [bounds[i] for i in ins]
@@ -132,6 +182,23 @@ class FastEmulator:
                 f"{MANTISSA_BITS}: not exact in the fast emulator (use the C-sim emulator)"
             )
 
+    def _add_quantizer(self, name, qlayer, src, out, shape, bounds):
+        """Append the quantizer ``qlayer`` (homogeneous: one :class:`Precision`; per element: HGQ2-native widths)
+        reading tensor ``src``; returns ``out``, the id of its output."""
+        if getattr(qlayer, "scaler", None) not in (None, 1, 1.0) or getattr(qlayer, "affine", None) is not None:
+            raise ValueError(f"layer {name!r}: scaled or affine quantizers are not supported")
+        p = precision_of_quantizer_layer(qlayer)
+        if p is not None:
+            self._steps.append(("quant", out, [src], p))
+            bounds[out] = _Bound(max(abs(p.min), abs(p.max)), p.frac)
+            return out
+        if not shape:
+            raise ValueError(f"layer {name!r}: per-element quantizer on a tensor of unknown shape")
+        e = _ElemQuant.of(qlayer, shape, name)
+        self._steps.append(("quant_elem", out, [src], e))
+        bounds[out] = e.bound
+        return out
+
     # --------------------------------------------------------------------------------------------
     # Execution plan.  Every tensor is held as float64 multiples of a power-of-two unit (its LSB, or a
     # unit folded into the next layer), so a dense layer followed by a quantizer is one matmul with
@@ -159,12 +226,17 @@ class FastEmulator:
                 # fold the unit of the input in and, when the only consumer is a quantizer, express the
                 # output directly in that quantizer's LSB (found when the quantizer is planned: use 1 here
                 # and let the quantizer's factor rescale when it is not 1)
-                u_out = 1.0
-                nxt = [st for st in self._steps if ins and out in st[2]]
-                if len(nxt) == 1 and nxt[0][0] == "quant":
-                    u_out = nxt[0][3].step
+                u_out = self._preferred_unit(out)
                 plan.append(("dense", out, ins, (w * (u_in / u_out), None if b is None else b / u_out)))
                 units[out] = u_out
+            elif kind == "quant_elem":
+                e: _ElemQuant = params
+                inplace = len(consumers.get(ins[0], [])) == 1 and ins[0] not in self._input_ids
+                plan.append(("quant_elem", out, ins, (u_in / e.step, e, e.step / e.unit, inplace)))
+                units[out] = e.unit
+            elif kind == "relu":
+                plan.append((kind, out, ins, None))
+                units[out] = u_in
             elif kind == "QMultiply":
                 plan.append((kind, out, ins, None))
                 units[out] = u_in * units[ins[1]]
@@ -175,6 +247,19 @@ class FastEmulator:
                 units[out] = u
         self._compiled = (plan, units[self._output_ids[0]])
         return self._compiled
+
+    def _preferred_unit(self, tensor) -> float:
+        """The unit to hold ``tensor`` in: when its only consumer is a quantizer (possibly behind a ReLU, which
+        commutes with a positive scale), that quantizer's input unit, so that no rescaling is needed; else 1."""
+        nxt = [st for st in self._steps if tensor in st[2]]
+        if len(nxt) != 1:
+            return 1.0
+        kind, out, _, params = nxt[0]
+        if kind == "quant":
+            return params.step
+        if kind == "quant_elem":
+            return params.unit
+        return self._preferred_unit(out) if kind == "relu" else 1.0
 
     def predict(self, x: np.ndarray, chunk: int = 8192, threads: int | None = None) -> np.ndarray:
         """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
@@ -225,6 +310,10 @@ class FastEmulator:
                 else:
                     np.clip(y, lo, hi, out=y)
                 vals[out] = y
+            elif kind == "quant_elem":
+                vals[out] = _quant_elem(a, *params)
+            elif kind == "relu":
+                vals[out] = np.maximum(a, 0.0, out=a)  # the dense output it reads has no other consumer
             elif kind == "dense":
                 w, b = params
                 y = a @ w
@@ -240,6 +329,28 @@ class FastEmulator:
                 vals[out] = a + b if kind == "QAdd" else a - b
         y = vals[self._output_ids[0]]
         return (y * out_unit if out_unit != 1.0 else y).reshape(len(x), -1)
+
+
+def _quant_elem(a: np.ndarray, factor, e: _ElemQuant, rescale, inplace: bool) -> np.ndarray:
+    """Per-element quantizer on ``a`` (held in units u): ``factor`` = u / step per element; the result is held in
+    ``e.unit`` (``rescale`` = step / unit, powers of two: exact)."""
+    y = np.multiply(a, factor, out=a if inplace else None)
+    if e.rounding is Rounding.TRN:
+        np.floor(y, out=y)
+    elif e.rounding is Rounding.RND:
+        y += 0.5
+        np.floor(y, out=y)
+    else:
+        np.rint(y, out=y)
+    if e.overflow is Overflow.WRAP:
+        y -= e.lo
+        np.mod(y, e.span, out=y)
+        y += e.lo
+        y *= e.live
+    else:
+        np.clip(y, e.lo, e.hi, out=y)
+    y *= rescale
+    return y
 
 
 def precision_summary(p: Precision) -> str:

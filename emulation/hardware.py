@@ -98,6 +98,10 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_pro
     else:
         for s in ("rtl_simulation", "da4ml_estimate", "yosys_synthesis"):
             missing[s] = "not requested (use --rtl, and --synth for yosys)"
+    if opts.skipped:  # the family's default RTL path, skipped for missing tools
+        for s in ("rtl_simulation", "da4ml_estimate", "yosys_synthesis"):
+            if s in missing:
+                missing[s] = f"tools missing: {opts.skipped}"
     out = collect_sources(keras_model, project_dir, cfg, opts.budgets, missing)
     out["agreement"] = agreement
     out["hardware"]["options"] = opts.to_dict()

@@ -78,8 +78,9 @@ def parse_stat_json(text: str, top: str | None = None) -> dict[str, int]:
     return dict(mods[key].get("num_cells_by_type", {}))
 
 
-def run_yosys(rtl_dir: Path, top: str, part: str, timeout_s: float = 1800) -> dict:
-    """Synthesize ``rtl_dir/src`` with yosys for ``part``; returns counts, percentages and provenance."""
+def run_yosys(rtl_dir: Path, top: str, part: str, timeout_s: float = 1800, dsp: bool = True) -> dict:
+    """Synthesize ``rtl_dir/src`` with yosys for ``part``; returns counts, percentages and provenance.
+    ``dsp=False``: multipliers in LUTs (``-nodsp``; in Vivado the ``use_dsp = "no"`` attribute)."""
     reason = yosys_unavailable_reason()
     if reason:
         raise RuntimeError(reason)
@@ -90,7 +91,7 @@ def run_yosys(rtl_dir: Path, top: str, part: str, timeout_s: float = 1800) -> di
         str(f) for f in src.glob(f"{top}_stage*.v")) + [str(src / f"{top}.v")]
     stat_file = rtl_dir / YOSYS_REPORT
     script = (f"read_verilog -defer {' '.join(files)}; "
-              f"synth_xilinx -family {p.family} -flatten -noiopad -top {top}; "
+              f"synth_xilinx -family {p.family} -flatten -noiopad{'' if dsp else ' -nodsp'} -top {top}; "
               f"tee -q -o {stat_file} stat -json")
     t0 = time.perf_counter()
     # memory initialisation files of da4ml lookup tables are read relative to the working directory

@@ -20,9 +20,20 @@ def run_build(cfg: BuildConfig, on_step=None) -> tuple[dict, bool]:
     import flow.steps  # noqa: F401  (registers the steps)
     from flow.build import new_build, run_flow
 
+    from flow.preflight import preflight
+    from hls.transaction import ProjectTransaction
+
+    preflight(cfg)  # every input checked before anything expensive runs
+    from models.training import configure_determinism
+
+    configure_determinism(cfg.seed)  # before TensorFlow's runtime starts: fixed thread counts
     build = new_build(cfg)
     build.on_step = on_step
-    run_flow(build, build.family.steps)
+    # a transaction: everything is written into a locked staging directory, swapped in at the very end
+    with ProjectTransaction(cfg.resolved_output_dir()) as txn:
+        build.staging_dir, build.final_dir = txn.staging, txn.out_dir
+        run_flow(build, build.family.steps)
+        txn.commit()
     return build.report, bool(build.report["checks"]["passed"])
 
 

@@ -54,7 +54,9 @@ class Build:
     prepared: Any = None  # models.registry.PreparedModel
     deploy: Any = None  # the deployable Keras model (quantizer after the input)
     deploy_qkeras: Any = None  # with --rtl: the RND_CONV model the RND variant replaces
-    project_dir: Path | None = None
+    project_dir: Path | None = None  # where the project is being written (the staging directory of a transaction)
+    staging_dir: Path | None = None  # set by run_build: everything is written here, swapped in at the end
+    final_dir: Path | None = None  # where the project lands when the build commits (named in the report)
     metadata: dict = field(default_factory=dict)
     # emulation (sample name -> array)
     xs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -69,6 +71,10 @@ class Build:
     report: dict = field(default_factory=dict)
     family_state: dict = field(default_factory=dict)  # what a family's own steps pass between themselves
     on_step: Callable[[str, "Build"], None] | None = None  # called after each step (e.g. a sweep's progress file)
+
+    def shown_dir(self) -> Path | None:
+        """The project directory as reports name it: where it will be once the build commits."""
+        return self.final_dir or self.project_dir
 
     def all_scores(self, scores: dict[str, np.ndarray]) -> np.ndarray:
         return np.concatenate([scores[k] for k in self.xs])
@@ -92,7 +98,13 @@ def new_build(cfg: BuildConfig) -> Build:
     if arch.emulator and cfg.emulator is Emulator.FAST and Emulator.parse(arch.emulator) is not Emulator.FAST:
         say(f"{arch.name}: the {arch.emulator} emulator produces the numbers (this model's default)")
         cfg = cfg.replace(emulator=Emulator.parse(arch.emulator))
-    return Build(config=cfg, family=family)
+    hw = cfg.hardware.resolved(family.rtl_by_default)
+    if hw.skipped:
+        say(f"{cfg.model}: the default RTL path is incomplete on this machine ({hw.skipped}); the report says so")
+    if cfg.emulator is Emulator.RTL and not hw.rtl:
+        raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)" +
+                         (f": {hw.skipped}" if hw.skipped else ""))
+    return Build(config=cfg.replace(hardware=hw), family=family)
 
 
 def run_flow(build: Build, steps: Sequence[str]) -> Build:

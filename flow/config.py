@@ -38,6 +38,7 @@ class Emulator(enum.StrEnum):
     FAST = "fast"
     CSIM = "csim"
     RTL = "rtl"
+    DA4ML = "da4ml"  # da4ml's interpreter (CombLogic.predict) on the da4ml-traced model
 
     @classmethod
     def parse(cls, s) -> "Emulator":
@@ -71,20 +72,51 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class HardwareOptions:
-    rtl: bool = False
-    synth: bool = False
+    # None = the family's default: on for the L1 family when Verilator / yosys are on the machine (see
+    # :meth:`resolved`), off otherwise; True = asked for (--rtl / --synth), False = skipped (--no-rtl)
+    rtl: bool | None = None
+    synth: bool | None = None
     latency_cutoff: float = 5.0  # da4ml pipelining: max combinational delay per stage (da4ml units)
     budgets: Budgets = field(default_factory=Budgets)
+    skipped: str = ""  # why a family-default RTL / synthesis did not run (tools missing), for the report
 
     def __post_init__(self):
-        if self.synth and not self.rtl:
-            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well")
+        if self.synth and self.rtl is False:
+            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well (not --no-rtl)")
         if not self.latency_cutoff > 0:
             raise ValueError(f"--rtl-latency-cutoff must be > 0, got {self.latency_cutoff}")
 
     def to_dict(self) -> dict:
         return {"rtl": self.rtl, "synth": self.synth, "latency_cutoff": self.latency_cutoff,
-                "budgets": self.budgets.to_dict()}
+                "budgets": self.budgets.to_dict(), "skipped": self.skipped}
+
+    def resolved(self, rtl_by_default: bool) -> "HardwareOptions":
+        """Both flags decided: an unset flag follows the family (``rtl_by_default``: on when the tools are present;
+        when they are not, ``skipped`` says why); explicit flags are kept."""
+        if self.rtl is not None and self.synth is not None:
+            return self
+        rtl, synth, why = self.rtl, self.synth, []
+        if rtl is None:
+            rtl = rtl_by_default
+            if rtl and not synth:
+                from emulation.rtl import rtl_unavailable_reason
+
+                reason = rtl_unavailable_reason()
+                if reason:
+                    rtl = False
+                    why.append(f"RTL simulation: {reason}")
+        if synth is None:
+            synth = bool(rtl) and rtl_by_default
+            if synth:
+                from emulation.synth import yosys_unavailable_reason
+
+                reason = yosys_unavailable_reason()
+                if reason:
+                    synth = False
+                    why.append(f"yosys synthesis: {reason}")
+        if synth and not rtl:
+            raise ValueError("--synth synthesizes the da4ml RTL: it needs --rtl as well")
+        return replace(self, rtl=rtl, synth=synth, skipped="; ".join(why))
 
 
 @dataclass(frozen=True)
@@ -99,11 +131,12 @@ class CWoLaOptions:
     decorrelate_masses: bool = True
     n_folds: int = 5
     n_init: int = 1
-    first_center: float = 3200.0
+    first_center: float = 3449.0  # = 3200 e^h: the first SR starts one sideband (3 fit bins) above the fit range
     last_center: float = 4800.0
     fit_range: tuple[float, float] = (2968.0, 6900.0)  # above the trigger turn-on (see data/dijet.py)
     n_supervised_sig: int = 20_000
     n_supervised_bkg: int = 200_000
+    n_toys: int = 200  # pseudo-experiments checking the tightest cut's fit uncertainty, per window (0: none)
 
     def __post_init__(self):
         from data.dijet import FEATURES
@@ -118,6 +151,8 @@ class CWoLaOptions:
             raise ValueError("--inits must be >= 1")
         if self.n_sig < 0:
             raise ValueError(f"--n-inject must be >= 0, got {self.n_sig}")
+        if self.n_toys < 0 or self.n_toys == 1:
+            raise ValueError(f"cwola.n_toys must be 0 (no pseudo-experiments) or >= 2, got {self.n_toys}")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "features": list(self.features), "fit_range": list(self.fit_range)}
@@ -154,6 +189,7 @@ class BuildConfig:
     reference_path: Path | None = None
     reference_tolerance: float = 1e-4
     allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
+    allow_saturation: bool = False  # accept a user's --data that saturates the input port (data.validate)
     companion: bool = True  # also build the model's registered companion (e.g. vae57 -> vae57hgq) and compare
     cwola: CWoLaOptions = field(default_factory=CWoLaOptions)
 
@@ -177,7 +213,7 @@ class BuildConfig:
             raise ValueError(f"--fpr {bad}: a false-positive rate lies strictly between 0 and 1")
         if any(r <= 0 for r in self.extra_rates_hz):
             raise ValueError(f"--rate {list(self.extra_rates_hz)}: rates must be > 0 Hz")
-        if self.emulator is Emulator.RTL and not self.hardware.rtl:
+        if self.emulator is Emulator.RTL and self.hardware.rtl is False:
             raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
         if self.hardware.rtl and any(ls.precision for ls in self.hls.layers):
             raise ValueError("per-layer Precision with --rtl: not supported (the RTL variant re-rounds every quantizer)")

@@ -54,6 +54,8 @@ class HLSConfig:
             raise ValueError(f"--clock-period must be > 0 ns, got {self.clock_period_ns}")
         if self.reuse_factor < 1:
             raise ValueError(f"--reuse-factor must be >= 1, got {self.reuse_factor}")
+        if self.strategy is Strategy.DISTRIBUTED_ARITHMETIC and self.reuse_factor != 1:
+            raise ValueError(f"--strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {self.reuse_factor}")
         if not self.project_name.isidentifier():
             raise ValueError(f"project name {self.project_name!r} must be a C identifier")
         object.__setattr__(self, "layers", tuple(sorted(self.layers, key=lambda ls: ls.name)))  # order-free

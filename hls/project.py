@@ -2,9 +2,13 @@
 
 ``build_project`` converts a quantized Keras model with hls4ml (Vitis backend, bit-exact pass) into a
 fresh temporary directory next to the destination, compiles the C-simulation with g++, and only then
-swaps it into place.  A failed conversion or compile never touches the previous good project: the
-half-built directory is kept under ``<parent>/.failed/`` with the error, and the replaced project is
-kept under ``<parent>/.previous/<name>`` (one generation) so nothing is lost.
+swaps it into place (``hls.transaction.ProjectTransaction``: locked, the replaced project kept in
+``.previous/``, a failed build kept in ``.failed/``).  A build run through the flow writes into the flow's
+own staging directory instead (``in_place=True``): the flow swaps the whole project (golden vectors and
+report included) in at its very end.
+
+The compiled C-simulation finds its weights beside its own shared library (``dladdr``), so a project
+directory can be built aside and renamed into place, or moved, without recompiling.
 """
 
 from __future__ import annotations
@@ -12,11 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
 import subprocess
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -86,18 +87,40 @@ def add_batch_entry_point(project_dir: Path, project_name: str, n_in: int, n_out
     bridge.write_text(text)
 
 
+WEIGHTS_HEADER = "firmware/hls_weights_dir.h"
+_WEIGHTS_HEADER_TEXT = """// added by hls/project.py: the C-simulation reads its weights from firmware/weights beside its own
+// shared library (firmware/*.so), wherever the project directory lives (built aside, renamed into place).
+#pragma once
+#include <dlfcn.h>
+#include <string>
+static inline std::string hls_weights_dir() {
+    Dl_info info;
+    if (dladdr((void *)&hls_weights_dir, &info) && info.dli_fname) {
+        std::string so(info.dli_fname);
+        std::string::size_type slash = so.rfind('/');
+        if (slash != std::string::npos) return so.substr(0, slash) + "/weights";
+    }
+    return "firmware/weights";
+}
+"""
+
+
 def compile_csim(project_dir: Path, weights_base: Path | None = None) -> None:
     """Compile the C-simulation with the project's own ``build_lib.sh`` (g++).
 
-    The library reads its weights at run time from an absolute path baked in at compile time
-    (``WEIGHTS_DIR``); ``weights_base`` is the directory the project will live in (the build happens in a
-    temporary directory that is then renamed).
+    The weights directory is not baked in as an absolute path: ``WEIGHTS_DIR`` is ``hls_weights_dir()``
+    (``firmware/weights`` beside the loaded library, see :data:`WEIGHTS_HEADER`), so the project can be
+    moved.  ``weights_base`` is accepted for compatibility and ignored.
     """
     project_dir = Path(project_dir)
     script = (project_dir / "build_lib.sh").read_text()
-    if weights_base is not None:
-        lines = [f'BASEDIR="{Path(weights_base).resolve()}"' if l.startswith("BASEDIR=") else l for l in script.splitlines()]
-        script = "\n".join(lines) + "\n"
+    (project_dir / WEIGHTS_HEADER).write_text(_WEIGHTS_HEADER_TEXT)
+    lines = ['WEIGHTS_DIR="hls_weights_dir()"' if l.startswith("WEIGHTS_DIR=") else l for l in script.splitlines()]
+    script = "\n".join(lines) + "\n"
+    script = script.replace('INCFLAGS="-Ifirmware/ap_types/"', f'INCFLAGS="-Ifirmware/ap_types/ -include {WEIGHTS_HEADER}"')
+    if WEIGHTS_HEADER not in script or 'WEIGHTS_DIR="hls_weights_dir()"' not in script:
+        raise RuntimeError(f"{project_dir / 'build_lib.sh'} is not laid out as hls.project.compile_csim expects "
+                           "(INCFLAGS= and WEIGHTS_DIR= lines): the hls4ml version changed its build script")
     # OpenMP for the batch entry point (events are independent)
     script = script.replace('CFLAGS="-O3 -fPIC"', 'CFLAGS="-O3 -fPIC -fopenmp"')
     for old in (project_dir / "firmware").glob("*.so"):
@@ -105,7 +128,7 @@ def compile_csim(project_dir: Path, weights_base: Path | None = None) -> None:
     r = subprocess.run(["bash", "-s"], input=script, cwd=project_dir, capture_output=True, text=True)
     (project_dir / "build_lib.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
-        raise RuntimeError(f"C-simulation compile failed (g++), see {project_dir / 'build_lib.log'}:\n{r.stderr[-2000:]}")
+        raise RuntimeError(f"C-simulation compile failed (g++; full log: build_lib.log of the failed build):\n{r.stderr[-2000:]}")
 
 
 def _library_name(project_dir: Path, project_name: str) -> str:
@@ -120,83 +143,91 @@ def _flat_size(tensor) -> int:
     return int(np.prod([int(d) for d in tensor.shape[1:]]))
 
 
-def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict) -> tuple[Path, float, float]:
-    """Convert + compile into a temp dir, write metadata.json, swap into ``out_dir``.
+def build_project(keras_model, cfg: HLSConfig, out_dir: Path, metadata: dict,
+                  in_place: bool = False) -> tuple[Path, float, float]:
+    """Convert + compile, write metadata.json: into a staging directory swapped into ``out_dir`` at the end
+    (``hls.transaction``), or, with ``in_place``, straight into ``out_dir`` (an empty staging directory
+    owned by the caller's transaction).
 
     Returns (project_dir, convert_seconds, compile_seconds).  hls4ml's ``compile`` writes and builds in one
     call, so the split is measured by timing ``write`` separately.
     """
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
-    try:
-        import hls4ml
+    from .transaction import OutputBusy, ProjectTransaction
 
-        check_layer_names(keras_model, cfg)
-        check_reuse_factor(cfg.reuse_factor, dense_shapes(keras_model),
-                           {ls.name: ls.reuse_factor for ls in cfg.layers if ls.reuse_factor is not None})
-        hcfg = _hls4ml_config(keras_model, cfg)
-        log = io.StringIO()
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(log):
-            hm = hls4ml.converters.convert_from_keras_model(
-                keras_model,
-                hls_config=hcfg,
-                output_dir=str(tmp),
-                project_name=cfg.project_name,
-                backend=cfg.backend,
-                io_type=cfg.io_type.value,
-                part=cfg.part,
-                clock_period=cfg.clock_period_ns,
-            )
-            hm.write()
-        t1 = time.perf_counter()
-        add_batch_entry_point(tmp, cfg.project_name, _flat_size(keras_model.inputs[0]),
-                              _flat_size(keras_model.outputs[0]))
-        compile_csim(tmp, weights_base=out_dir)
-        t2 = time.perf_counter()
-        (tmp / "hls4ml_convert.log").write_text(log.getvalue())
-        (tmp / "model").mkdir(exist_ok=True)
-        keras_model.save(tmp / "model" / "deployable.keras")
-        md = dict(metadata)
-        md.update(
-            schema_version=METADATA_SCHEMA,
-            hls=cfg.to_dict(),
-            csim_library=_library_name(tmp, cfg.project_name),
-            weights_dir=str(out_dir / "firmware" / "weights"),
-            n_inputs=_flat_size(keras_model.inputs[0]),
-            n_outputs=_flat_size(keras_model.outputs[0]),
-            created_unix=time.time(),
-        )
-        (tmp / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))
-    except BaseException as exc:
-        failed = out_dir.parent / ".failed" / f"{out_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp), failed)
-        (failed / "ERROR.txt").write_text("".join(traceback.format_exception(exc)))
+    if in_place:
+        return _write_and_compile(keras_model, cfg, Path(out_dir), metadata)
+    txn = ProjectTransaction(out_dir)  # refuses an --output under a regular file
+    try:
+        with txn:
+            _, t_conv, t_comp = _write_and_compile(keras_model, cfg, txn.staging, metadata)
+            txn.commit()
+    except OutputBusy:
+        raise
+    except Exception as exc:
         raise RuntimeError(
             f"hls4ml conversion/compile failed ({exc.__class__.__name__}: {exc}); the previous project in "
-            f"{out_dir} is untouched; the failed build is kept in {failed}"
-        ) from exc
-    _swap_into_place(tmp, out_dir)
-    return out_dir, t1 - t0, t2 - t1
+            f"{txn.out_dir} is untouched; the failed build is kept in {txn.failed_dir}") from exc
+    return txn.out_dir, t_conv, t_comp
 
 
-# outputs of other commands that live inside a project directory and survive a rebuild of the project
-KEEP_ACROSS_BUILDS = ("sweeps",)
+def _write_and_compile(keras_model, cfg: HLSConfig, dest: Path, metadata: dict) -> tuple[Path, float, float]:
+    import hls4ml
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    check_layer_names(keras_model, cfg)
+    check_reuse_factor(cfg.reuse_factor, dense_shapes(keras_model),
+                       {ls.name: ls.reuse_factor for ls in cfg.layers if ls.reuse_factor is not None})
+    hcfg = _hls4ml_config(keras_model, cfg)
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(log):
+        hm = hls4ml.converters.convert_from_keras_model(
+            keras_model,
+            hls_config=hcfg,
+            output_dir=str(dest),
+            project_name=cfg.project_name,
+            backend=cfg.backend,
+            io_type=cfg.io_type.value,
+            part=cfg.part,
+            clock_period=cfg.clock_period_ns,
+        )
+        hm.write()
+    t1 = time.perf_counter()
+    (dest / "hls4ml_convert.log").write_text(log.getvalue())
+    add_batch_entry_point(dest, cfg.project_name, _flat_size(keras_model.inputs[0]), _flat_size(keras_model.outputs[0]))
+    compile_csim(dest)
+    t2 = time.perf_counter()
+    (dest / "model").mkdir(exist_ok=True)
+    keras_model.save(dest / "model" / "deployable.keras")
+    md = dict(metadata)
+    md.update(
+        schema_version=METADATA_SCHEMA,
+        hls=cfg.to_dict(),
+        csim_library=_library_name(dest, cfg.project_name),
+        weights_dir=WEIGHTS_DIR_REL,
+        n_inputs=_flat_size(keras_model.inputs[0]),
+        n_outputs=_flat_size(keras_model.outputs[0]),
+        created_unix=time.time(),
+    )
+    (dest / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))
+    return dest, t1 - t0, t2 - t1
+
+
+WEIGHTS_DIR_REL = "firmware/weights"  # metadata "weights_dir": relative to the project (older projects: absolute)
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        for name in KEEP_ACROSS_BUILDS:  # moved (same filesystem: a rename), not copied
-            if (out_dir / name).exists() and not (tmp / name).exists():
-                (out_dir / name).rename(tmp / name)
-        prev = out_dir.parent / ".previous" / out_dir.name
-        prev.parent.mkdir(parents=True, exist_ok=True)
-        if prev.exists():
-            shutil.rmtree(prev)
-        out_dir.rename(prev)
-    tmp.rename(out_dir)
+    """Swap a finished directory into ``out_dir`` (kept for callers outside the flow; see hls.transaction)."""
+    from .transaction import ProjectTransaction
+
+    txn = ProjectTransaction(out_dir)
+    txn.staging = Path(tmp)
+    txn._acquire()
+    try:
+        txn.commit()
+    finally:
+        txn._release()
 
 
 DIGEST_GLOBS = ("firmware/*.cpp", "firmware/*.h", "firmware/weights/*", "*_bridge.cpp", "build_lib.sh",

@@ -87,8 +87,11 @@ def _parse_sequential(body, where: str) -> tuple[str, list[LegacyLayer], list[st
             if shape is None:
                 raise ValueError(f"{where}: the first layer {lname!r} has no batch_input_shape; cannot tell the input "
                                  "shape")
-            layers.append(LegacyLayer("input", "InputLayer", {"batch_input_shape": shape, "name": "input"}, []))
-            prev = "input"
+            # named as Keras 2 named it (``<first layer>_input``): hls4ml reserves the name "input"
+            taken = {l.get("config", {}).get("name") for l in layers_cfg}
+            in_name = next(n for n in (f"{lname}_input", *(f"{lname}_input_{k}" for k in range(1, 99))) if n not in taken)
+            layers.append(LegacyLayer(in_name, "InputLayer", {"batch_input_shape": shape, "name": in_name}, []))
+            prev = in_name
         layers.append(LegacyLayer(lname, lc["class_name"], c, [prev] if prev else []))
         prev = lname
     return name, layers, [layers[0].name], [prev]

@@ -52,6 +52,9 @@ class Architecture:
     # a registered model built after this one into ``<output>/<companion_dir>/`` and compared in this report
     companion: str = ""
     companion_dir: str = ""
+    # deployment goals (latency ns, LUT % of the part, DSP; None = no goal), checked against the measured sources in
+    # ``report["hardware"]["goals"]`` (informative: the exit code follows --enforce-budgets only)
+    goals: tuple[float | None, float | None, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Family:
     working_points: str = ""
     needs_data_file: bool = False  # --data is required (user and imported models)
     options: tuple[str, ...] = ()  # family-only build options that are accepted (e.g. weights_path)
+    # the RTL path (da4ml -> Verilator) and yosys run unless --no-rtl (when the tools are present), and the deployed
+    # model rounds with RND (da4ml-traceable) in every build, so that plain and RTL builds deploy the same model
+    rtl_by_default: bool = False
 
     @property
     def handles(self) -> tuple[str, ...]:
@@ -99,8 +105,8 @@ class Family:
             what = "an imported model" if self.report is ReportKind.IMPORT else "a user model"
             raise ValueError(f"{what} needs --data FILE (.h5, .npy or .dat) with the events to emulate")
         if cfg.cwola != type(cfg.cwola)() and "cwola" not in self.options:
-            raise ValueError("--n-inject, --n-bkg, --no-signal, --window, --features, --folds, --inits, --window-centres "
-                             f"and --no-mass-decorrelation apply to --model cwola, not to {cfg.model}")
+            raise ValueError("--n-inject, --n-bkg, --no-signal, --window, --features, --folds, --inits, --window-centres, "
+                             f"--toys and --no-mass-decorrelation apply to --model cwola, not to {cfg.model}")
         if "cwola" in self.options and (cfg.precision_bits is not None or cfg.input_precision is not None):
             raise ValueError("--model cwola: --precision and --input-precision do not apply (the classifier's "
                              "quantizers are fixed in models/cwola.py)")
@@ -147,8 +153,13 @@ def _is_legacy_file(p: Path) -> bool:
     return p.suffix.lower() in (".json", ".h5", ".hdf5")
 
 
+# issue 17: vae57 in one 40 MHz clock (25 ns = 5 cycles at 200 MHz), no DSP, <= 0.5 % of a VU13P's LUTs; ae57 within the
+# 50 ns CMS Global Trigger budget
+L1_VAE_GOALS = (25.0, 0.5, 0)
+L1_AE_GOALS = (50.0, None, None)
+
 FAMILIES: tuple[Family, ...] = (
-    Family("vae21", "quantization-aware VAE on the 21 HLT features", TRIGGER_STEPS, (
+    Family("vae21", "quantization-aware VAE on the 21 HLT features", (*TRIGGER_STEPS[:-1], "references", "report"), (
         Architecture("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build"),),
         data="hlt21", n_features=21),
@@ -156,17 +167,16 @@ FAMILIES: tuple[Family, ...] = (
            (*TRIGGER_STEPS, "companion"), (
                Architecture("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared "
                             "error on chip", prepare="models.ae57:prepare_for_build",
-                            dense_shapes="models.ae57:dense_shapes_for_build"),
+                            dense_shapes="models.ae57:dense_shapes_for_build", goals=L1_AE_GOALS),
                Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder "
                             "mu + sum(mu^2)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
                             dense_shapes="models.vae57:dense_shapes_for_build",
-                            companion_dir="hgq_native"),
+                            companion_dir="hgq_native", goals=L1_VAE_GOALS),
                Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
                             "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
                             prepare="models.vae57_hgq:prepare_for_build",
-                            dense_shapes="models.vae57:dense_shapes_for_build",
-                            emulator="csim"),  # heterogeneous quantizers: the fast emulator does not support them
-           ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan"),
+                            dense_shapes="models.vae57:dense_shapes_for_build", goals=L1_VAE_GOALS),
+           ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan", rtl_by_default=True),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),

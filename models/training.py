@@ -33,12 +33,32 @@ def _epoch_progress(epochs: int):
 
     return EpochProgress()
 
+TRAIN_THREADS = (2, 1)  # TensorFlow intra-op, inter-op threads: fixed, so that a seed gives the same model
+
+
+def configure_determinism(seed: int) -> dict:
+    """Same seed, same model: seeded Python/numpy/TF random state, deterministic TF ops, fixed thread counts
+    (set before TensorFlow's runtime starts; afterwards the counts in force are reported as they are)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(TRAIN_THREADS[0])
+        tf.config.threading.set_inter_op_parallelism_threads(TRAIN_THREADS[1])
+    except RuntimeError:  # the runtime already started in this process: the counts cannot change any more
+        pass
+    return {"op_determinism": True, "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+
 
 def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
     """Train an autoencoder-like ``model`` (target = input) with ``mc``'s recipe: Adam(``learning_rate``), early
     stopping after ``patience`` epochs (best weights restored), learning rate halved on plateaus."""
     import keras
 
+    determinism = configure_determinism(getattr(mc, "seed", 0))  # shuffling and dropout seeded per fit
     model.compile(optimizer=keras.optimizers.Adam(mc.learning_rate), loss=loss)
     cb = [keras.callbacks.EarlyStopping(patience=mc.patience, restore_best_weights=True),
           keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, mc.patience // 2)), *callbacks,
@@ -48,7 +68,7 @@ def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
                      shuffle=True, verbose=0, callbacks=cb)
     h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     return {"epochs_run": len(h["loss"]), "final_loss": h["loss"][-1], "best_val_loss": min(h["val_loss"]),
-            "seconds": round(time.perf_counter() - t0, 1)}
+            "seconds": round(time.perf_counter() - t0, 1), "determinism": determinism}
 
 
 def train_or_load(cfg, tag: str, model_cfg: dict, train_ds, models: dict, train_fn, timings: dict) -> dict:

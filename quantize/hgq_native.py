@@ -167,23 +167,31 @@ def restore_native_flags(layer, like=None, iq_conf=None, enable_ebops: bool | No
     return layer
 
 
+def per_element_kif(q, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rounding, Overflow]:
+    """(k, i, f, rounding, overflow) of the hgq2 ``Quantizer`` ``q`` (homogeneous or per element) applied to a tensor
+    of ``shape`` (no batch axis): k, i, f as float64 arrays of ``shape`` (HGQ2's convention: i excludes the sign bit)."""
+    inner = q.quantizer
+    full = (1, *shape)
+
+    def per_elem(v):
+        return np.broadcast_to(np.asarray(inner.bw_mapper.bw_to_x(v, full), dtype=np.float64), full).reshape(shape)
+
+    rnd = str(inner.round_mode).upper().removeprefix("S_")
+    return (per_elem(inner.k), per_elem(inner.i), per_elem(inner.f), Rounding.parse(rnd),
+            Overflow.parse(str(inner.overflow_mode)))
+
+
 def covering_precision(q, shape) -> Precision | None:
     """The narrowest single fixed-point type holding every element of a tensor of ``shape`` (no batch axis)
     quantized by the hgq2 ``Quantizer`` ``q`` (homogeneous or per element): signed if any element is, integer
     bits = the largest, fractional bits = the largest, over the elements of non-zero width (elements of zero width
     are constant 0).  None when every element has zero width.  For a homogeneous quantizer this is its precision."""
-    inner = q.quantizer
-    full = (1, *shape)
-
-    def per_elem(v):
-        return np.broadcast_to(np.asarray(inner.bw_mapper.bw_to_x(v, full), dtype=np.float64), full).ravel()
-
-    k, i, f = per_elem(inner.k), per_elem(inner.i), per_elem(inner.f)
+    k, i, f, rounding, overflow = per_element_kif(q, shape)
+    k, i, f = k.ravel(), i.ravel(), f.ravel()
     live = (i + f) > 0
     if not np.any(live):
         return None
     signed = bool(np.any(k[live] > 0))
     integer = int(np.max(i[live])) + int(signed)
     frac = int(np.max(f[live]))
-    rnd = str(inner.round_mode).upper().removeprefix("S_")
-    return Precision(signed, integer + frac, integer, Rounding.parse(rnd), Overflow.parse(str(inner.overflow_mode)))
+    return Precision(signed, integer + frac, integer, rounding, overflow)

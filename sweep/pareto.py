@@ -100,6 +100,9 @@ def analyse(df, pareto: dict | None = None, budgets: dict | None = None) -> dict
         costs = np.column_stack([-sub[eff].to_numpy(float), *[sub[c].to_numpy(float) for c in objs]])
         out["front"] = list(sub["hash"][pareto_mask(costs)])
     within = sub
+    for flag in ("checks_passed", "budgets_passed"):  # the best point passes its own checks and budgets
+        if flag in within.columns:
+            within = within[within[flag].map(lambda v: v is True or v == 1 or (isinstance(v, np.bool_) and bool(v)))]
     for c, v in out["budgets"].items():
         if c in sub.columns:
             within = within[within[c] <= v]
@@ -135,7 +138,7 @@ def pareto_markdown(df, info: dict, title: str = "Sweep") -> str:
         lines.append("Budgets: " + ", ".join(f"`{c}` <= {_fmt(v)}" for c, v in info["budgets"].items())
                      + (f" (no column for {info['unchecked_budgets']}: not applied)" if info["unchecked_budgets"] else ""))
     else:
-        lines.append("Budgets: none given (best = highest efficiency).")
+        lines.append("Budgets: none given (best = highest efficiency among points whose checks pass).")
     lines.append("")
     if eff is None or not info["front"]:
         lines.append("No completed point with an efficiency: no front.")
@@ -155,7 +158,7 @@ def pareto_markdown(df, info: dict, title: str = "Sweep") -> str:
         lines.append(f"Best under budgets (not on the front): `{info['best']}`.")
     if info["best"] is None:
         lines.append("")
-        lines.append("No completed point is within every budget.")
+        lines.append("No completed point passes its checks and is within every budget.")
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,64 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+LOCK = ".lock"  # flock'ed by the process running the point (released by the kernel when it dies)
+
+
+def lock_point(point_dir: Path) -> int | None:
+    """The point's lock (an fd to keep open), or None when another live process holds it."""
+    import fcntl
+
+    fd = os.open(Path(point_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def lock_holder(point_dir: Path) -> int | None:
+    """pid of the live process running the point (None: nobody)."""
+    if not (Path(point_dir) / LOCK).exists():
+        return None
+    fd = lock_point(point_dir)
+    if fd is not None:
+        os.close(fd)
+        return None
+    try:
+        return int((Path(point_dir) / LOCK).read_text().strip() or 0) or -1
+    except (OSError, ValueError):
+        return -1
+
+
+def die_with(parent_pid: int, every_s: float = 1.0) -> None:
+    """SIGTERM this process when ``parent_pid`` (the sweep) is gone: prctl(PR_SET_PDEATHSIG) for the direct
+    parent, and a watchdog thread for the sweep itself (the direct parent may be a forkserver)."""
+    import ctypes
+    import signal
+    import threading
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while True:
+            time.sleep(every_s)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="sweep-watchdog", daemon=True).start()
+
+
 def build_config_from_dict(d: dict):
     from flow.config import BuildConfig
 
@@ -49,6 +107,19 @@ def run_point(point_dir: Path, redirect: bool = True) -> int:
         os.dup2(fd, 2)
         os.close(fd)
     spec = json.loads((point_dir / POINT).read_text())
+    lock = lock_point(point_dir)
+    if lock is None:  # never two processes in one point directory
+        print(f"point {point_dir} is already being run by process {lock_holder(point_dir)}; not started again",
+              file=sys.stderr)
+        return 3
+    import signal
+
+    def _terminated(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminated)  # the build's transaction cleans up; result.json says so
+    if spec.get("sweep_pid"):
+        die_with(int(spec["sweep_pid"]))
     res = {"hash": spec["hash"], "pid": os.getpid(), "host": os.uname().nodename}
     t0 = time.perf_counter()
     rc = 0
@@ -58,8 +129,8 @@ def run_point(point_dir: Path, redirect: bool = True) -> int:
         cfg = build_config_from_dict(spec["build_config"])
         report, ok = run_build(cfg, on_step=lambda name, b: _write_json(point_dir / STEPS, {"done": list(b.done)}))
         res.update(status="ok", checks_passed=bool(ok), report=str(Path(report["hls"]["project_dir"]) / "report" / "report.json"))
-    except KeyboardInterrupt:
-        res.update(status="interrupted", error="interrupted (Ctrl-C)")
+    except KeyboardInterrupt as exc:
+        res.update(status="interrupted", error=f"interrupted ({exc or 'Ctrl-C'})")
         rc = 130
     except BaseException as exc:  # noqa: BLE001  (a point's failure is recorded, never raised into the sweep)
         res.update(status="failed", error=f"{exc.__class__.__name__}: {exc}", traceback=traceback.format_exc())

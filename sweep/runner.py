@@ -213,6 +213,28 @@ def _load_record(pdir: Path, p: Point) -> dict | None:
     return rec
 
 
+ORPHANED = "orphaned"  # a point whose process outlived its sweep and still runs: not started a second time
+
+
+def _mark_orphans(sdir: Path, records: dict, log) -> None:
+    """Points left 'running' by a sweep that died: re-run when their process is gone (said so); marked
+    orphaned, and not started again, while a process still holds the point's lock."""
+    from sweep.point import lock_holder
+
+    for h, rec in records.items():
+        if not rec or rec.get("status") not in ("running", ORPHANED):
+            continue
+        pid = lock_holder(sdir / "points" / h)
+        if pid is not None:
+            rec.update(status=ORPHANED, error=f"still running from an earlier sweep (pid {pid}); not started again")
+            log(f"[sweep] {h}: orphaned, its process {pid} from an earlier sweep still runs; left alone")
+        else:
+            rec["orphaned_from"] = rec.get("started")
+            log(f"[sweep] {h}: left running by an earlier sweep (started {rec.get('started')}) whose process is "
+                "gone; run again")
+        _write_json(sdir / "points" / h / POINT, rec)
+
+
 def _merge_result(rec: dict, res: dict) -> dict:
     rec = dict(rec)
     for k in ("status", "error", "traceback", "checks_passed", "run_build_s", "report", "pid", "host"):
@@ -229,6 +251,8 @@ def _needs_run(rec: dict | None, retry_failed: bool) -> bool:
         return False
     if st in DONE_BAD:
         return retry_failed
+    if st == ORPHANED:
+        return False
     return True  # pending / running (stale) / interrupted
 
 
@@ -295,6 +319,7 @@ def run_sweep(spec: SweepSpec, log=_print, executor=None) -> SweepResult:
     })
     valid = [p for p in points if not p.invalid]
     records = {p.hash: _load_record(sdir / "points" / p.hash, p) for p in valid}
+    _mark_orphans(sdir, records, log)
     todo = [p for p in valid if _needs_run(records[p.hash], spec.retry_failed)]
     reports: dict[str, dict] = {}
 
@@ -441,6 +466,7 @@ class _Scheduler:
         (pdir / STEPS).unlink(missing_ok=True)
         rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
                "build_config": p.config.to_dict(), "versions": self.versions, "status": "running",
+               "sweep_pid": os.getpid(),  # the point's process dies with the sweep (sweep.point.die_with)
                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         _write_json(pdir / POINT, rec)
         self.records[p.hash] = rec

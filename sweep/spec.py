@@ -142,6 +142,14 @@ class SweepSpec:
     budgets: dict = field(default_factory=dict)  # column or metric -> maximum
     pareto: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # the name is a folder inside firmware_projects/<model>/sweeps/: never a path out of it
+        n = str(self.name)
+        if not n or n in (".", "..") or any(c in n for c in "/\\\0") or n.startswith(".") or len(n) > 100:
+            raise SpecError(f"--name {n!r}: a sweep name is one folder name inside firmware_projects/<model>/sweeps/ "
+                            "(letters, digits, '-', '_', '.'; no '/', no leading '.'); use --output DIR for "
+                            "another place")
+
     @classmethod
     def from_dict(cls, d: dict) -> "SweepSpec":
         validate_spec_dict(d)

@@ -88,9 +88,12 @@ def flatten_report(report: dict) -> dict:
         for k, v in (d or {}).items():
             if _num(v) is not None:
                 row[f"{LATENCY_KEYS.get(k, k)}[{src}]"] = _num(v)
-    for k, v in (report.get("budgets") or {}).items():
-        if _num(v) is not None:
-            row[f"budget[{k}]"] = _num(v)
+    bud = report.get("budgets") or {}
+    for k, v in bud.items():  # {name: {limit, unit, sources, passed, decided_by}}, plus flat keys
+        if isinstance(v, dict) and _num(v.get("limit")) is not None:
+            row[f"budget[{k}]"] = _num(v["limit"])
+    if isinstance(bud.get("passed"), bool):
+        row["budgets_passed"] = bud["passed"]
     for k, v in (report.get("timings_s") or {}).items():
         row[f"time_{k}_s"] = v
     chk = report.get("checks") or {}

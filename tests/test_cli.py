@@ -36,6 +36,14 @@ def test_cli_end_to_end(cli_run):
         assert set(rep["saturation"][name]["samples"]) == {"background", *rep["signals"]}
     assert (out / "report" / "report.md").read_text().startswith("# Firmware report: vae21")
     assert (out / "report" / "roc.png").stat().st_size > 1000
+    # the generator against the published figures, and the statement that the events are synthetic
+    gv = rep["generator_validation"]
+    assert gv["kind"] == "hlt_stream" and set(gv["processes"]) == {"W", "QCD", "Z", "ttbar", *rep["signals"]}
+    assert "synthetic" in rep["data"]["events"] and "synthetic" in (out / "report" / "report.md").read_text()
+    for name, s in rep["signals"].items():
+        assert s["acceptance_x_trigger_eff_source"].startswith("generated"), name
+        measured = next(f for f in gv["processes"][name]["figures"] if f["quantity"] == "acceptance_x_trigger_eff")
+        assert s["acceptance_x_trigger_eff"] == measured["generated"]
 
 
 @pytest.mark.slow
@@ -63,6 +71,7 @@ def test_cli_user_model_and_data(cli_run, tmp_path):
     rep = json.loads((tmp_path / "user" / "report" / "report.json").read_text())
     assert rc == 0 and rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 3000
+    assert rep["generator_validation"] is None and "given by the user" in rep["data"]["events"]
 
 
 def test_missing_data_file(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 import build_hls
 # smaller than tests/test_cli_l1.py's TINY: two builds (vae57 and its companion) run here
 TINY = ["--n-train", "3000", "--n-signal", "600", "--n-test-bkg", "12000", "--fpr", "1e-3", "--epochs", "1",
-        "--min-spearman", "0.0"]
+        "--min-spearman", "0.0", "--no-rtl"]  # the L1 default RTL path is covered by tests/emulation/test_rtl.py
 
 
 @pytest.mark.slow
@@ -19,7 +19,8 @@ def test_cli_vae57_with_hgq_companion(tmp_path):
     crep = json.loads((out / "hgq_native" / "report" / "report.json").read_text())
     assert rc == 0, rep["checks"]["failures"]
     assert rep["model"] == "vae57" and crep["model"] == "vae57hgq"
-    assert crep["emulator"]["name"] == "csim"  # vae57hgq's default emulator
+    assert crep["emulator"]["name"] == "fast"  # per-element quantizers on the fast emulator
+    assert crep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert crep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert crep["agreement"]["emulator_vs_keras"]["keras_dtype"] == "float64"
     comp = rep["comparison"]

@@ -10,7 +10,7 @@ import pytest
 import build_hls
 
 TINY = ["--n-train", "4000", "--n-signal", "2000", "--n-test-bkg", "20000", "--fpr", "1e-3", "--rate", "30000",
-        "--epochs", "2", "--min-spearman", "0.5"]
+        "--epochs", "2", "--min-spearman", "0.5", "--no-rtl"]  # the RTL path (L1 default) is covered by test_rtl.py
 
 
 @pytest.mark.slow
@@ -39,6 +39,18 @@ def test_cli_ae57_end_to_end(tmp_path):
     md = json.loads((out / "metadata.json").read_text())
     assert md["standardization"]["mean"] == [0.0] * 57 and min(md["standardization"]["std"]) > 0
     assert {"input_quant", "mask_quant", "sq_quant"} <= set(rep["saturation"])
+    gv = rep["generator_validation"]  # measured L1 figures; no published ones are used (data/l1_validation.py)
+    assert gv["kind"] == "l1_view" and gv["samples"]["background"]["n_events"] == 20000
+    assert all(d["published"] is None for d in gv["samples"].values()) and "synthetic" in rep["data"]["events"]
+
+    # --no-rtl skips Verilator/yosys but deploys the same RND (da4ml-traceable) model as an RTL build
+    assert "not requested" in rep["hardware"]["missing_sources"]["rtl_simulation"]
+    v = rep["model_details"]["rtl_variant"]
+    assert v["rounding"] == "RND" and v["n_events"] == 20000 + 4 * 2000
+    assert set(v["auc"]) == set(rep["signals"]) and v["max_abs_auc_diff"] >= 0
+    for k, s in rep["signals"].items():
+        assert v["auc"][k]["rnd"] == pytest.approx(s["auc_emulator"])
+    assert rep["hardware"]["goals"]["latency_ns"]["limit"] == 50.0
 
 
 def _adc(path, p):
@@ -64,7 +76,7 @@ def test_cli_vae57_on_adc_files(tmp_path):
     out = tmp_path / "vae57"
     rc = build_hls.main(["--model", "vae57", "--data", str(tmp_path / "run.h5"), "--output", str(out),
                          "--cache-dir", str(tmp_path / "cache"), "--fpr", "2e-3", "--epochs", "2", "--no-companion",
-                         "--min-spearman", "0.5"])
+                         "--min-spearman", "0.5", "--no-rtl"])
     rep = json.loads((out / "report" / "report.json").read_text())
     assert rc == 0 and rep["model"] == "vae57"
     assert rep["data"]["n_train"] == 6000 and rep["data"]["n_test_background"] == 10000

@@ -19,7 +19,7 @@ def convert(b: Build) -> None:
     from quantize.layer_precision import with_layer_precisions
 
     cfg = b.config
-    out_dir = cfg.resolved_output_dir()
+    out_dir = b.staging_dir or cfg.resolved_output_dir()  # a transaction's staging directory: written in place
     layer_prec = {ls.name: ls.precisions for ls in cfg.hls.layers if ls.precision}
     if layer_prec:  # the bit-exact flow takes types from the quantizers: the layers' quantizers are replaced
         if b.family_state.get("extra_projects") or "cwola_train" in b.done:
@@ -27,13 +27,14 @@ def convert(b: Build) -> None:
         b.deploy = with_layer_precisions(b.deploy, layer_prec)
         say(f"per-layer precision applied to the quantizers of {sorted(layer_prec)}")
     b.metadata.setdefault("versions", tool_versions())
-    say(f"converting with hls4ml into {out_dir}")
-    b.project_dir, t_conv, t_comp = build_project(b.deploy, cfg.hls, out_dir, b.metadata)
+    say(f"converting with hls4ml into {b.final_dir or out_dir}" + (f" (staged in {out_dir.name})" if b.staging_dir else ""))
+    b.project_dir, t_conv, t_comp = build_project(b.deploy, cfg.hls, out_dir, b.metadata, in_place=b.staging_dir is not None)
     from flow.config_file import write_config
 
     write_config(cfg, b.project_dir / "build.yml")  # `build_hls.py --config PROJECT/build.yml` rebuilds it
     for model, subdir, md in b.family_state.get("extra_projects", ()):
-        d, t1, t2 = build_project(model, cfg.hls, b.project_dir / subdir, {**b.metadata, **md})
+        d, t1, t2 = build_project(model, cfg.hls, b.project_dir / subdir, {**b.metadata, **md},
+                                  in_place=b.staging_dir is not None)
         b.family_state.setdefault("extra_project_dirs", {})[subdir] = d
         t_conv, t_comp = t_conv + t1, t_comp + t2
     b.timings["convert"], b.timings["compile"] = t_conv, t_comp
@@ -84,6 +85,33 @@ def _rtl_variant_vs_qkeras(b: Build) -> None:
     v["n_events_differ_from_rnd_conv"] = int(np.count_nonzero(y_q != all_emu))
     v["max_abs_score_diff_from_rnd_conv"] = float(np.max(np.abs(y_q - all_emu)))
     v["source"] = src
+    # physics of the two roundings on the same events: AUC per signal (the deployed RND variant vs RND_CONV)
+    from analysis.working_points import auc
+
+    bounds = np.cumsum([0] + [len(b.xs[k]) for k in b.xs])
+    part = {k: (bounds[i], bounds[i + 1]) for i, k in enumerate(b.xs)}
+    if "background" in part:
+        lo, hi = part["background"]
+        v["auc"] = {k: {"rnd": float(auc(all_emu[lo:hi], all_emu[a:e])), "rnd_conv": float(auc(y_q[lo:hi], y_q[a:e]))}
+                    for k, (a, e) in part.items() if k != "background"}
+        v["max_abs_auc_diff"] = max((abs(d["rnd"] - d["rnd_conv"]) for d in v["auc"].values()), default=0.0)
+
+
+def _check_goals(b: Build) -> None:
+    """The architecture's deployment goals against the latency/resource sources (measured ones decide)."""
+    goals = b.family.architecture(b.config.model).goals
+    if not goals:
+        return
+    from analysis.budgets import Budgets, evaluate_budgets
+
+    g = evaluate_budgets(Budgets(*goals), b.report["latency"], b.report["resources"])
+    b.report["hardware"]["goals"] = g
+    for name in ("latency_ns", "lut_percent", "dsp"):
+        if name in g:
+            d = g[name]
+            vals = ", ".join(f"{s} {d['sources'][s]['value']:.4g}" for s in d["decided_by"])
+            verdict = {True: "met", False: "MISSED", None: "no figure"}[d["passed"]]
+            say(f"goal {name} <= {d['limit']:g}: {verdict} ({vals or 'no source'})")
 
 
 @step("hardware", requires=("agree",))
@@ -104,6 +132,7 @@ def hardware(b: Build) -> None:
     b.timings["latency_resources"] = time.perf_counter() - t0
     b.report["agreement"].update(hw.pop("agreement"))
     b.report.update(hw)  # latency, resources, latency_resources, budgets, hardware
+    _check_goals(b)
     if b.config.emulator is Emulator.RTL:
         _rtl_replaces_emulator(b)
     if b.deploy_qkeras is not None:
@@ -165,6 +194,8 @@ def companion(b: Build) -> None:
     say(f"building the companion model {fam.companion} into {out}")
     try:
         cb = new_build(cfg.replace(model=fam.companion, output_dir=out, companion=False))
+        if b.final_dir is not None:  # inside this build's transaction: written in place, named by its final path
+            cb.staging_dir, cb.final_dir = out, b.final_dir / out.name
         crep = run_flow(cb, cb.family.steps).report
         cok = bool(crep["checks"]["passed"])
         comp = comparison(b.report, crep)
@@ -172,7 +203,8 @@ def companion(b: Build) -> None:
             comp["companion_checks_failed"] = crep["checks"]["failures"]
     except Exception as exc:  # noqa: BLE001  (whatever failed, the main report is kept and says so)
         cok = False
-        comp = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "project_dir": str(out),
+        comp = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                "project_dir": str((b.final_dir / out.name) if b.final_dir else out),
                 "traceback": traceback.format_exc()[-4000:]}
     checks = b.report["checks"]
     if not cok:

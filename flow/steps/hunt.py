@@ -88,6 +88,7 @@ def _scan_window(b: Build, w) -> dict:
         raise RuntimeError(f"window {w.index}: {leak} (event, network) pairs scored by a network that saw them")
     s = ensemble_scores(folds, scored_by, lambda j, rows: exact_forward(nets[j], x[rows], mc.quant))
     res = hunt.hunt_window(mjj, s, w, st["edges"])
+    _fit_checks(b, w, res)
     status = "cached" if info["from_cache"] else f"trained {len(nets)} nets, {info['epochs_run']} epochs"
     zs = " ".join(f"{r['efficiency']:g}:{(r['z'] if r['z'] is not None else float('nan')):.2f}" for r in res)
     say(f"window {w.index} SR [{w.sr[0]:.0f}, {w.sr[1]:.0f}] n_SR={int(sr.sum())} n_SB={int(sb.sum())} ({status}) "
@@ -96,7 +97,17 @@ def _scan_window(b: Build, w) -> dict:
             "out": {**w.to_dict(), "n_SR": int(sr.sum()), "n_SB": int(sb.sum()),
                     "n_signal_SR_truth": int(np.sum(sr & (st["sample"].label == 1))),
                     "training": {k: info[k] for k in ("epochs_run", "from_cache", "n_events")},
-                    "leakage_pairs": leak, "hunt_fixed_point": res}}
+                    "leakage_pairs": leak, "fit_sides": hunt.fit_sides(st["edges"], w), "hunt_fixed_point": res}}
+
+
+def _fit_checks(b: Build, w, res: list[dict]) -> None:
+    """The tightest cut's fit uncertainty checked by pseudo-experiments (``toys`` in its hunt row)."""
+    from analysis import cwola as hunt
+    from analysis.cwola_stats import tightest_cut_toys
+
+    n_toys = b.config.cwola.n_toys
+    res[-1]["toys"] = tightest_cut_toys(res[-1], b.family_state["edges"], hunt.sr_bins(b.family_state["edges"], w),
+                                        n_toys, b.config.seed + 31 * w.index + 5) if n_toys else None
 
 
 def _zbest(wo: dict) -> float:
@@ -260,7 +271,7 @@ def hunt_step(b: Build) -> None:
     sample, edges = st["sample"], st["edges"]
     b.report = {
         "schema_version": None, "model": "cwola", "versions": tool_versions(),
-        "hls": {**cfg.hls.to_dict(), "project_dir": str(b.project_dir), "output_lsb": b.lsb},
+        "hls": {**cfg.hls.to_dict(), "project_dir": str(b.shown_dir()), "output_lsb": b.lsb},
         "data": {"generator": sample.meta.get("generator_version"), "source": str(cfg.data_path or "generated"),
                  "seed": cfg.seed, "n_events": int(len(mjj)), "n_signal_injected": st["n_sig_true"],
                  "no_signal": o.no_signal, "features": list(o.features), "mass_decorrelation_kappa": st["kappas"],

@@ -48,15 +48,50 @@ def _load_data(b: Build, n_test_bkg: int):
         from data.user import read_user_events
 
         user = read_user_events(cfg.data_path)
+        _check_user_events(user, cfg.data_path, None)
         return user, user
     generate, read = data_family_functions(b.family.data)
     user = read(Path(cfg.data_path)) if cfg.data_path is not None else None
+    if user is not None:
+        _check_user_events(user, cfg.data_path, n_test_bkg)
     if user is not None and len(user.x_train):
         return user, user
     gen = generate(seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val,
                    n_test_bkg=n_test_bkg if user is None else 1000, n_signal=cfg.n_signal if user is None else 100,
                    cache_dir=Path(cfg.cache_dir) / "data")
     return gen, (user if user is not None else gen)
+
+
+def _check_user_events(user, path, n_needed: int | None) -> None:
+    """A user's ``--data``: every sample non-empty and finite, enough SM events for the working points."""
+    from data.validate import check_events
+
+    check_events(user.x_test_bkg, f"--data {path}: SM (background) test sample")
+    for name, x in user.x_test_signal.items():
+        check_events(x, f"--data {path}: signal {name}")
+    if len(user.x_train):
+        check_events(user.x_train, f"--data {path}: training sample")
+    if n_needed is not None and len(user.x_test_bkg) < n_needed:
+        raise ValueError(f"--data {path}: {len(user.x_test_bkg)} SM test events, but the working points need at least "
+                         f"{n_needed} (10 above the lowest-rate threshold); give more events or looser --fpr / --rate")
+
+
+def _check_input_port(b: Build) -> None:
+    """A user's ``--data``, standardised as the firmware sees it, against the input port's range (before the
+    conversion): absurd values or a large saturating fraction are an error unless ``--allow-saturation``."""
+    from data.validate import port_range_problems
+    from quantize.qkeras import precision_of_quantizer_layer
+
+    cfg = b.config
+    if cfg.data_path is None or cfg.allow_saturation:
+        return
+    p = precision_of_quantizer_layer(b.deploy.layers[1])
+    t = b.test_ds
+    samples = {"background": t.x_test_bkg, **t.x_test_signal}
+    bad = port_range_problems({k: (v - b.mean) / b.std for k, v in samples.items()}, p.min, p.max, p.to_ap())
+    if bad:
+        raise ValueError(f"--data {cfg.data_path}: inputs outside the firmware's input port:\n  " + "\n  ".join(bad)
+                         + "\nfix the units/sentinel values, widen --input-precision, or accept it with --allow-saturation")
 
 
 @step("data")
@@ -87,18 +122,20 @@ def prepare(b: Build) -> None:
     if b.prepared.input_scaling is not None:
         b.mean, b.std = (np.asarray(a, np.float32) for a in b.prepared.input_scaling)
     desc = b.prepared.description
-    if cfg.hardware.rtl:
-        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl the whole build (HLS
-        # project, C-sim, emulators, physics, RTL) uses the same model rebuilt with RND rounding.
+    if cfg.hardware.rtl or b.family.rtl_by_default:
+        # da4ml implements RND (half up) but not the QKeras-API RND_CONV: with --rtl (and always for a family that
+        # runs the RTL path by default, e.g. L1) the whole build (HLS project, C-sim, emulators, physics, RTL) uses
+        # the same model rebuilt with RND rounding.
         from quantize.hgq_native import with_rounding
         from quantize.precision import Rounding
 
         b.deploy_qkeras, b.deploy = b.deploy, with_rounding(b.deploy, Rounding.RND)
         desc["rtl_variant"] = {"rounding": "RND", "replaces": "RND_CONV", "model_name": b.deploy.name}
-        say("--rtl: deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
+        say("deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
     n_in = int(b.deploy.inputs[0].shape[-1])
     if n_in != b.test_ds.x_test_bkg.shape[1]:
         raise ValueError(f"model expects {n_in} input features but the data has {b.test_ds.x_test_bkg.shape[1]}")
+    _check_input_port(b)
     b.metadata = {
         "model": desc["name"], "build_config": cfg.to_dict(),
         "standardization": {"mean": b.mean.tolist(), "std": b.std.tolist(), "applied": "upstream of the input port"},
@@ -109,6 +146,10 @@ def prepare(b: Build) -> None:
 def _emulator(b: Build):
     if b.config.emulator is Emulator.CSIM:
         return b.csim
+    if b.config.emulator is Emulator.DA4ML:
+        from emulation.da4ml_interp import Da4mlEmulator
+
+        return Da4mlEmulator(b.deploy)
     # with --emulator rtl the fast emulator runs first; the hardware step replaces its numbers by the RTL's
     from emulation.fast import FastEmulator
 
@@ -148,7 +189,7 @@ def _csim_crosscheck(b: Build) -> None:
         "max_abs_diff": float(np.max(np.abs(y_c - y_f))) if len(y_c) else 0.0,
         "csim_events_per_s": len(y_c) / b.timings["csim_crosscheck"]}
     c = b.family_state["csim_check"]
-    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the fast emulator")
+    say(f"C-sim cross-check: {c['n_mismatched']} of {c['n_events']} events differ from the {b.emulator.name} emulator")
 
 
 @step("reference", requires=("emulate",))
@@ -220,8 +261,11 @@ def physics(b: Build) -> None:
     from analysis.working_points import efficiency_check
 
     st, cfg, test = b.family_state, b.config, b.test_ds
-    phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"],
-                           st["acceptances"])
+    validation = _generator_validation(b)
+    acc, acc_source = _measured_acceptances(validation, st["acceptances"])
+    phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"], acc)
+    for name, d in phys["signals"].items():
+        d["acceptance_x_trigger_eff_source"] = acc_source.get(name)
     b.report["data"] = {
         "generator": test.meta.get("generator_version", "user file"),
         "source": str(cfg.data_path) if cfg.data_path else "generated", "seed": cfg.seed,
@@ -230,9 +274,45 @@ def physics(b: Build) -> None:
     }
     if b.plan is not None:
         b.report["input_stream"] = {"name": b.plan.stream, "rate_hz": b.plan.input_rate_hz}
+    b.report["generator_validation"] = validation
     b.report["working_points"] = phys["working_points"]
     b.report["signals"] = phys["signals"]
     b.report["offline_scores"] = phys.get("offline")
     if b.plan is not None and b.plan.efficiency_check_wp and st["s_fview"] is not None:
         b.report["efficiency_check"] = efficiency_check(b.report["signals"], b.plan.efficiency_check_wp,
                                                         cfg.tolerances.max_rel_eff_diff_float_view)
+
+
+VALIDATION_EVENTS_PER_PROCESS = 200_000  # ~10 s once per generator version and seed, then read from the cache
+
+
+def _generator_validation(b: Build) -> dict | None:
+    """The generator's "generated vs published" table (data.validation) for builds on the generated HLT stream,
+    the L1 view's measured figures (data.l1_validation) for the L1 family; None for a user's --data file or model."""
+    if b.config.data_path is not None or b.family.data not in ("hlt21", "l1_57"):
+        return None
+    if b.family.data == "l1_57":
+        from data.l1_validation import l1_view_section
+
+        return l1_view_section(b.test_ds.x_test_bkg, b.test_ds.x_test_signal)
+    from data.validation import load_or_measure
+
+    t0 = time.perf_counter()
+    section = load_or_measure(VALIDATION_EVENTS_PER_PROCESS, b.config.seed, Path(b.config.cache_dir) / "data")
+    b.timings["generator_validation"] = time.perf_counter() - t0
+    return section
+
+
+def _measured_acceptances(validation: dict | None, default: dict) -> tuple[dict, dict]:
+    """Per signal, the acceptance x trigger efficiency the cross-sections use and its source: the one measured on
+    the generated events (data.validation) when the build runs on them, else the family's (published) value."""
+    if not validation or validation.get("kind") != "hlt_stream":
+        return default, {k: ("published (data.processes.BSM_SIGNALS)" if v is not None else None)
+                         for k, v in default.items()}
+    acc, src = dict(default), {}
+    for name in default:
+        figs = {f["quantity"]: f for f in validation["processes"].get(name, {}).get("figures", [])}
+        if "acceptance_x_trigger_eff" in figs:
+            acc[name] = figs["acceptance_x_trigger_eff"]["generated"]
+            src[name] = f"generated ({validation['generator_version']}, data.validation)"
+    return acc, src

@@ -20,7 +20,7 @@ def samples():
 
 
 def test_constants():
-    assert GENERATOR_VERSION == "hlt-objects-1"
+    assert GENERATOR_VERSION == "hlt-objects-2"
     assert list(SM_PROCESSES) == ["W", "QCD", "Z", "ttbar"]
     assert SM_PROCESSES["W"] == (0.592, 110e6) and SM_PROCESSES["ttbar"] == (0.003, 0.6e6)
     assert set(BSM_SIGNALS) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
@@ -46,7 +46,8 @@ def test_reproducible():
 def test_counts_padding_and_trigger(samples):
     for name, (ev, x) in samples.items():
         assert len(ev) == (N if name in SM_PROCESSES else 5000)
-        trig = (ev.lep_pt > 23) & (np.abs(ev.lep_eta) < 2.5) & np.isin(ev.lep_flavour, (11, 13))
+        trig = ((ev.lep_pt > 23) & (np.abs(ev.lep_eta) < 2.5) & np.isin(ev.lep_flavour, (11, 13))
+                & (ev.lep_iso_ch < 0.45))
         assert trig.any(axis=1).all(), name
         assert np.isfinite(x).all(), name
         for pre in ("lep", "jet", "pho"):
@@ -82,8 +83,11 @@ def test_z_pair_mass(samples):
         assert two_os.mean() > 0.25
         masses.append(x[two_os, col])
     m = np.concatenate(masses)
-    assert abs(np.median(m) - 91.19) < 3.0
-    assert np.mean(np.abs(m - 91.19) < 10) > 0.8
+    peak = m[m > 60]
+    assert abs(np.median(peak) - 91.19) < 3.0
+    assert np.mean(np.abs(peak - 91.19) < 10) > 0.8
+    # the Drell-Yan continuum below the peak (hlt-objects-2)
+    assert 0.15 < np.mean(m < 60) < 0.6
 
 
 def test_ttbar_vs_w(samples):
@@ -97,12 +101,12 @@ def test_qcd_non_isolated_low_met(samples):
     xw, xq = samples["W"][1], samples["QCD"][1]
     iso_w = np.median(xw[:, F["lep_iso_ch"]] + xw[:, F["lep_iso_neu"]] + xw[:, F["lep_iso_ph"]])
     iso_q = np.median(xq[:, F["lep_iso_ch"]] + xq[:, F["lep_iso_neu"]] + xq[:, F["lep_iso_ph"]])
-    assert iso_q > 10 * iso_w
+    assert iso_q > 3 * iso_w  # the stream's isolation (charged < 0.45) keeps only the more isolated QCD leptons
     assert np.median(np.hypot(xq[:, F["met_par"]], xq[:, F["met_perp"]])) < 0.7 * np.median(
         np.hypot(xw[:, F["met_par"]], xw[:, F["met_perp"]]))
-    # a small fraction of isolated (fake) leptons
-    frac_iso = np.mean(xq[:, F["lep_iso_ch"]] < 0.1)
-    assert 0.02 < frac_iso < 0.3
+    # W leptons are isolated, QCD ones only partly (fakes and the isolated tail of heavy-flavour leptons)
+    assert np.mean(xw[:, F["lep_iso_ch"]] < 0.1) > 0.9
+    assert 0.1 < np.mean(xq[:, F["lep_iso_ch"]] < 0.1) < 0.7
 
 
 def test_a4l_has_more_leptons(samples):

@@ -27,7 +27,8 @@ def test_bench_small(small_project, tmp_path):
     back = json.loads(out.read_text())
     assert set(back) >= {"float", "keras", "csim", "fast", "ratios"}
     assert back["ratios"]["fast_over_csim"] == pytest.approx(e["fast"]["events_per_s"] / e["csim"]["events_per_s"])
-    assert "not run" not in bench.format_table(res)
+    assert not e["da4ml"]["ok"] and "RND_CONV" in e["da4ml"]["error"]  # vae21 rounds half to even: not traced
+    assert "not run" not in bench.format_table({**res, "emulators": {k: v for k, v in e.items() if k != "da4ml"}})
 
 
 def test_stream_predict_chunks_equal_whole(tmp_path):

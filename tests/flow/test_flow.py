@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flow.config import HardwareOptions
+
 import build_hls
 from flow.build import STEPS, Build, run_flow, step
 from flow.config import BuildConfig, CWoLaOptions, Emulator, QuantMode
@@ -28,12 +30,12 @@ def test_config_round_trip_and_unknown_keys(tmp_path):
 
 
 @pytest.mark.parametrize("kw,msg", [
-    (dict(emulator="gpu"), "choose 'fast', 'csim' or 'rtl'"),
+    (dict(emulator="gpu"), "choose 'fast', 'csim', 'rtl' or 'da4ml'"),
     (dict(quant_mode="int8"), "choose 'qat' or 'ptq'"),
     (dict(fprs=(0.0,)), "strictly between 0 and 1"),
     (dict(extra_rates_hz=(-5.0,)), "rates must be > 0 Hz"),
     (dict(n_signal=0), "--n-signal must be >= 1"),
-    (dict(emulator="rtl"), "--emulator rtl needs --rtl"),
+    (dict(emulator="rtl", hardware=HardwareOptions(rtl=False)), "--emulator rtl needs --rtl"),
 ])
 def test_config_refuses_impossible_values(kw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -44,7 +46,8 @@ def test_family_registry():
     assert registered_names() == ["ae57", "cwola", "vae21", "vae57", "vae57hgq"]
     assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
     assert get_family("vae57").architecture("vae57").companion == "vae57hgq"
-    assert get_family("vae57").architecture("vae57hgq").emulator == "csim"
+    assert get_family("vae57").architecture("vae57hgq").emulator == ""  # the fast emulator (per-element quantizers)
+    assert get_family("vae57").rtl_by_default and not get_family("vae21").rtl_by_default
     assert get_family("cwola").report is ReportKind.HUNT
     for f in FAMILIES:  # every declared step is registered, and its requirements come earlier
         import flow.steps  # noqa: F401

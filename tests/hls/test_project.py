@@ -42,13 +42,27 @@ def test_project_contents(small_project):
     assert (project_dir / "model" / "deployable.keras").is_file()
 
 
-def test_moved_project_gives_clear_error(small_project, tmp_path):
+def test_moved_project_reads_its_own_weights(small_project, tmp_path):
+    """The C-sim library finds firmware/weights beside itself (builds are staged aside, then renamed): a moved
+    copy emulates identically, reads the copy's weights, and a copy without weights gives a clear error."""
+    import numpy as np
+
     from emulation.csim import CSimEmulator
 
+    x = np.random.default_rng(0).normal(size=(64, CSimEmulator(small_project[0]).n_inputs))
     moved = tmp_path / "moved"
     shutil.copytree(small_project[0], moved)
-    with pytest.raises(RuntimeError, match="moved"):
-        CSimEmulator(moved)
+    np.testing.assert_array_equal(CSimEmulator(moved).predict(x), CSimEmulator(small_project[0]).predict(x))
+    zeroed = tmp_path / "zeroed"
+    shutil.copytree(small_project[0], zeroed)
+    for w in (zeroed / "firmware" / "weights").glob("*.txt"):
+        w.write_text(",".join("0" for _ in w.read_text().split(",")))
+    assert not np.any(CSimEmulator(zeroed).predict(x))  # all weights and biases 0 -> all outputs 0
+    gone = tmp_path / "gone"
+    shutil.copytree(small_project[0], gone)
+    shutil.rmtree(gone / "firmware" / "weights")
+    with pytest.raises(RuntimeError, match="moved or is incomplete"):
+        CSimEmulator(gone)
 
 
 def test_failed_build_keeps_previous_project(small_project, tmp_path, monkeypatch):

@@ -161,3 +161,48 @@ def cnn_reference(x, w, input_q) -> np.ndarray:
     y = y.reshape(n, 2, 2, 2, 2, 4).max(axis=(2, 4))  # 2x2 max pooling, stride 2
     y = y.reshape(n, 16)
     return y @ qk_bits(w["out"]["kernel"].astype(np.float32), 8, 2) + qk_bits(w["out"]["bias"].astype(np.float32), 8, 2)
+
+
+# ---- the oldest vintage: Keras <= 2.3 Sequential without an InputLayer entry -----------------------
+def old_sequential_weights(seed=13) -> dict[str, dict[str, np.ndarray]]:
+    r = np.random.default_rng(seed)
+    return {"dense_1": {"kernel": r.normal(0, 0.5, (6, 5)), "bias": r.normal(0, 0.3, 5)},
+            "dense_2": {"kernel": r.normal(0, 0.5, (5, 2)), "bias": r.normal(0, 0.3, 2)}}
+
+
+def old_sequential_config(keras_version: str = "2.2.4") -> dict:
+    """A float Keras 2.0-2.3 ``Sequential``: no InputLayer; the first layer carries ``batch_input_shape``.
+    Keras <= 2.2.4 wrote ``config`` as the list of layers, 2.2.5 / 2.3 as ``{"name", "layers"}``."""
+    layers = [
+        {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True, "batch_input_shape": [None, 6],
+                                           "dtype": "float32", "units": 5, "activation": "relu", "use_bias": True}},
+        {"class_name": "Dense", "config": {"name": "dense_2", "trainable": True, "units": 2, "activation": "linear",
+                                           "use_bias": True}},
+    ]
+    body = layers if keras_version < "2.2.5" else {"name": "sequential_1", "layers": layers}
+    return {"class_name": "Sequential", "config": body, "keras_version": keras_version, "backend": "tensorflow"}
+
+
+def write_old_sequential(tmp: Path, keras_version: str = "2.2.4", full_h5: bool = False) -> tuple[Path, Path | None]:
+    """(model file, weights file or None): JSON + ``save_weights`` HDF5, or one full-model HDF5."""
+    cfg, w = old_sequential_config(keras_version), old_sequential_weights()
+    tag = keras_version.replace(".", "")
+    if full_h5:
+        p = tmp / f"old_seq_{tag}_full.h5"
+        with h5py.File(p, "w") as f:
+            f.attrs["model_config"] = json.dumps(cfg).encode()
+            f.attrs["keras_version"] = keras_version.encode()
+            f.attrs["backend"] = b"tensorflow"
+            _write_groups(f.create_group("model_weights"), ["dense_1", "dense_2"], w)
+        return p, None
+    js, wp = tmp / f"old_seq_{tag}.json", tmp / f"old_seq_{tag}_weights.h5"
+    js.write_text(json.dumps(cfg))
+    with h5py.File(wp, "w") as f:
+        _write_groups(f, ["dense_1", "dense_2"], w)
+    return js, wp
+
+
+def old_sequential_reference(x: np.ndarray) -> np.ndarray:
+    w = old_sequential_weights()
+    h = np.maximum(x.astype(np.float64) @ w["dense_1"]["kernel"] + w["dense_1"]["bias"], 0.0)
+    return h @ w["dense_2"]["kernel"] + w["dense_2"]["bias"]

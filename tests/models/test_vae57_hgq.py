@@ -80,7 +80,7 @@ def test_hgq_float64_reference_keeps_input_quantizers(small_hgq, rng, adversaria
 
 
 @pytest.mark.slow
-def test_hgq_csim_equals_float64_keras(small_hgq, rng, adversarial_inputs, tmp_path):
+def test_hgq_csim_equals_float64_keras_and_fast(small_hgq, rng, adversarial_inputs, tmp_path):
     from emulation.csim import CSimEmulator
     from emulation.keras_ref import float64_model
     from hls.config import HLSConfig
@@ -93,6 +93,9 @@ def test_hgq_csim_equals_float64_keras(small_hgq, rng, adversarial_inputs, tmp_p
     y64 = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
     assert np.count_nonzero(y_csim != y64) == 0
     assert np.unique(y_csim).size > 50
+    from emulation.fast import FastEmulator
+
+    assert np.count_nonzero(FastEmulator(deploy).predict(x)[:, 0] != y_csim) == 0  # per-element quantizers
 
 
 def test_effective_bits():
