@@ -311,7 +311,9 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-failed", action="store_true", default=None, help="re-run failed/crashed points on resume")
     p.add_argument("--workers", type=_positive_int, help="local process pool size (default 1)")
     p.add_argument("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786) instead of the local pool")
-    _add_cluster_args(p)
+    from sweep.batch import add_cli_args
+
+    add_cli_args(p, _positive_int)
     p.add_argument("--budget", type=_budget, action="append", default=[],
                    help="METRIC=MAX for the best point, e.g. LUT=50000, latency_ns=100, 'LUT[hls_estimate]=4e4'")
     p.add_argument("--pareto-efficiency", help="'mean' (default) or a signal name")
@@ -325,61 +327,13 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, action="append", help="extra working point: SM rate in Hz")
 
 
-def _add_cluster_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("batch clusters (dask-jobqueue, the 'cluster' extra; see README, Sweeps on batch clusters)")
-    g.add_argument("--cluster", default="local", choices=["local", "slurm", "htcondor"],
-                   help="where the points run: local process pool (--workers), or Dask workers submitted as SLURM / "
-                        "HTCondor jobs (the sweep folder must be on a filesystem the batch nodes see)")
-    g.add_argument("--jobs", type=_positive_int, default=4, help="batch jobs to submit (one Dask worker, one point at a time each)")
-    g.add_argument("--job-cores", type=_positive_int, default=1, help="cores per job")
-    g.add_argument("--job-memory", default="4GB", help="memory per job (e.g. 4GB)")
-    g.add_argument("--job-disk", default="4GB", help="HTCondor: disk per job")
-    g.add_argument("--job-walltime", default="04:00:00", help="SLURM: wall time per job (HH:MM:SS)")
-    g.add_argument("--job-queue", help="SLURM partition")
-    g.add_argument("--job-account", help="SLURM account (-A)")
-    g.add_argument("--job-extra", action="append", default=[],
-                   help="extra directive, repeatable: SLURM '--constraint=x86'; HTCondor '+JobFlavour=\"workday\"'")
-    g.add_argument("--job-prologue", action="append", default=[],
-                   help="shell line run before the worker, repeatable (e.g. 'source /shared/lhc/.venv/bin/activate')")
-    g.add_argument("--job-python", default=sys.executable, help="the workers' Python (default: this one)")
-    g.add_argument("--job-wait", type=float, default=1800.0, help="seconds to wait for the first worker job to start")
-    g.add_argument("--print-job-script", action="store_true", help="print the batch script a job would run and stop")
-
-
-def _batch_options(args: argparse.Namespace):
-    from sweep.batch import BatchOptions
-
-    return BatchOptions(kind=args.cluster, jobs=args.jobs, cores=args.job_cores, memory=args.job_memory,
-                        disk=args.job_disk, walltime=args.job_walltime, queue=args.job_queue,
-                        account=args.job_account, job_extra=tuple(args.job_extra), prologue=tuple(args.job_prologue),
-                        python=args.job_python, wait_s=args.job_wait)
-
-
-def _run_sweep_on(spec, args: argparse.Namespace):
-    """The sweep on the local pool / --scheduler, or on SLURM / HTCondor workers (--cluster)."""
-    from sweep.batch import ClusterKind, start
-    from sweep.runner import DaskExecutor, run_sweep
-
-    opts = _batch_options(args)
-    if opts.kind is ClusterKind.LOCAL:
-        return run_sweep(spec)
-    if spec.scheduler:
-        raise ValueError("--cluster and --scheduler both choose where the points run: give one")
-    cluster, client = start(opts)
-    try:
-        return run_sweep(spec, executor=DaskExecutor(client, spec.sweep_dir()))
-    finally:
-        client.close()
-        cluster.close()
-
-
 def sweep_main(args: argparse.Namespace) -> int:
     from sweep.spec import SweepSpec
 
     if args.print_job_script:
-        from sweep.batch import job_script
+        from sweep.batch import job_script, options_from_args
 
-        print(job_script(_batch_options(args)))
+        print(job_script(options_from_args(args)))
         return 0
 
     spec = SweepSpec.from_yaml(args.spec) if args.spec else SweepSpec()
@@ -394,7 +348,9 @@ def sweep_main(args: argparse.Namespace) -> int:
         model=args.model, name=args.name, output=args.output, workers=args.workers, scheduler=args.scheduler,
         skip_invalid=args.skip_invalid, retry_failed=args.retry_failed, pareto=pareto,
     )
-    res = _run_sweep_on(spec, args)
+    from sweep.batch import run_sweep_on
+
+    res = run_sweep_on(spec, args)
     print()
     print((res.sweep_dir / "pareto.md").read_text())
     print(f"table: {res.sweep_dir / 'results.parquet'} and results.csv; Pareto: {res.sweep_dir / 'pareto.md'}")

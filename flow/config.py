@@ -216,7 +216,8 @@ class BuildConfig:
         if self.emulator is Emulator.RTL and self.hardware.rtl is False:
             raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
         if self.hardware.rtl and any(ls.precision for ls in self.hls.layers):
-            raise ValueError("per-layer Precision with --rtl: not supported (the RTL variant re-rounds every quantizer)")
+            raise ValueError("per-layer Precision with the RTL path (--rtl; the L1 models' default, --no-rtl skips it): "
+                             "not supported (the RTL variant re-rounds every quantizer)")
         if not self.reference_tolerance >= 0:
             raise ValueError(f"--reference-tolerance must be >= 0, got {self.reference_tolerance}")
 

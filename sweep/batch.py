@@ -110,3 +110,50 @@ def start(opts: BatchOptions, log=print):
         cluster.close()
         raise
     return cluster, client
+
+
+# ---- the command line (build_hls.py sweep) ------------------------------------------------------------
+def add_cli_args(p, positive_int) -> None:
+    """The ``build_hls.py sweep`` options of this module."""
+    g = p.add_argument_group("batch clusters (dask-jobqueue, the 'cluster' extra; see README, Sweeps on batch clusters)")
+    g.add_argument("--cluster", default="local", choices=["local", "slurm", "htcondor"],
+                   help="where the points run: local process pool (--workers), or Dask workers submitted as SLURM / "
+                        "HTCondor jobs (the sweep folder must be on a filesystem the batch nodes see)")
+    g.add_argument("--jobs", type=positive_int, default=4, help="batch jobs to submit (one Dask worker, one point at a time each)")
+    g.add_argument("--job-cores", type=positive_int, default=1, help="cores per job")
+    g.add_argument("--job-memory", default="4GB", help="memory per job (e.g. 4GB)")
+    g.add_argument("--job-disk", default="4GB", help="HTCondor: disk per job")
+    g.add_argument("--job-walltime", default="04:00:00", help="SLURM: wall time per job (HH:MM:SS)")
+    g.add_argument("--job-queue", help="SLURM partition")
+    g.add_argument("--job-account", help="SLURM account (-A)")
+    g.add_argument("--job-extra", action="append", default=[],
+                   help="extra directive, repeatable: SLURM '--constraint=x86'; HTCondor '+JobFlavour=\"workday\"'")
+    g.add_argument("--job-prologue", action="append", default=[],
+                   help="shell line run before the worker, repeatable (e.g. 'source /shared/lhc/.venv/bin/activate')")
+    g.add_argument("--job-python", default=sys.executable, help="the workers' Python (default: this one)")
+    g.add_argument("--job-wait", type=float, default=1800.0, help="seconds to wait for the first worker job to start")
+    g.add_argument("--print-job-script", action="store_true", help="print the batch script a job would run and stop")
+
+
+def options_from_args(args) -> BatchOptions:
+    return BatchOptions(kind=args.cluster, jobs=args.jobs, cores=args.job_cores, memory=args.job_memory,
+                        disk=args.job_disk, walltime=args.job_walltime, queue=args.job_queue,
+                        account=args.job_account, job_extra=tuple(args.job_extra), prologue=tuple(args.job_prologue),
+                        python=args.job_python, wait_s=args.job_wait)
+
+
+def run_sweep_on(spec, args):
+    """The sweep on the local pool / --scheduler, or on SLURM / HTCondor workers (--cluster)."""
+    from sweep.runner import DaskExecutor, run_sweep
+
+    opts = options_from_args(args)
+    if opts.kind is ClusterKind.LOCAL:
+        return run_sweep(spec)
+    if spec.scheduler:
+        raise ValueError("--cluster and --scheduler both choose where the points run: give one")
+    cluster, client = start(opts)
+    try:
+        return run_sweep(spec, executor=DaskExecutor(client, spec.sweep_dir()))
+    finally:
+        client.close()
+        cluster.close()

@@ -1,10 +1,12 @@
 """Quiet, informative output: no TensorFlow start-up noise on stderr (lhc_trigger/quiet.py), real errors kept,
-progress bars only on a terminal (plain lines in logs).  ~15 s (two Python start-ups importing TensorFlow)."""
+progress bars only on a terminal (plain lines in logs).  15-50 s (two Python start-ups importing TensorFlow)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,6 +17,7 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=e, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_tensorflow_start_up_is_silent_and_errors_still_show():
     r = _run("from lhc_trigger.quiet import quiet_tensorflow; quiet_tensorflow(); import keras, qkeras, hls4ml; "
              "import sys; print('real problem', file=sys.stderr)")

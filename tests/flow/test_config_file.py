@@ -73,11 +73,11 @@ def test_flags_override_the_file(tmp_path):
      r"Precision: unknown key\(s\) \['kernel'\]; valid: \['weight', 'bias', 'result'\]"),
     ({"hls4ml": {"LayerName": {"enc_dense1": {"Precision": {"weight": "ap_fixed<6,1,AP_TRN,AP_WRAP>"}}}}},
      "cannot be a QKeras-API quantizer"),
-    ({"emulation": {"emulator": "gpu"}}, "choose 'fast', 'csim', 'rtl' or 'da4ml'"),
+    ({"emulation": {"emulator": "gpu"}}, "--emulator 'gpu': choose 'fast', 'csim', 'rtl'"),
     ({"working_points": {"fpr": [2.0]}}, "strictly between 0 and 1"),
     ({"cwola": {"n_fold": 3}}, r"build_config.cwola: unknown key\(s\) \['n_fold'\]"),
     ({"hardware": {"rtl": True}, "hls4ml": {"LayerName": {"enc_dense1": {"Precision": {"weight": "ap_fixed<6,1>"}}}}},
-     "per-layer Precision with --rtl: not supported"),
+     "per-layer Precision with the RTL path"),
 ])
 def test_file_errors_name_the_key_and_the_choices(tmp_path, doc, msg):
     with pytest.raises(ValueError, match=msg):
