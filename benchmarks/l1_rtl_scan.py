@@ -20,10 +20,6 @@ from pathlib import Path
 
 def scan(project: Path, cutoffs: list[float], nodsp: bool) -> list[dict]:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
-    import hgq  # noqa: F401
-    import qkeras.qlayers  # noqa: F401
     from da4ml.codegen import VerilogModel
     from da4ml.converter import trace_model
     from da4ml.trace import comb_trace
@@ -36,7 +32,9 @@ def scan(project: Path, cutoffs: list[float], nodsp: bool) -> list[dict]:
 
     md = read_metadata(project)
     cfg = HLSConfig.from_dict(md["hls"])
-    model = keras.saving.load_model(project / "model" / "deployable.keras", compile=False)
+    from quantize.hgq_native import load_deployable
+
+    model = load_deployable(project / "model" / "deployable.keras")
     inp, out = trace_model(model, inputs_kif=kif(input_precision(model)))
     comb = comb_trace(inp, out)
     rows = []

@@ -136,11 +136,9 @@ def _child(kind: str, project_dir: str, h5_path: str, n: int | None, chunk: int,
         sys.path.insert(0, str(ROOT))
         project = Path(project_dir)
         if kind in ("float", "keras", "fast", "da4ml"):
-            import keras
+            from quantize.hgq_native import load_deployable  # native HGQ2 layers keep their input quantizers
 
-            import qkeras.qlayers  # noqa: F401
-
-            deploy = keras.saving.load_model(project / "model" / "deployable.keras", compile=False)
+            deploy = load_deployable(project / "model" / "deployable.keras")
         if kind == "float":
             m = float_equivalent(deploy)
             predict = lambda x: m.predict_on_batch(np.asarray(x, np.float32))  # noqa: E731

@@ -133,7 +133,9 @@ def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(md.get("keras_dtype_policy", policy.name))  # imported models are float64
     try:
-        model = keras.saving.load_model(project_dir / "model/deployable.keras", compile=False)
+        from quantize.hgq_native import load_deployable
+
+        model = load_deployable(project_dir / "model/deployable.keras")
     finally:
         keras.config.set_dtype_policy(policy)
     from emulation.keras_ref import float64_model

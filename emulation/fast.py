@@ -226,14 +226,20 @@ class FastEmulator:
                 # fold the unit of the input in and, when the only consumer is a quantizer, express the
                 # output directly in that quantizer's LSB (found when the quantizer is planned: use 1 here
                 # and let the quantizer's factor rescale when it is not 1)
-                u_out = self._preferred_unit(out)
-                plan.append(("dense", out, ins, (w * (u_in / u_out), None if b is None else b / u_out)))
+                u_out = self._preferred_unit(out)  # a scalar, or one unit per output (a per-element quantizer)
+                rows = np.reshape(u_in, (-1, 1)) if np.ndim(u_in) else u_in  # per-input units scale the rows
+                plan.append(("dense", out, ins, (w * (rows / u_out), None if b is None else b / u_out)))
                 units[out] = u_out
             elif kind == "quant_elem":
                 e: _ElemQuant = params
                 inplace = len(consumers.get(ins[0], [])) == 1 and ins[0] not in self._input_ids
-                plan.append(("quant_elem", out, ins, (u_in / e.step, e, e.step / e.unit, inplace)))
-                units[out] = e.unit
+                # held in its per-element LSBs when only dense layers read it (they absorb the units in their
+                # weights), else in the finest LSB
+                own = bool(consumers.get(out)) and all(k == "dense" for k in consumers[out])
+                factor, rescale = u_in / e.step, (1.0 if own else e.step / e.unit)
+                plan.append(("quant_elem", out, ins, (None if np.all(factor == 1.0) else factor, e,
+                                                      None if np.all(rescale == 1.0) else rescale, inplace)))
+                units[out] = e.step if own else e.unit
             elif kind == "relu":
                 plan.append((kind, out, ins, None))
                 units[out] = u_in
@@ -258,7 +264,7 @@ class FastEmulator:
         if kind == "quant":
             return params.step
         if kind == "quant_elem":
-            return params.unit
+            return params.step
         return self._preferred_unit(out) if kind == "relu" else 1.0
 
     def predict(self, x: np.ndarray, chunk: int = 8192, threads: int | None = None) -> np.ndarray:
@@ -332,9 +338,10 @@ class FastEmulator:
 
 
 def _quant_elem(a: np.ndarray, factor, e: _ElemQuant, rescale, inplace: bool) -> np.ndarray:
-    """Per-element quantizer on ``a`` (held in units u): ``factor`` = u / step per element; the result is held in
-    ``e.unit`` (``rescale`` = step / unit, powers of two: exact)."""
-    y = np.multiply(a, factor, out=a if inplace else None)
+    """Per-element quantizer on ``a`` (held in units u): ``factor`` = u / step per element (None: ``a`` is already in
+    the element LSBs, folded into the previous dense layer); the result is in the element LSBs, or in ``e.unit`` after
+    ``rescale`` = step / unit (None: kept in the element LSBs for the next dense layer).  Powers of two: exact."""
+    y = (a if inplace else a.copy()) if factor is None else np.multiply(a, factor, out=a if inplace else None)
     if e.rounding is Rounding.TRN:
         np.floor(y, out=y)
     elif e.rounding is Rounding.RND:
@@ -349,7 +356,8 @@ def _quant_elem(a: np.ndarray, factor, e: _ElemQuant, rescale, inplace: bool) ->
         y *= e.live
     else:
         np.clip(y, e.lo, e.hi, out=y)
-    y *= rescale
+    if rescale is not None:
+        y *= rescale
     return y
 
 

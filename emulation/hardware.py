@@ -189,8 +189,6 @@ def collect_sources(keras_model, project_dir: Path, cfg: HLSConfig, budgets: Bud
 
 def project_resources(project_dir: Path, budgets: Budgets) -> dict:
     """The latency/resources section of an existing project directory (for ``build_hls.py resources DIR``)."""
-    import keras
-
     import hgq  # noqa: F401  (registers the HGQ2 layers for deserialisation)
     from hls.project import read_metadata
 
@@ -200,7 +198,9 @@ def project_resources(project_dir: Path, budgets: Budgets) -> dict:
     model_path = project_dir / "model" / "deployable.keras"
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} is missing: {project_dir} is not a complete project built by build_hls.py")
-    model = keras.saving.load_model(model_path, compile=False)
+    from quantize.hgq_native import load_deployable
+
+    model = load_deployable(model_path)
     out = collect_sources(model, project_dir, cfg, budgets)
     out["model"] = md.get("model")
     out["hls"] = cfg.to_dict()

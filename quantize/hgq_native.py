@@ -195,3 +195,38 @@ def covering_precision(q, shape) -> Precision | None:
     integer = int(np.max(i[live])) + int(signed)
     frac = int(np.max(f[live]))
     return Precision(signed, integer + frac, integer, rounding, overflow)
+
+
+def load_deployable(path):
+    """``keras.saving.load_model`` of a saved deployable model, native HGQ2 layers included: hgq2 0.2's QKeras
+    compatibility patch (see :func:`restore_native_flags`) rebuilds every hgq layer without its input quantizer, so a
+    plain load of an HGQ2-native model (vae57hgq) silently drops its per-feature input quantizers and computes another
+    function (or fails on the EBOPs variables).  While loading, each layer gets the input quantizer and EBOPs flag its
+    saved configuration has (before it is built, so its saved widths and variables load into it)."""
+    import keras
+    import qkeras.qlayers  # noqa: F401  (registers and patches the layers)
+    from hgq.layers.core.base import QLayerBase
+
+    classes = {c for c in _subclasses(QLayerBase)}
+    originals = {c: c.__dict__["__init__"] for c in classes if "__init__" in c.__dict__}
+
+    def wrap(orig):
+        def __init__(self, *args, **kwargs):
+            orig(self, *args, **kwargs)
+            iq_conf = kwargs.get("iq_conf") if kwargs.get("enable_iq") and not self.enable_iq else None
+            restore_native_flags(self, iq_conf=iq_conf, enable_ebops=bool(kwargs.get("enable_ebops")))
+        return __init__
+
+    try:
+        for c, orig in originals.items():
+            c.__init__ = wrap(orig)
+        return keras.saving.load_model(path, compile=False)
+    finally:
+        for c, orig in originals.items():
+            c.__init__ = orig
+
+
+def _subclasses(cls):
+    for s in cls.__subclasses__():
+        yield s
+        yield from _subclasses(s)

@@ -63,3 +63,36 @@ def test_fast_equals_float64_keras_on_hgq_encoder(rng, adversarial_inputs):
     y64 = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
     assert np.count_nonzero(y != y64) == 0
     assert np.unique(y).size > 50
+
+
+@pytest.mark.parametrize("rnd_variant", [False, True])
+def test_saved_hgq_model_reloads_with_its_input_quantizers(rnd_variant, rng, adversarial_inputs, tmp_path):
+    """A saved vae57hgq deployable (as trained, and the RND variant builds deploy) reloads with its per-feature input
+    quantizers (load_deployable); a plain keras.saving.load_model under hgq2's QKeras-compat patch drops them or fails
+    (what the bench and check used to do)."""
+    import keras
+
+    from emulation.fast import FastEmulator
+    from models import vae21 as v
+    from quantize.hgq_native import load_deployable, with_rounding
+    from quantize.precision import Rounding
+    from tests.models.test_vae57_hgq import _small_hgq
+
+    deploy = v.deployable_model(_small_hgq()[0])
+    if rnd_variant:
+        deploy = with_rounding(deploy, Rounding.RND)
+    deploy.save(tmp_path / "d.keras")
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y = FastEmulator(deploy).predict(x)
+    try:
+        plain = keras.saving.load_model(tmp_path / "d.keras", compile=False)
+    except ValueError as exc:
+        assert "could not be loaded" in str(exc)
+    else:
+        assert not plain.get_layer("enc_dense2").enable_iq
+        assert np.count_nonzero(FastEmulator(plain).predict(x) != y) > 0
+    back = load_deployable(tmp_path / "d.keras")
+    for name in ("enc_dense1", "enc_dense2", "mu_dense"):
+        np.testing.assert_array_equal(np.asarray(back.get_layer(name).iq.quantizer.f),
+                                      np.asarray(deploy.get_layer(name).iq.quantizer.f))
+    assert np.count_nonzero(FastEmulator(back).predict(x) != y) == 0
