@@ -105,6 +105,10 @@ def _fit_checks(b: Build, w, res: list[dict]) -> None:
     from analysis import cwola as hunt
     from analysis.cwola_stats import tightest_cut_toys
 
+    sides = hunt.fit_sides(b.family_state["edges"], w)
+    if sides["background_estimate"] == "extrapolated":
+        say(f"window {w.index}: SR background extrapolated ({sides['n_fit_bins_below_sr']} fit bins below the SR, "
+            f"{sides['n_fit_bins_above_sr']} above; {hunt.MIN_SIDE_BINS} needed on each side to interpolate)")
     n_toys = b.config.cwola.n_toys
     res[-1]["toys"] = tightest_cut_toys(res[-1], b.family_state["edges"], hunt.sr_bins(b.family_state["edges"], w),
                                         n_toys, b.config.seed + 31 * w.index + 5) if n_toys else None
