@@ -130,7 +130,7 @@ def finish_report(b: Build) -> None:
     ok, failures = checks.CHECKS[kind](report, b.config)
     report["checks"] = {"passed": ok, "failures": failures}
     if kind is not ReportKind.HUNT:
-        report["checks"]["tolerances"] = checks.tolerances_dict(b.config)
+        report["checks"]["tolerances"] = checks.tolerances_dict(b.config, kind)
     b.report = report
     t0 = time.perf_counter()
     {ReportKind.TRIGGER: _write_trigger_md, ReportKind.HUNT: _write_hunt_md,
