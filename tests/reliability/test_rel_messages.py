@@ -46,3 +46,17 @@ def test_compile_error_does_not_quote_a_path_that_moves(tmp_path):
         assert "build_lib.log of the failed build" in str(exc) and str(tmp_path) not in str(exc)
     else:
         raise AssertionError("compile_csim did not fail")
+
+
+def test_hls4ml_bit_exactness_warning_is_surfaced_and_explained(capsys):
+    import warnings
+
+    from hls.project import _surface_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            warnings.warn("max is not a multiple of delta. Bit-exactness may be compromised.")
+    assert _surface_warnings(caught) == ["max is not a multiple of delta. Bit-exactness may be compromised."]
+    out = capsys.readouterr().out
+    assert out.count("[hls4ml] warning:") == 1 and "BatchNorm folded" in out
