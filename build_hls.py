@@ -323,11 +323,13 @@ def main(argv=None) -> int:
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
     import signal
+    import threading
 
     def _terminated(signum, frame):  # SIGTERM unwinds like Ctrl-C: the build's transaction cleans up
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, _terminated)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         return run(args)
     except (ValueError, OSError, RuntimeError) as exc:
@@ -339,6 +341,9 @@ def main(argv=None) -> int:
         print("interrupted: nothing was replaced" + (f" ({out} is as it was)" if out else "")
               + "; run the same command again to redo the build", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
