@@ -412,11 +412,13 @@ def main(argv=None) -> int:
     quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
 
     import signal
+    import threading
 
     def _terminated(signum, frame):  # SIGTERM unwinds like Ctrl-C: the build's transaction cleans up
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, _terminated)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         return run(args)
     except (ValueError, OSError, RuntimeError) as exc:
@@ -428,6 +430,9 @@ def main(argv=None) -> int:
         print("interrupted: nothing was replaced" + (f" ({out} is as it was)" if out else "")
               + "; run the same command again to redo the build", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,13 @@ from flow.config import BuildConfig, Tolerances
 from models.registry import ReportKind
 
 
-def tolerances_dict(cfg: BuildConfig) -> dict:
+def tolerances_dict(cfg: BuildConfig, kind=None) -> dict:
+    """The tolerances the checks of ``kind`` apply (an import applies only the mismatch count and
+    --reference-tolerance: the float-view tolerances are not listed for it)."""
+    from models.registry import ReportKind
+
+    if kind is ReportKind.IMPORT:
+        return {"max_mismatched": cfg.tolerances.max_mismatched, "reference_tolerance": cfg.reference_tolerance}
     return asdict(cfg.tolerances)
 
 
@@ -93,9 +99,11 @@ def import_checks(report: dict, cfg: BuildConfig) -> tuple[bool, list[str]]:
         failures.append(f"emulator vs imported Keras model ({a['output']}): {a['n_mismatched']} mismatched events")
     imp = report["import"]
     if imp["reference_max_abs_diff"] is not None and imp["reference_max_abs_diff"] > cfg.reference_tolerance:
-        hint = (" (an input quantizer was inserted because the legacy model has none: inputs off its grid change "
-                "the outputs; give --input-precision matching your data or --reference-tolerance)"
-                if imp["inserted_input_quantizer"] else "")
+        hint = (" (first make sure --reference holds the model's own outputs for --data, not e.g. an "
+                "autoencoder's targets; if it does: an input quantizer was inserted because the legacy model has "
+                "none, and inputs off its grid change the outputs; give --input-precision matching your data or "
+                "--reference-tolerance)" if imp["inserted_input_quantizer"] else
+                " (does --reference hold the model's own outputs for --data, row by row?)")
         failures.append(f"imported model vs --reference: max |diff| {imp['reference_max_abs_diff']:.3g} > "
                         f"{cfg.reference_tolerance:g} in {imp['reference_n_events_differing']} events{hint}")
     return not failures, failures

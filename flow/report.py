@@ -141,7 +141,7 @@ def finish_report(b: Build) -> None:
     ok, failures = checks.CHECKS[kind](report, b.config)
     report["checks"] = {"passed": ok, "failures": failures}
     if kind is not ReportKind.HUNT:
-        report["checks"]["tolerances"] = checks.tolerances_dict(b.config)
+        report["checks"]["tolerances"] = checks.tolerances_dict(b.config, kind)
     report["data"] = {**report["data"], "events": events_statement(report["data"])}
     b.report = report
     t0 = time.perf_counter()

@@ -18,6 +18,7 @@ import io
 import json
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,8 @@ def _write_and_compile(keras_model, cfg: HLSConfig, dest: Path, metadata: dict) 
     hcfg = _hls4ml_config(keras_model, cfg)
     log = io.StringIO()
     t0 = time.perf_counter()
-    with contextlib.redirect_stdout(log):
+    with contextlib.redirect_stdout(log), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         hm = hls4ml.converters.convert_from_keras_model(
             keras_model,
             hls_config=hcfg,
@@ -194,7 +196,8 @@ def _write_and_compile(keras_model, cfg: HLSConfig, dest: Path, metadata: dict) 
         )
         hm.write()
     t1 = time.perf_counter()
-    (dest / "hls4ml_convert.log").write_text(log.getvalue())
+    hls_warnings = _surface_warnings(caught)
+    (dest / "hls4ml_convert.log").write_text(log.getvalue() + "".join(f"WARNING: {w}\n" for w in hls_warnings))
     add_batch_entry_point(dest, cfg.project_name, _flat_size(keras_model.inputs[0]), _flat_size(keras_model.outputs[0]))
     compile_csim(dest)
     t2 = time.perf_counter()
@@ -209,9 +212,31 @@ def _write_and_compile(keras_model, cfg: HLSConfig, dest: Path, metadata: dict) 
         n_inputs=_flat_size(keras_model.inputs[0]),
         n_outputs=_flat_size(keras_model.outputs[0]),
         created_unix=time.time(),
+        hls4ml_warnings=hls_warnings,
     )
     (dest / METADATA_FILE).write_text(json.dumps(md, indent=2, sort_keys=True))
     return dest, t1 - t0, t2 - t1
+
+
+_WARNING_NOTES = {
+    "Bit-exactness may be compromised": (
+        "hls4ml's range analysis met a bound that is not on its quantizer's grid (typically a BatchNorm folded "
+        "into a Dense/Conv kernel, or two consecutive quantizers); the build's emulator-vs-Keras comparison "
+        "says whether bit-exactness holds for this model"),
+}
+
+
+def _surface_warnings(caught) -> list[str]:
+    """hls4ml's warnings during conversion, each printed once with what it means (and kept in metadata.json)."""
+    out = []
+    for w in caught:
+        msg = " ".join(str(w.message).split())
+        if msg in out:
+            continue
+        out.append(msg)
+        note = next((n for k, n in _WARNING_NOTES.items() if k in msg), None)
+        print(f"[hls4ml] warning: {msg}" + (f"\n[hls4ml]   meaning: {note}" if note else ""), flush=True)
+    return out
 
 
 WEIGHTS_DIR_REL = "firmware/weights"  # metadata "weights_dir": relative to the project (older projects: absolute)

@@ -117,9 +117,12 @@ def run_point(point_dir: Path, redirect: bool = True) -> int:
     def _terminated(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, _terminated)  # the build's transaction cleans up; result.json says so
-    if spec.get("sweep_pid"):
-        die_with(int(spec["sweep_pid"]))
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # a point process (not a Dask worker thread)
+        signal.signal(signal.SIGTERM, _terminated)  # the build's transaction cleans up; result.json says so
+        if spec.get("sweep_pid") and spec.get("sweep_host") == os.uname().nodename:  # not on a remote worker
+            die_with(int(spec["sweep_pid"]))
     res = {"hash": spec["hash"], "pid": os.getpid(), "host": os.uname().nodename}
     t0 = time.perf_counter()
     rc = 0

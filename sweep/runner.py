@@ -466,7 +466,7 @@ class _Scheduler:
         (pdir / STEPS).unlink(missing_ok=True)
         rec = {"hash": p.hash, "values": p.values, "training_key": p.training_key,
                "build_config": p.config.to_dict(), "versions": self.versions, "status": "running",
-               "sweep_pid": os.getpid(),  # the point's process dies with the sweep (sweep.point.die_with)
+               "sweep_pid": os.getpid(), "sweep_host": os.uname().nodename,  # the point dies with the sweep
                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         _write_json(pdir / POINT, rec)
         self.records[p.hash] = rec

@@ -92,6 +92,8 @@ def flatten_report(report: dict) -> dict:
     for k, v in bud.items():  # {name: {limit, unit, sources, passed, decided_by}}, plus flat keys
         if isinstance(v, dict) and _num(v.get("limit")) is not None:
             row[f"budget[{k}]"] = _num(v["limit"])
+        elif not isinstance(v, (bool, dict)) and _num(v) is not None:  # a plain {metric: limit}
+            row[f"budget[{k}]"] = _num(v)
     if isinstance(bud.get("passed"), bool):
         row["budgets_passed"] = bud["passed"]
     for k, v in (report.get("timings_s") or {}).items():

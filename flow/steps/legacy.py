@@ -23,11 +23,11 @@ from flow.build import Build, step
 from models.build_util import say
 
 
-def _emu_stats(emu: np.ndarray, ref: np.ndarray) -> dict:
+def _emu_stats(emu: np.ndarray, ref: np.ndarray, classifier: bool = False) -> dict:
     d = np.abs(np.asarray(emu, np.float64) - np.asarray(ref, np.float64))
     out = {"n_events": int(len(d)), "max_abs_diff": float(d.max()) if d.size else 0.0,
            "mean_abs_diff": float(d.mean()) if d.size else 0.0}
-    if emu.ndim == 2 and emu.shape[1] > 1:
+    if classifier and emu.ndim == 2 and emu.shape[1] > 1:  # an argmax means nothing for regression outputs
         out["argmax_agreement"] = float(np.mean(emu.argmax(1) == ref.argmax(1)))
     return out
 
@@ -157,7 +157,7 @@ def _agreement(b: Build) -> dict:
         out["emulator_vs_keras"]["first_divergent_layer"] = _divergence(b, exact_emu, exact_keras)
     y_emu, y_keras = st["y_emu"].reshape(n, -1), st["y_keras"].reshape(n, -1)
     if soft:
-        out["softmax"] = {**_emu_stats(y_emu, y_keras),
+        out["softmax"] = {**_emu_stats(y_emu, y_keras, classifier=True),
                           "argmax_agreement_logits_vs_keras_softmax": float(np.mean(
                               st["z_emu"].reshape(n, -1).argmax(1) == y_keras.argmax(1))),
                           "source": "hls4ml C-simulation softmax (lookup tables) vs Keras softmax (float64)"}
@@ -165,7 +165,7 @@ def _agreement(b: Build) -> dict:
     fv = score_correlation(fv_emu.ravel(), fv_ref.ravel()) if fv_emu.size > 2 else {}
     out["emulator_vs_float_view"] = {
         "output_pearson": fv.get("score_pearson"), "output_spearman": fv.get("score_spearman"),
-        **{k: v for k, v in _emu_stats(fv_emu.reshape(n, -1), fv_ref.reshape(n, -1)).items() if k != "n_events"},
+        **{k: v for k, v in _emu_stats(fv_emu.reshape(n, -1), fv_ref.reshape(n, -1), classifier=soft).items() if k != "n_events"},
         "output": "logits" if soft else "model output",
         "source": "C-simulation vs the imported weights with every quantizer off (Keras, float64)"}
     return out
@@ -186,7 +186,7 @@ def _import_section(b: Build) -> dict:
                reference_n_events_differing=int(np.count_nonzero(d.max(axis=1) > cfg.reference_tolerance)),
                reference_tolerance=cfg.reference_tolerance,
                reference_source="imported Keras 3 model vs the user's reference outputs")
-    if d.shape[1] > 1:
+    if d.shape[1] > 1 and st["im"].ends_in_softmax:  # classifiers only: no argmax for regression outputs
         r_arg = r.reshape(len(r), -1).argmax(1)
         imp["reference_argmax_agreement"] = float(np.mean(y_keras.reshape(len(r), -1).argmax(1) == r_arg))
         if st["z_emu"] is not None:

@@ -67,7 +67,8 @@ def test_check_fails_on_tampered_vectors(project_copy, capsys):
     assert rc == 1 and "worst event 3" in out and "tb_data/tb_output_predictions.dat" in out
 
 
-@pytest.mark.parametrize("victim", ["tb_data/tb_input_features.dat", "model/deployable.keras", "metadata.json"])
+@pytest.mark.parametrize("victim", ["tb_data/tb_input_features.dat", "model/deployable.keras", "metadata.json",
+                                    "report/report.json"])
 def test_check_missing_files(project_copy, capsys, victim):
     (project_copy / victim).unlink()
     rc = build_hls.main(["check", str(project_copy)])
