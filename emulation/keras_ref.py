@@ -6,15 +6,40 @@ the float32 model is not the fixed-point model it describes.  Rebuilt with the f
 layers, same weights), every sum of up to 53 significant bits is exact, so the emulators must equal it
 exactly (no ulp tolerance).  Native HGQ2 layers (input quantizer inside the layer) are cloned with their input
 quantizer and flags restored (:func:`quantize.hgq_native.restore_native_flags`); a clone whose layers differ
-from the original in those flags is refused (the caller then falls back to float32).  Measured on vae21 at ``--precision 16``: 3229 of 30000 random events differ
+from the original in those flags is refused: :func:`float64_model` raises, unless the caller passes
+``allow_float32=True`` (an explicit choice: it then gets None and must report the reason, see
+:func:`float64_model_or_reason`, and compare with the float32 model's ulp tolerance).  Measured on vae21 at ``--precision 16``: 3229 of 30000 random events differ
 between the C-sim and the float32 model, 0 with the float64 model.
 """
 
 from __future__ import annotations
 
 
-def float64_model(model):
-    """A float64 clone of ``model`` (same weights), or None when the model cannot be cloned."""
+class Float64CloneError(RuntimeError):
+    """The model cannot be rebuilt in float64, so no exact (tolerance-free) Keras reference exists for it."""
+
+
+def float64_model_or_reason(model):
+    """(float64 clone, None), or (None, why not) when it cannot be cloned: the caller falls back to float32 and
+    records the reason in its report."""
+    try:
+        return float64_model(model), None
+    except Float64CloneError as e:
+        return None, str(e)
+
+
+def float64_model(model, allow_float32: bool = False):
+    """A float64 clone of ``model`` (same weights).  When it cannot be cloned: :class:`Float64CloneError`, or
+    None with ``allow_float32`` (the caller's explicit choice to use the float32 model and its ulp tolerance)."""
+    try:
+        return _clone64(model)
+    except Float64CloneError:
+        if allow_float32:
+            return None
+        raise
+
+
+def _clone64(model):
     import keras
 
     def clone(layer):
@@ -38,8 +63,8 @@ def float64_model(model):
         c = keras.models.clone_model(model, clone_function=clone)
         for a, b in zip(c.layers, model.layers):
             a.set_weights(b.get_weights())
-    except Exception:  # exotic layers: the caller falls back to the float32 model and its ulp tolerance
-        return None
+    except Exception as e:  # exotic layers
+        raise Float64CloneError(f"{model.name} cannot be rebuilt in float64 ({type(e).__name__}: {e})") from e
     finally:
         keras.config.set_dtype_policy(prev)
     return c

@@ -19,6 +19,9 @@ def test_cli_end_to_end(cli_run):
     assert rep["schema_version"] == 2 and rep["model"] == "vae21"
     assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 20000 + 4 * 2000
+    # exact means exact: the reference is the float64 Keras model (no float32 ulp tolerance), no fallback
+    assert rep["agreement"]["emulator_vs_keras"]["keras_dtype"] == "float64"
+    assert rep["agreement"]["emulator_vs_keras"]["keras_float32_reason"] is None
     assert rc == 0  # agreement passed (the tolerance on Spearman is relaxed for a 2-epoch model)
     for key in ("versions", "hls", "data", "working_points", "signals", "timings_s", "saturation"):
         assert key in rep

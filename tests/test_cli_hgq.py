@@ -23,6 +23,7 @@ def test_cli_vae57_with_hgq_companion(tmp_path):
     assert crep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert crep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
     assert crep["agreement"]["emulator_vs_keras"]["keras_dtype"] == "float64"
+    assert rep["agreement"]["emulator_vs_keras"]["keras_dtype"] == "float64"  # the vae57 (QKeras) build too
     comp = rep["comparison"]
     assert comp["status"] == "ok" and comp["working_point"] == "fpr_0.001"  # --fpr replaced l1_1kHz
     for side, name in (("qkeras", "vae57"), ("hgq", "vae57hgq")):

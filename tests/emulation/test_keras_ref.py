@@ -25,3 +25,30 @@ def test_float64_reference_equals_fast_emulator_at_16_bits(rng):
     # and the weights are the same ones
     for a, b in zip(m64.get_weights(), deploy.get_weights()):
         np.testing.assert_array_equal(np.asarray(a, np.float64), np.asarray(b, np.float64))
+
+
+def test_no_silent_float32_fallback():
+    """A model that cannot be rebuilt in float64 raises by default; float32 is only an explicit, reported choice."""
+    import keras
+
+    from emulation.keras_ref import Float64CloneError, float64_model, float64_model_or_reason
+
+    class NotRebuildable(keras.layers.Layer):  # get_config lacks the constructor's argument
+        def __init__(self, scale, **kw):
+            super().__init__(**kw)
+            self.scale = scale
+
+        def call(self, x):
+            return x * self.scale
+
+        def get_config(self):
+            return {"name": self.name}
+
+    inp = keras.Input((3,))
+    model = keras.Model(inp, NotRebuildable(2.0)(keras.layers.Dense(1)(inp)), name="odd")
+    with pytest.raises(Float64CloneError, match="odd cannot be rebuilt in float64"):
+        float64_model(model)
+    assert float64_model(model, allow_float32=True) is None
+    m, why = float64_model_or_reason(model)
+    assert m is None and "scale" in why
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
