@@ -120,7 +120,7 @@ def test_root_file_builds_an_l1_model(tmp_path):
     out_dir = tmp_path / "vae57"
     rc = build_hls.main(["--model", "vae57", "--data", str(f), "--output", str(out_dir), "--cache-dir",
                          str(tmp_path / "cache"), "--fpr", "2e-3", "--epochs", "2", "--no-companion",
-                         "--min-spearman", "0.5"])
+                         "--min-spearman", "0.5", "--no-rtl"])  # the RTL path (L1 default): test_rtl.py
     rep = json.loads((out_dir / "report" / "report.json").read_text())
     assert rc == 0 and rep["model"] == "vae57"
     assert rep["data"]["n_train"] == 6000 and rep["data"]["n_test_background"] == 10000
