@@ -41,7 +41,10 @@ def test_local_pool_sweep_and_resume(cli_run, tmp_path):
     assert rep["model_details"]["training"]["trained_quant"]["weight_bits"] == 8
     assert rep["model_details"]["config"]["quant"]["weight_bits"] == 6
     md = (tmp_path / "sw" / "pareto.md").read_text()
-    assert "`BOPs[analytic]` <= 1e+05" in md and md.count("**best under budgets**") == 1
+    assert "`BOPs[analytic]` <= 1e+05" in md
+    # the best point must pass its checks and its own report budgets (latency 50 ns by default): the small
+    # points here exceed 50 ns in the estimate, so none is marked (tests/reliability checks the selection)
+    assert md.count("**best under budgets**") == (1 if df["budgets_passed"].all() and df["checks_passed"].all() else 0)
     assert (tmp_path / "sw" / "pareto_resources_vs_efficiency.png").stat().st_size > 1000
     assert len(pd.read_csv(tmp_path / "sw" / "results.csv")) == 2
     # resume: the same sweep does not recompute anything
