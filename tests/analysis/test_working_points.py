@@ -136,3 +136,10 @@ def test_efficiency_check_record():
                                     "rel_diff": -0.2, "rel_diff_stat": 0.05, "passed": False}}}
     none = wp.efficiency_check({"S": {"working_points": {"other": e}}}, "l1_1kHz", 0.1)
     assert none["working_point"] is None and none["passed"] is True
+
+
+def test_efficiency_check_limit_is_inclusive():
+    e = {"eff_emulator": 0.11, "eff_float_view": 0.1, "eff_float_twin": 0.1, "eff_rel_diff_emu_vs_view": 0.1}
+    assert wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
+    e["eff_rel_diff_emu_vs_view"] = -0.1000001
+    assert not wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
