@@ -143,3 +143,14 @@ def test_efficiency_check_limit_is_inclusive():
     assert wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
     e["eff_rel_diff_emu_vs_view"] = -0.1000001
     assert not wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
+
+
+def test_boundaries_of_specs_thresholds_and_empty_selections():
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"working point 'w': FPR must be in \(0, 1\)"):
+            wp.WorkingPointSpec("w", bad)
+    assert wp.threshold_at_fpr(np.arange(100.0), 0.01) == (98.0, 1)  # exactly one event allowed above
+    d = wp.paired_efficiency_difference(np.zeros(3), 1.0, np.zeros(3), 1.0)  # both select nothing: no difference
+    assert d.eff_rel_diff_emu_vs_view == 0.0 and d.eff_rel_diff_stat is None
+    d = wp.paired_efficiency_difference(np.array([0.0, 2.0]), 1.0, np.zeros(2), 1.0)  # only the emulator selects
+    assert d.eff_rel_diff_emu_vs_view is None
