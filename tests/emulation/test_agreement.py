@@ -55,3 +55,15 @@ def test_score_correlation_by_hand():
     # Pearson by hand for a perfectly linear pair with a sign flip
     assert score_correlation(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(
         {"score_pearson": -1.0, "score_spearman": -1.0})
+
+
+def test_correlation_of_float32_scores_is_computed_in_float64():
+    from emulation.agreement import score_correlation
+
+    # float32 scores are correlated in float64 (a float32 Pearson differs in the 8th digit)
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=1000).astype(np.float32)
+    b = (a + rng.normal(size=1000)).astype(np.float32)
+    a64, b64 = a.astype(np.float64) - a.mean(dtype=np.float64), b.astype(np.float64) - b.mean(dtype=np.float64)
+    assert score_correlation(a, b)["score_pearson"] == pytest.approx(
+        (a64 @ b64) / np.sqrt((a64 @ a64) * (b64 @ b64)), rel=1e-13)
