@@ -44,11 +44,14 @@ def hls_estimate_entry(keras_model, cfg: HLSConfig) -> tuple[dict, dict, dict]:
             _resources({**est, "CARRY": None}, cfg.part), est)
 
 
-def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: float | None) -> dict:
-    """RTL vs quantized Keras (beyond one float32 ulp of Keras, as for the C-sim) and RTL vs C-sim (exact)."""
+def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: float | None,
+              keras_dtype: str = "float64") -> dict:
+    """RTL vs quantized Keras (exact against the float64 model; one float32 ulp only when ``keras_dtype`` is
+    "float32", the reported fallback) and RTL vs C-sim (exact)."""
     from emulation.agreement import exact_agreement
 
-    k = exact_agreement(y_rtl, y_keras, lsb=lsb).to_dict()
+    k = {**exact_agreement(y_rtl, y_keras, lsb=lsb, float32_tolerance=keras_dtype == "float32").to_dict(),
+         "keras_dtype": keras_dtype}
     yr = np.asarray(y_rtl, dtype=np.float64).reshape(len(y_rtl), -1)
     yc = np.asarray(y_csim, dtype=np.float64).reshape(len(y_csim), -1)
     diff = np.abs(yr - yc)
@@ -58,7 +61,8 @@ def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: f
 
 
 def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_probe: np.ndarray,
-                     events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, lsb: float | None = None) -> dict:
+                     events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, lsb: float | None = None,
+                     keras_dtype: str = "float64") -> dict:
     """See module doc.  ``opts``: :class:`flow.config.HardwareOptions` (rtl, synth, latency_cutoff, budgets);
     ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``)."""
     project_dir = Path(project_dir)
@@ -81,7 +85,7 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_pro
                 x, y_keras, y_csim = events
                 y_rtl = RTLEmulator(project_dir).predict(x)
                 timings["rtl_emulate"] = time.perf_counter() - t0
-                agreement = three_way(y_keras, y_csim, y_rtl, lsb)
+                agreement = three_way(y_keras, y_csim, y_rtl, lsb, keras_dtype)
                 agreement["rtl_vs_keras"]["rtl_events_per_s"] = len(x) / max(timings["rtl_emulate"], 1e-9)
             if opts.synth:
                 from emulation.synth import run_yosys, yosys_unavailable_reason

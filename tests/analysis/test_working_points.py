@@ -99,3 +99,58 @@ def test_efficiency_check_gates_the_build_at_its_working_point():
     assert "C +25.0%" in failures[0] and "D undefined" in failures[0] and "A " not in failures[0]
     # --fpr replaced the default working points: nothing to check at 1 kHz
     assert efficiency_check({"A": {"working_points": {"fpr_0.001": {}}}}, "l1_1kHz", 0.1)["passed"]
+
+
+def test_extra_rates_and_their_bounds():
+    """--rate in Hz becomes FPR = rate / stream rate; (0, stream rate) open interval (mutation-testing survivors)."""
+    rate = wp.stream_rate_hz(SM := 185.6e6)
+    wps = wp.default_working_points(SM, extra_rates_hz=(rate / 10, 0.5))
+    assert [(w.name, w.fpr) for w in wps[2:]] == [(f"rate_{rate / 10:g}Hz", pytest.approx(0.1)),
+                                                  ("rate_0.5Hz", pytest.approx(0.5 / rate))]
+    for bad in (0.0, rate, -1.0):
+        with pytest.raises(ValueError, match=r"--rate .* Hz must be in \(0, 71.6\) Hz, the SM stream rate"):
+            wp.default_working_points(SM, extra_rates_hz=(bad,))
+    plan = wp.l1_rate_plan((0.5,))
+    assert plan.working_points[-1] == wp.WorkingPointSpec("rate_0.5Hz", 0.5 / 40e6)
+    assert plan.stream == "L1 (40 MHz bunch crossings)" and plan.efficiency_check_wp == "l1_1kHz"
+    for bad in (0.0, 40e6):
+        with pytest.raises(ValueError, match="L1 input rate"):
+            wp.l1_rate_plan((bad,))
+
+
+def test_selections_are_strictly_above_threshold_and_tiny_denominators():
+    d = wp.paired_efficiency_difference(np.array([1.0, 2.0, 3.0]), 2.0, np.array([1.0, 2.0, 3.0]), 1.0)
+    assert (d.n_selected_emulator, d.n_selected_float_view) == (1, 2)  # a score equal to the threshold fails
+    assert wp.decision_agreement(np.array([1.0]), 1.0, np.array([0.0]), 1.0).accepted_overlap is None
+    # acceptance x efficiency x luminosity below 1 is still a cross-section: 100 / (1e-4 * 1e-3 * 5000) = 2e5 pb
+    assert wp.xsec_for_events_pb(100.0, 1e-4, 1e-3) == pytest.approx(2e5)
+
+
+def test_efficiency_check_record():
+    e = {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3, "eff_rel_diff_emu_vs_view": -0.2,
+         "eff_rel_diff_stat": 0.05}
+    ec = wp.efficiency_check({"S": {"working_points": {"l1_1kHz": e}}}, "l1_1kHz", 0.1)
+    assert ec == {"working_point": "l1_1kHz", "max_rel_diff": 0.1, "passed": False,
+                  "source": "emulator and float view efficiencies on the same signal events, each at its own threshold",
+                  "signals": {"S": {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3,
+                                    "rel_diff": -0.2, "rel_diff_stat": 0.05, "passed": False}}}
+    none = wp.efficiency_check({"S": {"working_points": {"other": e}}}, "l1_1kHz", 0.1)
+    assert none["working_point"] is None and none["passed"] is True
+
+
+def test_efficiency_check_limit_is_inclusive():
+    e = {"eff_emulator": 0.11, "eff_float_view": 0.1, "eff_float_twin": 0.1, "eff_rel_diff_emu_vs_view": 0.1}
+    assert wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
+    e["eff_rel_diff_emu_vs_view"] = -0.1000001
+    assert not wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)["passed"]
+
+
+def test_boundaries_of_specs_thresholds_and_empty_selections():
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"working point 'w': FPR must be in \(0, 1\)"):
+            wp.WorkingPointSpec("w", bad)
+    assert wp.threshold_at_fpr(np.arange(100.0), 0.01) == (98.0, 1)  # exactly one event allowed above
+    d = wp.paired_efficiency_difference(np.zeros(3), 1.0, np.zeros(3), 1.0)  # both select nothing: no difference
+    assert d.eff_rel_diff_emu_vs_view == 0.0 and d.eff_rel_diff_stat is None
+    d = wp.paired_efficiency_difference(np.array([0.0, 2.0]), 1.0, np.zeros(2), 1.0)  # only the emulator selects
+    assert d.eff_rel_diff_emu_vs_view is None

@@ -56,7 +56,9 @@ def rtl_build(tmp_path_factory):
     cfg = HLSConfig()
     project_dir, _, _ = build_project(deploy, cfg, out, {"model": "small-rtl-test"})
     x = _adversarial_inputs(np.random.default_rng(5), 21)
-    y_k = deploy.predict(x, verbose=0, batch_size=4096).astype(np.float64)
+    from emulation.keras_ref import float64_model
+
+    y_k = np.asarray(float64_model(deploy).predict(x.astype(np.float64), verbose=0, batch_size=4096), np.float64)
     y_c = CSimEmulator(project_dir).predict(x)
     opts = HardwareOptions(rtl=True, synth=True, budgets=Budgets(latency_ns=50.0, lut_percent=1.0, dsp=0))
     hw = hardware_section(deploy, project_dir, cfg, opts, x[:2000], events=(x, y_k, y_c[:, 0]), lsb=None)
@@ -70,6 +72,8 @@ def test_three_way_bit_exact(rtl_build):
     project_dir, _, hw, x, y_k, y_c = rtl_build
     a = hw["agreement"]
     assert a["rtl_vs_keras"]["n_events"] == len(x) and a["rtl_vs_keras"]["n_mismatched"] == 0
+    # bit equality against the float64 Keras model: no float32 ulp slack
+    assert a["rtl_vs_keras"]["keras_dtype"] == "float64" and a["rtl_vs_keras"]["n_differ_any"] == 0
     assert a["rtl_vs_csim"]["n_mismatched"] == 0 and a["rtl_vs_csim"]["max_abs_diff"] == 0.0
     emu = RTLEmulator(project_dir)
     assert emu.name == "rtl" and isinstance(emu.label, str)

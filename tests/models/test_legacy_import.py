@@ -313,7 +313,9 @@ def test_cli_classifier_json_weights_softmax(classifier_files, capsys):
     a = rep["agreement"]["emulator_vs_keras"]
     assert a["output"] == "logits" and a["n_events"] == 3000 and a["n_mismatched"] == 0 and a["max_abs_diff"] == 0.0
     sm = rep["agreement"]["softmax"]
-    assert 0 < sm["max_abs_diff"] < 0.5 and 0.9 < sm["argmax_agreement"] <= 1.0
+    # hls4ml's lookup-table softmax (default tables) vs the exact one; measured 2026-12-04 on these seeded inputs:
+    # max |diff| 0.199, mean |diff| 0.0176, argmax agreement 0.9943 (deterministic: fixed weights and data)
+    assert 0 < sm["max_abs_diff"] < 0.25 and sm["mean_abs_diff"] < 0.025 and 0.99 < sm["argmax_agreement"] <= 1.0
     assert sm["argmax_agreement_logits_vs_keras_softmax"] == 1.0
     assert (out / "logits" / "firmware").is_dir() and rep["working_points"] == []
     assert "emulator (C-sim) vs imported Keras model [logits]: 0 mismatched / 3000" in printed
