@@ -102,6 +102,12 @@ def _trigger_report(b: Build) -> dict:
     out.update({k: v for k, v in r.items() if k not in out})
     try:  # EBOPs and bit statistics of the deployable model, or the reason they are missing
         out["ebops"] = ebops_report(b.deploy)
+        if b.deploy_qkeras is not None:  # the RND variant is a plain copy: HGQ2's own EBOPs come from the trained model
+            hgq = ebops_report(b.deploy_qkeras)["total"]
+            if "hgq_ebops" in hgq:
+                out["ebops"]["total"]["hgq_ebops"] = hgq["hgq_ebops"]
+                out["ebops"]["total"]["hgq_ebops_layers"] = hgq["hgq_ebops_layers"]
+                out["ebops"]["total"]["hgq_ebops_of"] = b.deploy_qkeras.name
     except (ValueError, AttributeError) as exc:  # a layer the count does not model: say so, the build goes on
         out["ebops"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out

@@ -104,6 +104,17 @@ def previous_dirs(out_dir: Path) -> list[Path]:
     return [g for g in gens if g.is_dir()]
 
 
+def _unused(path: Path) -> Path:
+    """``path`` or ``path-2``, ``path-3``...: the first that does not exist (two failures of one process in
+    one second must not collide); its parent is created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cand, i = path, 1
+    while cand.exists():
+        i += 1
+        cand = path.with_name(f"{path.name}-{i}")
+    return cand
+
+
 class ProjectTransaction:
     """See the module docstring.  ``say`` prints the console lines (kept / restored / cleaned)."""
 
@@ -168,8 +179,7 @@ class ProjectTransaction:
         if not good:
             return
         if self.out_dir.exists():
-            broken = self.out_dir.parent / ".failed" / f"{self.out_dir.name}-incomplete-{time.strftime('%Y%m%d-%H%M%S')}"
-            broken.parent.mkdir(parents=True, exist_ok=True)
+            broken = _unused(self.out_dir.parent / ".failed" / f"{self.out_dir.name}-incomplete-{time.strftime('%Y%m%d-%H%M%S')}")
             self.out_dir.rename(broken)
             self.say(f"{self.out_dir} was incomplete (moved to {broken})")
         good[0].rename(self.out_dir)
@@ -230,8 +240,7 @@ class ProjectTransaction:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             shutil.rmtree(stg, ignore_errors=True)
             return None
-        failed = self.out_dir.parent / ".failed" / f"{self.out_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed = _unused(self.out_dir.parent / ".failed" / f"{self.out_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
         (stg / OWNER_FILE).unlink(missing_ok=True)
         stg.rename(failed)
         (failed / "ERROR.txt").write_text("".join(traceback.format_exception(exc)))

@@ -267,6 +267,7 @@ def physics(b: Build) -> None:
     st, cfg, test = b.family_state, b.config, b.test_ds
     validation = _generator_validation(b)
     acc, acc_source = _measured_acceptances(validation, st["acceptances"])
+    st["acceptances"], st["acceptance_sources"] = acc, acc_source  # later steps (references) use the same ones
     phys = physics_section(st["wps"], b.s_emu, st["s_fview"], st["s_twin"], st["offline"], st["sm_month"], acc)
     for name, d in phys["signals"].items():
         d["acceptance_x_trigger_eff_source"] = acc_source.get(name)

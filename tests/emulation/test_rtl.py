@@ -28,7 +28,14 @@ def test_hardware_options_validation():
     from flow.config import HardwareOptions
 
     with pytest.raises(ValueError, match="needs --rtl"):
-        HardwareOptions(synth=True)
+        HardwareOptions(synth=True, rtl=False)
+    with pytest.raises(ValueError, match="needs --rtl"):
+        HardwareOptions(synth=True, rtl=False).resolved(rtl_by_default=True)
+    with pytest.raises(ValueError, match="latency-cutoff"):
+        HardwareOptions(latency_cutoff=0)
+    # explicit flags are kept; an unset synth follows an explicit rtl only for the L1 family
+    assert HardwareOptions(rtl=True, synth=False).resolved(rtl_by_default=True).synth is False
+    assert HardwareOptions(rtl=False).resolved(rtl_by_default=True).rtl is False
 
 
 @pytest.fixture(scope="session")
