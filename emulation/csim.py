@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emulation import input_batch
+
 from hls.project import read_metadata
 
 
@@ -43,9 +45,7 @@ class CSimEmulator:
         self.n_outputs = int(md["n_outputs"])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}), got {x.shape}")
+        x = input_batch(x, self.n_inputs)
         xin = np.ascontiguousarray(x, dtype=np.float64)
         out = np.zeros((len(xin), self.n_outputs), dtype=np.float64)
         self._fn(xin.ctypes.data, out.ctypes.data, len(xin))

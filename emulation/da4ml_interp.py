@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emulation import input_batch
+
 from quantize.graph import layer_calls
 from quantize.precision import Rounding, quantize_np
 
@@ -54,9 +56,7 @@ class Da4mlEmulator:
         self.n_outputs = int(keras_model.outputs[0].shape[-1])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}), got {x.shape}")
+        x = input_batch(x, self.n_inputs)
         if len(x) == 0:
             return np.zeros((0, self.n_outputs))
         y = self.comb.predict(quantize_np(x, self.input_precision), n_threads=self.threads)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emulation import input_batch
+
 from quantize.precision import Precision, quantize_np
 
 RTL_SUBDIR = "rtl"
@@ -255,9 +257,7 @@ class RTLEmulator:
         self.latency_cycles = int(md["measured_latency"]["cycles"])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}), got {x.shape}")
+        x = input_batch(x, self.n_inputs)
         if len(x) == 0:
             return np.zeros((0, self.n_outputs))
         xq = quantize_np(x, self.input_precision)
