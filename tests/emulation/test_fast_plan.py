@@ -57,3 +57,18 @@ def test_plan_rejects_other_files(tmp_path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(ValueError, match="not a fast-emulator plan"):
         load_plan(tmp_path / "junk.npz")
+
+
+def test_float_numpy_is_the_float_keras_graph(small_vae, rng):
+    """The bench's float-numpy row computes the same network as the float Keras row (float32 rounding apart)."""
+    from emulation.bench import float_equivalent
+    from emulation.float_numpy import FloatNumpy
+    from models.vae21 import deployable_model
+
+    vae, _ = small_vae
+    deploy = deployable_model(vae)
+    x = rng.normal(0, 2, (5000, 21)).astype(np.float32)
+    y_np = FloatNumpy(deploy).predict(x)
+    y_k = float_equivalent(deploy).predict(x, verbose=0, batch_size=5000)
+    np.testing.assert_allclose(y_np, y_k, rtol=1e-4, atol=1e-5)
+    assert y_np.std() > 0
