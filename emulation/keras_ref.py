@@ -85,7 +85,7 @@ class CompiledPredictor:
         import tensorflow as tf
 
         x = np.asarray(x)
-        if self._fn is not None or self.how.startswith("XLA"):
+        if len(x) and (self._fn is not None or self.how.startswith("XLA")):
             try:
                 return self._run(tf, np, x)
             except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as exc:
@@ -102,5 +102,10 @@ class CompiledPredictor:
             n = len(xb)
             if n < bs:
                 xb = np.concatenate([xb, np.zeros((bs - n, *xb.shape[1:]), xb.dtype)])
-            out.append(np.asarray(self._fn(tf.constant(xb)))[:n])
-        return np.concatenate(out) if out else np.zeros((0, *self.model.outputs[0].shape[1:]))
+            y = self._fn(tf.constant(xb))
+            out.append([np.asarray(t)[:n] for t in y] if isinstance(y, (list, tuple)) else np.asarray(y)[:n])
+        if not out:
+            raise ValueError("no events")
+        if isinstance(out[0], list):  # a model with several outputs: a list, as predict returns
+            return [np.concatenate([o[i] for o in out]) for i in range(len(out[0]))]
+        return np.concatenate(out)

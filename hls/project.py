@@ -256,7 +256,8 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 
 
 DIGEST_GLOBS = ("firmware/*.cpp", "firmware/*.h", "firmware/weights/*", "*_bridge.cpp", "build_lib.sh",
-                "tb_data/*.dat", "model/*.keras", "model/*.npz")
+                "tb_data/*.dat", "model/*.keras", "model/*.npz",
+                "model/*.json")
 
 
 def file_digests(project_dir: Path) -> dict[str, str]:

@@ -51,3 +51,23 @@ def test_check_and_resources_import_no_tensorflow(cli_run):
     assert res["loaded"] == [], f"resources imported {res['loaded']} ({dt:.1f} s)"
     res, _, out = run_startup(["check", str(project), "--keras"])  # the wrapper does see an import
     assert res["rc"] == 0 and "tensorflow" in res["loaded"], out
+
+
+def test_resources_from_saved_layer_specs_equal_the_keras_path(cli_run, tmp_path):
+    """`resources` reads model/estimate_layers.json; without it, it loads the Keras model: the same figures."""
+    import shutil
+
+    from analysis.budgets import Budgets
+    from emulation.hardware import project_resources
+    from hls.estimate import SPECS_FILE
+
+    _, project, _ = cli_run
+    assert (project / SPECS_FILE).is_file()
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy)
+    (copy / SPECS_FILE).unlink()
+    a, b = project_resources(project, Budgets()), project_resources(copy, Budgets())
+    assert a["latency"]["hls_estimate"] == b["latency"]["hls_estimate"]
+    assert a["resources"]["hls_estimate"] == b["resources"]["hls_estimate"]
+    assert a["hardware"]["details"]["hls_estimate"] == b["hardware"]["details"]["hls_estimate"]
+    assert a["resources"]["hls_estimate"]["LUT"] > 0

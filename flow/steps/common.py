@@ -160,14 +160,21 @@ def golden(b: Build) -> None:
 
 def _save_fast_plan(b: Build) -> None:
     """``model/fast_plan.npz``: the fast emulator's steps, so that ``build_hls.py check`` runs without TensorFlow
-    (a model the fast emulator refuses gets none; check then runs the Keras model)."""
+    (a model the fast emulator refuses gets none; check then runs the Keras model); ``model/estimate_layers.json``:
+    the analytic estimate's inputs, so that ``build_hls.py resources`` does not either."""
     from emulation.fast import FastEmulator
     from emulation.fast_plan import PLAN_FILE, save_plan
+
+    from hls.estimate import SPECS_FILE, describe_model, save_layer_specs
 
     try:  # the model saved as model/deployable.keras
         save_plan(FastEmulator(b.deploy), b.project_dir / PLAN_FILE)
     except ValueError as exc:
         say(f"no fast-emulator plan for `check` ({exc}): check will run the Keras model")
+    try:  # the analytic estimate's inputs: `build_hls.py resources` reads them instead of the Keras model
+        save_layer_specs(describe_model(b.deploy), b.project_dir / SPECS_FILE)
+    except ValueError:
+        pass  # no estimate model for this network: `resources` loads the Keras model and reports why
 
 
 @step("saturation")
