@@ -421,9 +421,10 @@ def main(argv=None) -> int:
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
         args.argv = argv
-    from lhc_trigger.quiet import quiet_tensorflow
+    if _needs_tensorflow(run, args):  # (importing the lhc_trigger package imports TensorFlow)
+        from lhc_trigger.quiet import quiet_tensorflow
 
-    quiet_tensorflow(import_now=_needs_tensorflow(run, args))  # its start-up messages filtered out of stderr
+        quiet_tensorflow()  # TensorFlow imported now, its start-up messages filtered out of stderr
 
     import signal
     import threading
