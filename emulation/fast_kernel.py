@@ -123,10 +123,14 @@ def _emit(g: _Gen, kind, out, ins, params, names, shapes) -> None:
 
 BLOCK = 8  # events per vector block (one AVX-512 register of doubles)
 TILE = 4  # outputs of a dense layer accumulated together
+MAX_WEIGHTS = 200_000  # larger networks: BLAS is the better engine, and the source would take long to compile
 
 
 def kernel_source(plan, out_unit, input_id, output_id, shapes) -> str:
     """C source of the fused kernel: ``run_f32``/``run_f64(const T *x, double *y, long n)``."""
+    n_weights = sum(np.size(p[0]) for k, _, _, p in plan if k == "dense")
+    if n_weights > MAX_WEIGHTS:
+        raise ValueError(f"{n_weights} weights: more than the {MAX_WEIGHTS} compiled into a kernel (numpy/BLAS instead)")
     g = _Gen()
     n_in, n_out = _width(shapes, input_id), _width(shapes, output_id)
     names = {input_id: "t0"}
