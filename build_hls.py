@@ -387,7 +387,8 @@ def _needs_tensorflow(run, args: argparse.Namespace) -> bool:
     if run is check_main:
         from emulation.fast_plan import PLAN_FILE
 
-        return bool(args.keras) or not (args.project / PLAN_FILE).is_file()
+        keras_case = (args.project / "model" / "deployable.keras").is_file() and not (args.project / PLAN_FILE).is_file()
+        return bool(args.keras) or keras_case  # a missing project fails at once, without TensorFlow
     return True
 
 
