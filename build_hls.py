@@ -230,13 +230,15 @@ def _add_check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", type=Path, help="project directory built by build_hls.py")
     p.add_argument("--junit", type=Path, help="write a JUnit XML report to this file")
     p.add_argument("--rtl", action="store_true", help="also run the project's RTL simulation (built with --rtl) on the golden inputs")
+    p.add_argument("--keras", action="store_true", help="compare the saved quantized Keras model with the golden "
+                   "vectors (imports TensorFlow) instead of the fast emulator's saved plan (model/fast_plan.npz)")
 
 
 def check_main(args: argparse.Namespace) -> int:
     from emulation.check import junit_error, run_check, to_junit
 
     try:
-        res = run_check(args.project, rtl=args.rtl)
+        res = run_check(args.project, rtl=args.rtl, keras_model=args.keras)
     except (ValueError, OSError, RuntimeError) as exc:
         if args.junit:  # CI reads the JUnit file: a check that could not run is an error there too
             args.junit.parent.mkdir(parents=True, exist_ok=True)
@@ -377,6 +379,19 @@ def export_cmssw_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_tensorflow(run, args: argparse.Namespace) -> bool:
+    """Builds and sweeps import TensorFlow at once (its start-up noise filtered); ``resources``, ``export-cmssw`` and
+    the ``check`` of a project with a fast-emulator plan never import it (start-up in well under a second)."""
+    if run in (resources_main, export_cmssw_main):
+        return False
+    if run is check_main:
+        from emulation.fast_plan import PLAN_FILE
+
+        keras_case = (args.project / "model" / "deployable.keras").is_file() and not (args.project / PLAN_FILE).is_file()
+        return bool(args.keras) or keras_case  # a missing project fails at once, without TensorFlow
+    return True
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["export-cmssw"]:
@@ -407,9 +422,10 @@ def main(argv=None) -> int:
         _add_build_args(p)
         run, args = build_main, p.parse_args(argv)
         args.argv = argv
-    from lhc_trigger.quiet import quiet_tensorflow
+    if _needs_tensorflow(run, args):  # (importing the lhc_trigger package imports TensorFlow)
+        from lhc_trigger.quiet import quiet_tensorflow
 
-    quiet_tensorflow()  # TensorFlow's start-up messages filtered out of stderr
+        quiet_tensorflow()  # TensorFlow imported now, its start-up messages filtered out of stderr
 
     import signal
     import threading

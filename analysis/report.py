@@ -109,7 +109,8 @@ def summary_table(report: dict) -> str:
 def _agreement_lines(report: dict) -> list[str]:
     a = report["agreement"]["emulator_vs_keras"]
     lines = [
-        f"emulator ({report['emulator']['name']}) vs quantized Keras ({a.get('keras_dtype', 'float32')}): "
+        f"emulator ({report['emulator']['name']}) vs quantized Keras ({a.get('keras_dtype', 'float32')}"
+        + (f", {a['keras_runner']}" if a.get("keras_runner") else "") + ", every event): "
         f"{a['n_mismatched']} mismatched / {a['n_events']} events, "
         f"max |diff| = {a['max_abs_diff']:.3g}" + (f" ({a['max_diff_lsb']:.3g} LSB)" if a.get("max_diff_lsb") is not None else "")
         + (f", {a['n_differ_any'] - a['n_mismatched']} events differ by float32 rounding only"

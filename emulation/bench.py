@@ -11,7 +11,8 @@ What it does:
    temporary directory, so memory never holds more than one chunk of events;
 3. runs every emulator in its **own process** (spawned, so each one's peak resident memory is its own),
    streaming the HDF5 file in chunks of ``--chunk`` events: the float Keras model (the deployable graph with
-   every quantizer removed), the quantized Keras model, the hls4ml C-simulation (OpenMP batch entry point,
+   every quantizer removed), the same float graph in numpy float32 (``emulation.float_numpy``, 2 BLAS threads: the
+   memory-bound reference), the quantized Keras model, the hls4ml C-simulation (OpenMP batch entry point,
    all cores), the fast emulator with 1 and with 2 BLAS threads, da4ml's interpreter on the da4ml-traced model
    (``emulation.da4ml_interp``; reported as not run for a model da4ml cannot trace, e.g. RND_CONV rounding), and
    the RTL simulation when the project has one (``emulation.rtl``);
@@ -135,7 +136,7 @@ def _child(kind: str, project_dir: str, h5_path: str, n: int | None, chunk: int,
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         sys.path.insert(0, str(ROOT))
         project = Path(project_dir)
-        if kind in ("float", "keras", "fast", "da4ml"):
+        if kind in ("float", "float_numpy", "keras", "fast", "da4ml"):
             from quantize.hgq_native import load_deployable  # native HGQ2 layers keep their input quantizers
 
             deploy = load_deployable(project / "model" / "deployable.keras")
@@ -143,6 +144,11 @@ def _child(kind: str, project_dir: str, h5_path: str, n: int | None, chunk: int,
             m = float_equivalent(deploy)
             predict = lambda x: m.predict_on_batch(np.asarray(x, np.float32))  # noqa: E731
             n_out = int(m.outputs[0].shape[-1])
+        elif kind == "float_numpy":
+            from emulation.float_numpy import FloatNumpy
+
+            m = FloatNumpy(deploy)
+            predict, n_out = m.predict, m.n_outputs
         elif kind == "keras":
             predict = lambda x: deploy.predict_on_batch(np.asarray(x, np.float32))  # noqa: E731
             n_out = int(deploy.outputs[0].shape[-1])
@@ -247,7 +253,8 @@ def run_bench(model: str, n_events: int, project: Path | None = None, chunk: int
         t = write_events_h5(h5, n_events, mean, std, seed)
         results["data_seconds"] = round(t, 2)
         print(f"[bench] {n_events} SM events generated and streamed to HDF5 in {t:.1f} s", flush=True)
-        plan = [("float", "float", None, None), ("keras", "keras", None, None), ("csim", "csim", None, csim_events),
+        plan = [("float", "float", None, None), ("float_numpy", "float_numpy", 2, None), ("keras", "keras", None, None),
+                ("csim", "csim", None, csim_events),
                 ("fast_1thread", "fast", 1, None), ("fast", "fast", 2, None), ("da4ml", "da4ml", 2, None)]
         rtl_dir = project / "rtl"
         if with_rtl:
@@ -273,6 +280,7 @@ def run_bench(model: str, n_events: int, project: Path | None = None, chunk: int
     results["ratios"] = {
         "fast_over_csim": rate("fast") / rate("csim") if rate("fast") and rate("csim") else None,
         "fast_over_float_keras": rate("fast") / rate("float") if rate("fast") and rate("float") else None,
+        "fast_over_float_numpy": rate("fast") / rate("float_numpy") if rate("fast") and rate("float_numpy") else None,
         "fast_over_keras": rate("fast") / rate("keras") if rate("fast") and rate("keras") else None,
     }
     return results
@@ -296,7 +304,7 @@ def _agreement(outputs: dict) -> dict:
     return out
 
 
-JSON_KEYS = {"float": "float", "keras": "keras", "csim": "csim", "fast": "fast", "rtl": "rtl",
+JSON_KEYS = {"float": "float", "float_numpy": "float_numpy", "keras": "keras", "csim": "csim", "fast": "fast", "rtl": "rtl",
              "fast_1thread": "fast_1thread", "da4ml": "da4ml"}
 
 

@@ -4,8 +4,10 @@
    not modified);
 2. runs it on the golden inputs ``tb_data/tb_input_features.dat`` and compares with
    ``tb_data/tb_output_predictions.dat`` (exact: both are the firmware's fixed-point values);
-3. runs the saved quantized Keras model ``model/deployable.keras`` on the same inputs (tolerance: one
-   float32 ulp, see :mod:`emulation.agreement`);
+3. runs the model on the same inputs: the fast emulator's plan ``model/fast_plan.npz`` written by the build (exact,
+   numpy only: no TensorFlow import), or with ``keras_model`` (``--keras``) / for a project without a plan the
+   saved quantized Keras model ``model/deployable.keras`` (exact in float64, else within one float32 ulp, see
+   :mod:`emulation.agreement`);
 4. reports files changed since the build (sha256 recorded in ``metadata.json``) and tool-version drift.
 Any mismatch fails the check.  ``to_junit`` renders the result as JUnit XML.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulation.fast_plan import PLAN_FILE
 from hls.project import compile_csim, file_digests, read_metadata
 
 REQUIRED = ("metadata.json", "tb_data/tb_input_features.dat", "tb_data/tb_output_predictions.dat",
@@ -74,8 +77,10 @@ def _compare(name: str, got: np.ndarray, ref: np.ndarray, lsb: float | None, flo
                                         "max_diff_lsb": d / lsb if lsb else None})
 
 
-def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
-    """``rtl``: also run the project's RTL simulation (``<project>/rtl``, built with ``--rtl``) on the golden inputs."""
+def run_check(project_dir: Path, rtl: bool = False, keras_model: bool = False) -> CheckResult:
+    """``rtl``: also run the project's RTL simulation (``<project>/rtl``, built with ``--rtl``) on the golden inputs.
+    The model side is the fast emulator's saved plan (``model/fast_plan.npz``: numpy, no TensorFlow) when the project
+    has one and ``keras_model`` is false, else the saved quantized Keras model."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
@@ -125,6 +130,34 @@ def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
         cases.append(c)
     if rtl:
         cases.append(_rtl_case(project_dir, x, y_ref, lsb))
+    plan = project_dir / PLAN_FILE
+    if plan.is_file() and not keras_model:
+        cases.append(_plan_case(plan, x, y_ref, lsb))
+    else:
+        cases.append(_keras_case(project_dir, md, x, y_ref, lsb))
+    if changed:
+        cases.append(CheckCase("files_unchanged", False,
+                               "files changed since the build (sha256 differs from metadata.json): " + ", ".join(changed)))
+    else:
+        cases.append(CheckCase("files_unchanged", True, f"{len(now)} files match the build's sha256"))
+    return CheckResult(str(project_dir), cases, _drift(md, tool_versions()), changed)
+
+
+def _plan_case(plan: Path, x: np.ndarray, y_ref: np.ndarray, lsb: float | None) -> CheckCase:
+    """The fast emulator's saved plan (numpy only, no TensorFlow) on the golden inputs: exact."""
+    from emulation.fast_plan import load_plan
+
+    t0 = time.perf_counter()
+    emu = load_plan(plan, threads=1)
+    c = _compare("fast_emulator_vs_golden", emu.predict(x.astype(np.float32).astype(np.float64)), y_ref, lsb,
+                 float32_tol=False)
+    c.seconds = time.perf_counter() - t0
+    return c
+
+
+def _keras_case(project_dir: Path, md: dict, x: np.ndarray, y_ref: np.ndarray, lsb: float | None) -> CheckCase:
+    """The saved quantized Keras model on the golden inputs (imports TensorFlow): exact in float64, else within one
+    float32 ulp."""
     t0 = time.perf_counter()
     import keras
 
@@ -150,13 +183,7 @@ def run_check(project_dir: Path, rtl: bool = False) -> CheckResult:
     y_keras = np.asarray(model.predict(x_in, verbose=0), dtype=np.float64).reshape(len(x), -1)
     c = _compare("keras_vs_golden", y_ref, y_keras, lsb, float32_tol=not exact)
     c.seconds = time.perf_counter() - t0
-    cases.append(c)
-    if changed:
-        cases.append(CheckCase("files_unchanged", False,
-                               "files changed since the build (sha256 differs from metadata.json): " + ", ".join(changed)))
-    else:
-        cases.append(CheckCase("files_unchanged", True, f"{len(now)} files match the build's sha256"))
-    return CheckResult(str(project_dir), cases, _drift(md, tool_versions()), changed)
+    return c
 
 
 def _rtl_case(project_dir: Path, x: np.ndarray, y_ref: np.ndarray, lsb: float | None) -> CheckCase:

@@ -118,7 +118,7 @@ class FastEmulator:
 
     def __init__(self, keras_model, threads: int | None = None):
         self.threads = threads
-        self._compiled = None
+        self._compiled = self._kernel = None
         self._steps = []  # (kind, out_id, in_ids, params)
         self._input_ids = [id(t) for t in keras_model.inputs]
         self._output_ids = [id(t) for t in keras_model.outputs]
@@ -172,6 +172,16 @@ class FastEmulator:
                     f"layer {layer.name!r} of class {cls} is not supported by the fast emulator; "
                     "supported: Quantizer, QDense, QMultiply, QAdd, QSubtract (use the C-sim emulator)"
                 )
+
+    @classmethod
+    def from_steps(cls, steps, input_ids, output_ids, n_inputs: int, n_outputs: int, threads: int | None = None):
+        """An emulator from an already validated list of steps (:mod:`emulation.fast_plan` reads one from a project
+        without Keras)."""
+        self = cls.__new__(cls)
+        self.threads, self._compiled, self._kernel, self._steps = threads, None, None, list(steps)
+        self._input_ids, self._output_ids = list(input_ids), list(output_ids)
+        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
+        return self
 
     @staticmethod
     def _check(layer, out: _Bound, x: _Bound, w: _Bound):
@@ -278,9 +288,13 @@ class FastEmulator:
             return out
         threads = threads or self.threads or len(os.sched_getaffinity(0))
         starts = range(0, len(x), chunk)
+        kernel = self.native()[0]
 
         def work(s):
-            out[s:s + chunk] = self._run(np.asarray(x[s:s + chunk], dtype=np.float64))
+            if kernel is not None:  # the fused C kernel: one pass, no BLAS
+                kernel(x[s:s + chunk], out[s:s + chunk])
+            else:
+                out[s:s + chunk] = self._run(np.asarray(x[s:s + chunk], dtype=np.float64))
 
         with _blas_controller().limit(limits=1, user_api="blas"):
             if threads == 1 or len(starts) == 1:
@@ -293,9 +307,30 @@ class FastEmulator:
                     list(pool.map(work, starts))
         return out
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def native(self):
+        """(the fused C kernel of the plan, "") or (None, why the numpy/BLAS path runs instead); built once.
+        ``LHC_TRIGGER_FAST_BACKEND=numpy`` forces the numpy path."""
+        if self._kernel is None:
+            if os.environ.get("LHC_TRIGGER_FAST_BACKEND", "auto") == "numpy":
+                self._kernel = (None, "LHC_TRIGGER_FAST_BACKEND=numpy")
+            else:
+                from emulation.fast_kernel import native_kernel
+
+                vals: dict = {}
+                self._run(np.zeros((1, self.n_inputs)), vals)  # every tensor's shape
+                plan, out_unit = self._plan()
+                self._kernel = native_kernel(plan, out_unit, self._input_ids[0], self._output_ids[0],
+                                             {k: v.shape for k, v in vals.items()})
+        return self._kernel
+
+    @property
+    def backend(self) -> str:
+        return "native C kernel" if self.native()[0] is not None else "numpy/BLAS"
+
+    def _run(self, x: np.ndarray, vals: dict | None = None) -> np.ndarray:
         plan, out_unit = self._plan()
-        vals = {self._input_ids[0]: x}
+        vals = {} if vals is None else vals
+        vals[self._input_ids[0]] = x
         for kind, out, ins, params in plan:
             a = vals[ins[0]]
             if kind == "quant":

@@ -37,9 +37,11 @@ def _latency(cycles: int | None, clock_ns: float, ii: int | None) -> dict:
 
 
 def hls_estimate_entry(keras_model, cfg: HLSConfig) -> tuple[dict, dict, dict]:
+    """``keras_model``: the deployable model, or its :class:`hls.estimate.LayerSpec` list (read from the project)."""
     from hls.estimate import describe_model, estimate
 
-    est = estimate(describe_model(keras_model), cfg).to_dict()
+    specs = keras_model if isinstance(keras_model, list) else describe_model(keras_model)
+    est = estimate(specs, cfg).to_dict()
     return (_latency(est["cycles"], cfg.clock_period_ns, est["ii"]),
             _resources({**est, "CARRY": None}, cfg.part), est)
 
@@ -193,7 +195,7 @@ def collect_sources(keras_model, project_dir: Path, cfg: HLSConfig, budgets: Bud
 
 def project_resources(project_dir: Path, budgets: Budgets) -> dict:
     """The latency/resources section of an existing project directory (for ``build_hls.py resources DIR``)."""
-    import hgq  # noqa: F401  (registers the HGQ2 layers for deserialisation)
+    from hls.estimate import SPECS_FILE, load_layer_specs
     from hls.project import read_metadata
 
     project_dir = Path(project_dir)
@@ -202,9 +204,13 @@ def project_resources(project_dir: Path, budgets: Budgets) -> dict:
     model_path = project_dir / "model" / "deployable.keras"
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} is missing: {project_dir} is not a complete project built by build_hls.py")
-    from quantize.hgq_native import load_deployable
+    if (project_dir / SPECS_FILE).is_file():  # the estimate's inputs, written by the build: no TensorFlow
+        model = load_layer_specs(project_dir / SPECS_FILE)
+    else:
+        import hgq  # noqa: F401  (registers the HGQ2 layers for deserialisation)
+        from quantize.hgq_native import load_deployable
 
-    model = load_deployable(model_path)
+        model = load_deployable(model_path)
     out = collect_sources(model, project_dir, cfg, budgets)
     out["model"] = md.get("model")
     out["hls"] = cfg.to_dict()

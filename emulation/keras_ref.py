@@ -68,3 +68,44 @@ def _clone64(model):
     finally:
         keras.config.set_dtype_policy(prev)
     return c
+
+
+class CompiledPredictor:
+    """``model(x)`` over batches through one XLA-compiled function (``tf.function(jit_compile=True)``, compiled once:
+    every batch has ``batch_size`` rows, the last one zero padded).  Same graph and float64 arithmetic as
+    ``model.predict`` (XLA on CPU does not use fast-math), tens of times faster on small dense models.  When XLA cannot
+    compile the model the first call falls back to ``model.predict``; ``how`` says which ran."""
+
+    def __init__(self, model, batch_size: int = 65536):
+        self.model, self.batch_size, self._fn = model, batch_size, None
+        self.how = "XLA-compiled (jit_compile=True)"
+
+    def __call__(self, x):
+        import numpy as np
+        import tensorflow as tf
+
+        x = np.asarray(x)
+        if len(x) and (self._fn is not None or self.how.startswith("XLA")):
+            try:
+                return self._run(tf, np, x)
+            except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as exc:
+                self.how = f"Keras predict (XLA failed: {type(exc).__name__}: {str(exc)[:200]})"
+        return np.asarray(self.model.predict(x, batch_size=self.batch_size, verbose=0))
+
+    def _run(self, tf, np, x):
+        if self._fn is None:
+            model = self.model
+            self._fn = tf.function(lambda a: model(a, training=False), jit_compile=True)
+        bs, out = self.batch_size, []
+        for s in range(0, len(x), bs):
+            xb = x[s:s + bs]
+            n = len(xb)
+            if n < bs:
+                xb = np.concatenate([xb, np.zeros((bs - n, *xb.shape[1:]), xb.dtype)])
+            y = self._fn(tf.constant(xb))
+            out.append([np.asarray(t)[:n] for t in y] if isinstance(y, (list, tuple)) else np.asarray(y)[:n])
+        if not out:
+            raise ValueError("no events")
+        if isinstance(out[0], list):  # a model with several outputs: a list, as predict returns
+            return [np.concatenate([o[i] for o in out]) for i in range(len(out[0]))]
+        return np.concatenate(out)

@@ -73,12 +73,13 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     """``{layer: {precision, mode, samples: {sample: {n_events, events_out_of_range, frac_events, frac_values}}}}``."""
     import keras
 
-    from models.build_util import keras_verbose
-
     entries = _entries(model)
     if not entries:
         return {}
     probe = keras.Model(model.inputs, [input_in_model(model, l) for _, l, _ in entries])
+    from emulation.keras_ref import CompiledPredictor
+
+    run = CompiledPredictor(probe)  # XLA-compiled once (float32, as predict), Keras predict if XLA cannot
     out: dict = {}
     for name, _, p in entries:
         het = isinstance(p, _ElementRange)
@@ -90,8 +91,8 @@ def saturation_counts(model, samples: dict[str, np.ndarray], chunk: int = 262_14
     for sname, x in samples.items():
         acc = {name: [0, 0, 0] for name, _, _ in entries}  # events out, values out, values total
         for start in range(0, len(x), chunk):
-            vals = probe.predict(x[start:start + chunk], batch_size=65536, verbose=keras_verbose())
-            if len(entries) == 1:
+            vals = run(x[start:start + chunk])
+            if len(entries) == 1 and not isinstance(vals, list):
                 vals = [vals]
             for (name, _, p), v in zip(entries, vals):
                 if isinstance(p, _ElementRange):

@@ -290,3 +290,28 @@ def describe_model(keras_model) -> list[LayerSpec]:
         else:
             raise ValueError(f"layer {layer.name!r} of class {cls}: no estimate model")
     return out
+
+
+# ---- the estimate's inputs as a file (``build_hls.py resources`` without TensorFlow) --------------------------
+SPECS_FILE = "model/estimate_layers.json"
+
+
+def save_layer_specs(specs: list[LayerSpec], path) -> None:
+    """``specs`` as JSON (weights as exact float lists; Python's float repr round-trips)."""
+    import json
+    from pathlib import Path
+
+    rows = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(s).items()} for s in specs]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"format": "estimate-layers-1", "layers": rows}))
+
+
+def load_layer_specs(path) -> list[LayerSpec]:
+    import json
+    from pathlib import Path
+
+    d = json.loads(Path(path).read_text())
+    if d.get("format") != "estimate-layers-1":
+        raise ValueError(f"{path}: format {d.get('format')!r}, expected 'estimate-layers-1'")
+    arr = lambda v: None if v is None else np.asarray(v, dtype=np.float64)  # noqa: E731
+    return [LayerSpec(**{**r, "kernel": arr(r["kernel"]), "bias": arr(r["bias"])}) for r in d["layers"]]

@@ -124,12 +124,27 @@ def compile_csim(project_dir: Path, weights_base: Path | None = None) -> None:
                            "(INCFLAGS= and WEIGHTS_DIR= lines): the hls4ml version changed its build script")
     # OpenMP for the batch entry point (events are independent)
     script = script.replace('CFLAGS="-O3 -fPIC"', 'CFLAGS="-O3 -fPIC -fopenmp"')
+    script = _parallel_objects(script)
     for old in (project_dir / "firmware").glob("*.so"):
         old.unlink()
     r = subprocess.run(["bash", "-s"], input=script, cwd=project_dir, capture_output=True, text=True)
     (project_dir / "build_lib.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
         raise RuntimeError(f"C-simulation compile failed (g++; full log: build_lib.log of the failed build):\n{r.stderr[-2000:]}")
+
+
+def _parallel_objects(script: str) -> str:
+    """The build script with its object files (``-c`` lines: the network, the bridge) compiled concurrently: each
+    waited for by pid before the link, so a failed compile still stops the script (``set -e``)."""
+    lines = script.splitlines()
+    compiles = [i for i, l in enumerate(lines) if l.startswith("${CC}") and " -c " in l]
+    link = [i for i, l in enumerate(lines) if l.startswith("${CC}") and " -shared " in l]
+    if len(compiles) < 2 or not link or link[0] < compiles[-1]:
+        return script
+    for i in compiles:
+        lines[i] += " & PIDS+=($!)"
+    lines.insert(link[0], 'for p in "${PIDS[@]}"; do wait "$p"; done')
+    return "\n".join(lines) + "\n"
 
 
 def _library_name(project_dir: Path, project_name: str) -> str:
@@ -256,7 +271,8 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 
 
 DIGEST_GLOBS = ("firmware/*.cpp", "firmware/*.h", "firmware/weights/*", "*_bridge.cpp", "build_lib.sh",
-                "tb_data/*.dat", "model/*.keras")
+                "tb_data/*.dat", "model/*.keras", "model/*.npz",
+                "model/*.json")
 
 
 def file_digests(project_dir: Path) -> dict[str, str]:

@@ -153,8 +153,28 @@ def golden(b: Build) -> None:
     from quantize.qkeras import precision_of_quantizer_layer
 
     xs, scores = b.family_state["golden"]
+    _save_fast_plan(b)  # before the golden vectors: their metadata records every file's sha256
     gx, counts = select_golden(xs, scores, precision_of_quantizer_layer(b.deploy.layers[1]), seed=b.config.seed)
     write_golden_vectors(b.project_dir, gx, b.csim.predict(gx), {"source": "hls4ml C-simulation", "selection": counts})
+
+
+def _save_fast_plan(b: Build) -> None:
+    """``model/fast_plan.npz``: the fast emulator's steps, so that ``build_hls.py check`` runs without TensorFlow
+    (a model the fast emulator refuses gets none; check then runs the Keras model); ``model/estimate_layers.json``:
+    the analytic estimate's inputs, so that ``build_hls.py resources`` does not either."""
+    from emulation.fast import FastEmulator
+    from emulation.fast_plan import PLAN_FILE, save_plan
+
+    from hls.estimate import SPECS_FILE, describe_model, save_layer_specs
+
+    try:  # the model saved as model/deployable.keras
+        save_plan(FastEmulator(b.deploy), b.project_dir / PLAN_FILE)
+    except Exception as exc:  # noqa: BLE001 - optional artifact: a model the fast emulator cannot plan keeps Keras
+        say(f"no fast-emulator plan for `check` ({type(exc).__name__}: {exc}): check will run the Keras model")
+    try:  # the analytic estimate's inputs: `build_hls.py resources` reads them instead of the Keras model
+        save_layer_specs(describe_model(b.deploy), b.project_dir / SPECS_FILE)
+    except Exception:  # noqa: BLE001 - no estimate model for this network: `resources` loads Keras and says why
+        pass
 
 
 @step("saturation")

@@ -13,11 +13,12 @@ def test_bench_small(small_project, tmp_path):
     project_dir, _ = small_project
     res = bench.run_bench("vae21", 3000, project=project_dir, chunk=1000, with_rtl=False)
     e = res["emulators"]
-    for key in ("float", "keras", "csim", "fast_1thread", "fast"):
+    for key in ("float", "float_numpy", "keras", "csim", "fast_1thread", "fast"):
         assert e[key]["ok"], e[key]
         assert e[key]["n_events"] == 3000
         assert e[key]["events_per_s"] > 0 and e[key]["peak_rss_mb"] >= e[key]["baseline_rss_mb"] > 0
     assert e["fast_1thread"]["threads"] == 1 and e["fast"]["threads"] == 2
+    assert res["ratios"]["fast_over_float_numpy"] == pytest.approx(e["fast"]["events_per_s"] / e["float_numpy"]["events_per_s"])
     # the bit-exact emulators agree event by event on the streamed events
     assert res["agreement"]["fast_vs_csim"] == {"n_events": 3000, "n_mismatched": 0}
     assert res["agreement"]["fast_vs_keras"]["n_mismatched"] == 0

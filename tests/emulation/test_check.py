@@ -23,9 +23,30 @@ def test_check_passes_and_writes_junit(cli_run, tmp_path, capsys):
     rc = build_hls.main(["check", str(out), "--junit", str(tmp_path / "j.xml")])
     text = capsys.readouterr().out
     assert rc == 0, text
-    assert "[PASS] csim_vs_golden" in text and "[PASS] keras_vs_golden" in text
+    assert "[PASS] csim_vs_golden" in text and "[PASS] fast_emulator_vs_golden" in text  # the plan: no TensorFlow
     root = ET.parse(tmp_path / "j.xml").getroot()
     assert root.tag == "testsuite" and root.get("failures") == "0" and int(root.get("tests")) >= 4
+    rc = build_hls.main(["check", str(out), "--keras"])  # the saved Keras model instead of the plan
+    text = capsys.readouterr().out
+    assert rc == 0 and "[PASS] keras_vs_golden" in text and "fast_emulator_vs_golden" not in text
+
+
+def test_check_plan_catches_a_changed_plan(project_copy, capsys):
+    # a plan whose first dense layer differs by one weight LSB: the plan case and files_unchanged both fail
+    import numpy as np
+
+    from emulation.fast_plan import PLAN_FILE, load_plan, save_plan
+
+    emu = load_plan(project_copy / PLAN_FILE)
+    i = next(i for i, st in enumerate(emu._steps) if st[0] == "dense")
+    kind, out, ins, (w, b) = emu._steps[i]
+    w = w.copy()
+    w[np.unravel_index(np.argmax(np.abs(w)), w.shape)] *= 2.0  # an exact power-of-two change
+    emu._steps[i] = (kind, out, ins, (w, b))
+    save_plan(emu, project_copy / PLAN_FILE)
+    rc = build_hls.main(["check", str(project_copy)])
+    text = capsys.readouterr().out
+    assert rc == 1 and "[FAIL] fast_emulator_vs_golden" in text and "model/fast_plan.npz" in text
 
 
 def test_check_fails_on_tampered_weights(project_copy, tmp_path, capsys):

@@ -32,7 +32,7 @@ def _elementwise_model(rnd, ovf, keep_negative, rng):
 
 @pytest.mark.parametrize("rnd,ovf,keep_negative", [("TRN", "WRAP", True), ("RND", "SAT_SYM", True),
                                                    ("RND_CONV", "SAT", False), ("RND", "WRAP", False)])
-def test_fast_per_element_quantizer_modes(rnd, ovf, keep_negative):
+def test_fast_per_element_quantizer_modes(rnd, ovf, keep_negative, monkeypatch):
     from emulation.fast import FastEmulator
     from emulation.keras_ref import float64_model
 
@@ -40,9 +40,13 @@ def test_fast_per_element_quantizer_modes(rnd, ovf, keep_negative):
     m = _elementwise_model(rnd, ovf, keep_negative, rng)
     x = np.concatenate([rng.normal(0, 6, (20000, 6)),
                         np.round(rng.normal(0, 6, (20000, 6)) * 16) / 16]).astype(np.float32)  # ties included
-    y = FastEmulator(m).predict(x, chunk=4096)
+    emu = FastEmulator(m)
+    assert emu.backend == "native C kernel", emu.native()[1]
+    y = emu.predict(x, chunk=4096)
     y64 = float64_model(m).predict(x.astype(np.float64), verbose=0, batch_size=8192)
     assert np.count_nonzero(y != y64) == 0
+    monkeypatch.setenv("LHC_TRIGGER_FAST_BACKEND", "numpy")
+    assert np.count_nonzero(FastEmulator(m).predict(x, chunk=4093) != y64) == 0  # the numpy path too
     assert np.unique(y).size > 300
     f = np.asarray(m.get_layer("elem").quantizer.f).ravel()
     i = np.asarray(m.get_layer("elem").quantizer.i).ravel()

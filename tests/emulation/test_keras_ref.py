@@ -52,3 +52,24 @@ def test_no_silent_float32_fallback():
     m, why = float64_model_or_reason(model)
     assert m is None and "scale" in why
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_xla_compiled_float64_reference_equals_predict(small_vae, rng, adversarial_inputs):
+    """The build's exact Keras reference runs XLA-compiled: the same values as ``predict`` and the fast emulator, on
+    adversarial inputs, with a padded last batch."""
+    import numpy as np
+
+    from emulation.fast import FastEmulator
+    from emulation.keras_ref import CompiledPredictor, float64_model
+    from models.vae21 import deployable_model
+
+    vae, _ = small_vae
+    deploy = deployable_model(vae)
+    m64 = float64_model(deploy)
+    x = adversarial_inputs(rng, 21).astype(np.float64)
+    run = CompiledPredictor(m64, batch_size=4096)
+    y = run(x)
+    assert run.how.startswith("XLA"), run.how
+    assert len(x) % 4096 != 0
+    np.testing.assert_array_equal(y, m64.predict(x, batch_size=8192, verbose=0))
+    np.testing.assert_array_equal(y, FastEmulator(deploy).predict(x))

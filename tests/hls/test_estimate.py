@@ -67,3 +67,21 @@ def test_estimate_of_small_vae(small_vae):
     assert d["layers"][1]["n_mult"] == expect
     assert d["layers"][7]["DSP"] == 3  # mu (12 bits) squared: three 12x12 products on DSPs
     assert estimate(specs, HLSConfig(reuse_factor=2)).ii == 2
+
+
+def test_layer_specs_file_round_trip(small_vae, tmp_path):
+    """`resources` reads the estimate's inputs from model/estimate_layers.json: the same specs, the same estimate."""
+    from hls.estimate import load_layer_specs, save_layer_specs
+    from models.vae21 import deployable_model
+
+    specs = describe_model(deployable_model(small_vae[0]))
+    save_layer_specs(specs, tmp_path / "m" / "estimate_layers.json")
+    back = load_layer_specs(tmp_path / "m" / "estimate_layers.json")
+    assert [s.name for s in back] == [s.name for s in specs]
+    for a, b in zip(specs, back):
+        if a.kernel is not None:
+            np.testing.assert_array_equal(a.kernel, b.kernel)
+    assert estimate(back, HLSConfig()).to_dict() == estimate(specs, HLSConfig()).to_dict()
+    (tmp_path / "bad.json").write_text('{"format": "x", "layers": []}')
+    with pytest.raises(ValueError, match="expected 'estimate-layers-1'"):
+        load_layer_specs(tmp_path / "bad.json")

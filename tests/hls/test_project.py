@@ -106,3 +106,19 @@ def test_saturation_counts_out_of_range_inputs(small_project):
     assert s["bkg"]["events_out_of_range"] == 4 and s["bkg"]["frac_values"] == pytest.approx(4 / 210)
     assert s["sig"]["events_out_of_range"] == 0
     assert sat["input_quant"]["precision"] == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+
+
+@pytest.mark.parametrize("first,second,rc", [("true", "true", 0), ("false", "true", 1), ("true", "false", 1)])
+def test_parallel_object_compiles_still_stop_on_a_failure(first, second, rc, tmp_path):
+    """compile_csim compiles the network and the bridge concurrently; a failed compile still fails the script."""
+    import subprocess
+
+    from hls.project import _parallel_objects
+
+    script = ("#!/bin/bash\nset -e\nCC=true\n${CC} -O3 -c firmware/a.cpp -o a.o\n${CC} -O3 -c b.cpp -o b.o\n"
+              "${CC} -O3 -shared a.o b.o -o x.so\ntouch linked\n")
+    par = _parallel_objects(script).replace("${CC} -O3 -c firmware", f"{first} -c firmware").replace(
+        "${CC} -O3 -c b.cpp", f"{second} -c b.cpp")
+    assert par.count("& PIDS+=($!)") == 2
+    r = subprocess.run(["bash", "-s"], input=par, cwd=tmp_path, capture_output=True, text=True)
+    assert (r.returncode != 0) == bool(rc) and (tmp_path / "linked").exists() == (rc == 0)
