@@ -104,6 +104,12 @@ def config_from_build(cfg) -> SupervisedConfig:
     return mc if cfg.epochs is None else replace(mc, epochs=cfg.epochs)
 
 
+def _key_floats(a) -> list[str]:
+    """The standardisation constants as cache-key entries: float32, 7 significant digits (a fresh build computes
+    them in float64, a cached one reads them back as float32: both must give the same key)."""
+    return [f"{v:.7g}" for v in np.asarray(a, dtype=np.float32).ravel().tolist()]
+
+
 def train_or_load_supervised(cfg, train_ds, mean, std, signals, mc: SupervisedConfig | None = None):
     """One DNN per signal (trained, or loaded from the model cache): ``(models {signal: keras model}, info)``."""
     from data.generator import GENERATOR_VERSION
@@ -122,7 +128,7 @@ def train_or_load_supervised(cfg, train_ds, mean, std, signals, mc: SupervisedCo
         return train_dnn(model, mc, bkg, ((sig_cache[name] - mean) / std).astype(np.float32))
 
     model_cfg = {**mc.to_dict(), "signals": list(signals), "signal_seed": [int(cfg.seed), SIGNAL_STREAM],
-                 "generator": GENERATOR_VERSION, "standardization": [np.asarray(mean).tolist(), np.asarray(std).tolist()]}
+                 "generator": GENERATOR_VERSION, "standardization": [_key_floats(mean), _key_floats(std)]}
     timings: dict = {}
     info = train_or_load(cfg, "supervised21", model_cfg, _TrainData(train_ds.x_train, train_ds.meta), models,
                          train_fn, timings)
