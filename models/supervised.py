@@ -105,9 +105,9 @@ def config_from_build(cfg) -> SupervisedConfig:
 
 
 def _key_floats(a) -> list[str]:
-    """The standardisation constants as cache-key entries: float32, 7 significant digits (a fresh build computes
-    them in float64, a cached one reads them back as float32: both must give the same key)."""
-    return [f"{v:.7g}" for v in np.asarray(a, dtype=np.float32).ravel().tolist()]
+    """The standardisation constants as cache-key entries: 5 significant digits (a fresh build computes
+    them from float64 events, a cached one from the float32 cache: the last bits differ, the key must not)."""
+    return [f"{v:.5g}" for v in np.asarray(a, dtype=np.float64).ravel().tolist()]
 
 
 def train_or_load_supervised(cfg, train_ds, mean, std, signals, mc: SupervisedConfig | None = None):
