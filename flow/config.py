@@ -156,6 +156,7 @@ class BuildConfig:
     allow_overflow: bool = False  # accept importer-inserted quantizers that saturate on the data
     companion: bool = True  # also build the model's registered companion (e.g. vae57 -> vae57hgq) and compare
     cwola: CWoLaOptions = field(default_factory=CWoLaOptions)
+    score: str | None = None  # the on-chip score of a family with several (vae21: mu2, reco); None: its default
 
     def __post_init__(self):
         object.__setattr__(self, "emulator", Emulator.parse(self.emulator))
@@ -179,6 +180,8 @@ class BuildConfig:
             raise ValueError(f"--rate {list(self.extra_rates_hz)}: rates must be > 0 Hz")
         if self.emulator is Emulator.RTL and not self.hardware.rtl:
             raise ValueError("--emulator rtl needs --rtl (the RTL is built by the --rtl path)")
+        if self.score is not None:
+            object.__setattr__(self, "score", str(self.score).lower())
         if not self.reference_tolerance >= 0:
             raise ValueError(f"--reference-tolerance must be >= 0, got {self.reference_tolerance}")
 
