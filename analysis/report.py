@@ -101,6 +101,9 @@ def summary_table(report: dict) -> str:
     lines.append("")
     lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
     lines += _efficiency_check_lines(report.get("efficiency_check"))
+    from analysis.score_candidates import candidate_lines
+
+    lines += candidate_lines(report)
     return "\n".join(lines)
 
 

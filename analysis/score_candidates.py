@@ -1,0 +1,41 @@
+"""The report's table of on-chip score candidates (vae21's ``score_candidates`` section): per candidate and
+signal, AUC and efficiency at each working point for the float twin, the float view and the emulator (binomial
+uncertainties), the threshold headroom in LSBs and ``decision_accepted_overlap``; the validation split's choice."""
+
+from __future__ import annotations
+
+from analysis.markdown import table
+
+
+def _eff(e: dict, src: str) -> str:
+    v, u = e.get(f"eff_{src}"), e.get(f"eff_{src}_binomial")
+    return "-" if v is None else f"{v:.2e} +- {u:.1e}"
+
+
+def candidate_lines(report: dict) -> list[str]:
+    sc = report.get("score_candidates")
+    if not sc:
+        return []
+    lines = ["", f"on-chip score candidates (deployed: {sc['chosen']}; source: this build's test sample)"]
+    sel = sc.get("selection") or {}
+    val = sel.get("validation")
+    if val:
+        lines.append(f"choice: {sel['how']}; validation split ({val['n_background']} SM, {val['n_signal_each']} per "
+                     f"signal, {val['source']}) at FPR {val['fpr_used']:.3g}: " + ", ".join(
+                         f"{k} mean eff {v['mean_efficiency']:.3g}" for k, v in val["candidates"].items()))
+    rows = []
+    for name, c in sc["candidates"].items():
+        for s, d in c["signals"].items():
+            for w, e in d["working_points"].items():
+                h = c["working_points"][w]
+                ov = h.get("decision_accepted_overlap")
+                rows.append([name, s, w, f"{d['auc_float_twin']:.3f} / {d['auc_float_view']:.3f} / {d['auc_emulator']:.3f}",
+                             _eff(e, "float_twin"), _eff(e, "float_view"), _eff(e, "emulator"),
+                             f"{h['headroom_lsb']}" + (" SATURATED" if h["saturated"] else ""),
+                             "-" if ov is None else f"{ov:.3f}"])
+    lines += table(["score", "signal", "working point", "AUC twin / view / emu", "eff twin", "eff view", "eff emu",
+                    "headroom [LSB]", "accepted overlap"], rows)
+    mis = {k: c["emulator_vs_keras_float64_mismatched"] for k, c in sc["candidates"].items()}
+    lines.append("emulator vs quantized Keras (float64), every test event: "
+                 + ", ".join(f"{k} {v} mismatched" for k, v in mis.items()))
+    return lines
