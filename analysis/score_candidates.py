@@ -38,4 +38,16 @@ def candidate_lines(report: dict) -> list[str]:
     mis = {k: c["emulator_vs_keras_float64_mismatched"] for k, c in sc["candidates"].items()}
     lines.append("emulator vs quantized Keras (float64), every test event: "
                  + ", ".join(f"{k} {v} mismatched" for k, v in mis.items()))
+    return lines + _offline_lines(sc.get("offline_only"))
+
+
+def _offline_lines(off: dict | None) -> list[str]:
+    if not off:
+        return []
+    lines = ["", "not on chip (offline, float models): AUC and efficiency at each working point"]
+    for name, srcs in off.items():
+        for src, sig in srcs.items():
+            lines.append(f"{name} ({src}): " + "; ".join(
+                f"{s} AUC {d['auc']:.3f}, " + ", ".join(f"{k[4:]} {v:.2e}" for k, v in d.items() if k != "auc")
+                for s, d in sig.items()))
     return lines

@@ -70,7 +70,8 @@ def choose(cfg, candidates: dict, fview, scale, train_ds) -> tuple[str, dict]:
     validation split."""
     from models.build_util import say
 
-    val = validation_table(candidates, scale, cfg.seed)
+    n_sm = N_VALIDATION_SM if cfg.n_test_bkg is None else min(N_VALIDATION_SM, cfg.n_test_bkg)
+    val = validation_table(candidates, scale, cfg.seed, n_sm, min(N_VALIDATION_SIGNAL, cfg.n_signal))
     ranked = sorted(val["candidates"], key=lambda k: -val["candidates"][k]["mean_efficiency"])
     if cfg.score is not None:
         chosen = VAEScore.parse(cfg.score).value

@@ -70,6 +70,23 @@ def candidate_entry(b: Build, name: str, model) -> dict:
             "n_events": int(sum(len(v) for v in s_emu.values())), "working_points": wps, "signals": sig}
 
 
+def offline_entry(b: Build) -> dict:
+    """The candidates that are not on chip (KL with the log-variance, total = reco + beta KL with mu in place of
+    the sample): AUC and efficiency of the float twin and the float view, each at its own thresholds."""
+    from analysis import working_points as wp
+
+    st, off = b.family_state, b.family_state["offline"]
+    out = {}
+    for name in ("kl", "total"):
+        for src, key in (("float_twin", name), ("float_view", f"view_{name}")):
+            thr = {w.name: wp.threshold_at_fpr(off["background"][key], w.fpr)[0] for w in st["wps"]}
+            out.setdefault(name, {})[src] = {
+                s: {"auc": wp.auc(off["background"][key], off[s][key]),
+                    **{f"eff_{w}": wp.efficiency(off[s][key], t) for w, t in thr.items()}}
+                for s in b.xs if s != "background"}
+    return out
+
+
 @step("score_candidates", requires=("physics",))
 def score_candidates(b: Build) -> None:
     """Every candidate score's figures (emulator, float view, float twin) and the headroom; the efficiency check
@@ -84,7 +101,8 @@ def score_candidates(b: Build) -> None:
         say(f"score {name}{' (deployed)' if e['deployed'] else ''}: emulator vs Keras {e['emulator_vs_keras_float64_mismatched']}"
             f" mismatched; eff at {MAIN_WP}: " + ", ".join(f"{s} {v:.2e}" for s, v in effs.items() if v is not None))
     b.report["score_candidates"] = {"chosen": b.prepared.extras["score"], "candidates": out,
-                                    "selection": b.prepared.description.get("score_selection")}
+                                    "selection": b.prepared.description.get("score_selection"),
+                                    "offline_only": offline_entry(b)}
     if "efficiency_check" not in b.report and b.family_state["s_fview"] is not None:
         b.report["efficiency_check"] = efficiency_check(b.report["signals"], MAIN_WP,
                                                         b.config.tolerances.max_rel_eff_diff_float_view)
