@@ -4,7 +4,35 @@ uncertainties), the threshold headroom in LSBs and ``decision_accepted_overlap``
 
 from __future__ import annotations
 
+import math
+
 from analysis.markdown import table
+
+# the published efficiencies at ~30 SM events/day of the VAE-for-new-physics-mining study (Cerri et al., JHEP 05
+# (2019) 036), as quoted in issue 15: the reference the emulator is compared with (factor-3 target)
+PUBLISHED_EFF_30_PER_DAY = {"A_4l": 2.8e-3, "LQ_btau": 6.5e-4, "h0_tautau": 3.6e-4, "hpm_taunu": 1.2e-3}
+MAIN_WP = "30_per_day"
+
+
+def side_by_side(report: dict) -> list[str]:
+    """Per signal at ~30 SM events/day, the deployed score: float twin, float view, emulator (binomial
+    uncertainties, n = the signal's test events) and the published value; the emulator / published ratio."""
+    rows = []
+    n_sig = report["data"]["n_test_signal"]
+    for s, d in report["signals"].items():
+        e = d["working_points"].get(MAIN_WP)
+        if e is None:
+            return []
+        n = n_sig[s]
+        cells = [f"{e[k]:.2e} +- {math.sqrt(e[k] * (1 - e[k]) / n):.1e}" if e[k] is not None else "-"
+                 for k in ("eff_float_twin", "eff_float_view", "eff_emulator")]
+        pub = PUBLISHED_EFF_30_PER_DAY.get(s)
+        ratio = None if pub is None else e["eff_emulator"] / pub
+        rows.append([s, *cells, "-" if pub is None else f"{pub:.1e}", "-" if ratio is None else f"{ratio:.2f}",
+                     "-" if ratio is None else ("yes" if 1 / 3 <= ratio <= 3 else "no")])
+    return ["", f"deployed score at {MAIN_WP} (this build) vs the published values (Cerri et al. 2019, issue 15)"] + table(
+        ["signal", "eff float twin", "eff float view", "eff emulator", "published", "emu / published",
+         "within x3"], rows)
 
 
 def _eff(e: dict, src: str) -> str:
@@ -16,7 +44,8 @@ def candidate_lines(report: dict) -> list[str]:
     sc = report.get("score_candidates")
     if not sc:
         return []
-    lines = ["", f"on-chip score candidates (deployed: {sc['chosen']}; source: this build's test sample)"]
+    lines = side_by_side(report)
+    lines += ["", f"on-chip score candidates (deployed: {sc['chosen']}; source: this build's test sample)"]
     sel = sc.get("selection") or {}
     val = sel.get("validation")
     if val:
