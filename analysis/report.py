@@ -103,6 +103,9 @@ def summary_table(report: dict) -> str:
     lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
     lines += _efficiency_check_lines(report.get("efficiency_check"))
     lines += validation_lines(report.get("generator_validation"))
+    from analysis.score_candidates import candidate_lines
+
+    lines += candidate_lines(report)
     return "\n".join(lines)
 
 
