@@ -33,9 +33,9 @@ class ReportKind(enum.Enum):
 # the steps of each kind of build (flow/steps/*.py registers them)
 TRIGGER_STEPS = ("data", "prepare", "convert", "emulate", "reference", "agree", "hardware", "golden", "saturation",
                  "physics", "report")
-# vae21: every on-chip score candidate evaluated beside the deployed one (flow.steps.vae_scores), then the supervised
-# references (flow.steps.references)
-VAE21_STEPS = (*TRIGGER_STEPS[:-1], "score_candidates", "references", TRIGGER_STEPS[-1])
+# vae21: the supervised references (flow.steps.references), then every on-chip score candidate evaluated beside the
+# deployed one (flow.steps.vae_scores)
+VAE21_STEPS = (*TRIGGER_STEPS[:-1], "references", "score_candidates", TRIGGER_STEPS[-1])
 HUNT_STEPS = ("cwola_data", "cwola_train", "convert", "cwola_emulate", "hunt", "saturation", "golden", "report")
 IMPORT_STEPS = ("import_data", "import_model", "saturation", "import_overflow", "convert", "import_emulate",
                 "import_agreement", "import_golden", "report")
