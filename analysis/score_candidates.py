@@ -45,12 +45,18 @@ def candidate_lines(report: dict) -> list[str]:
     if not sc:
         return []
     lines = side_by_side(report)
-    lines += ["", f"on-chip score candidates (deployed: {sc['chosen']}; source: this build's test sample)"]
+    d = report.get("data") or {}
+    n_test = (f"{d['n_test_background']} SM, " + ", ".join(f"{k} {v}" for k, v in d["n_test_signal"].items())
+              if "n_test_background" in d else "size not recorded")
+    lines += ["", f"on-chip score candidates (deployed: {sc['chosen']}; figures below: this build's test sample, "
+                  f"{n_test} events)"]
     sel = sc.get("selection") or {}
     val = sel.get("validation")
     if val:
+        stream = val.get("seed_stream")
         lines.append(f"choice: {sel['how']}; validation split ({val['n_background']} SM, {val['n_signal_each']} per "
-                     f"signal, {val['source']}) at FPR {val['fpr_used']:.3g}: " + ", ".join(
+                     f"signal, generated with its own random stream {stream} (not the training, validation or test "
+                     f"events), {val['source']}) at FPR {val['fpr_used']:.3g}: " + ", ".join(
                          f"{k} mean eff {v['mean_efficiency']:.3g}" for k, v in val["candidates"].items()))
     rows = []
     for name, c in sc["candidates"].items():
