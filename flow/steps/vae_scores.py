@@ -106,3 +106,29 @@ def score_candidates(b: Build) -> None:
     if "efficiency_check" not in b.report and b.family_state["s_fview"] is not None:
         b.report["efficiency_check"] = efficiency_check(b.report["signals"], MAIN_WP,
                                                         b.config.tolerances.max_rel_eff_diff_float_view)
+        _add_full_uncertainty(b, b.report["efficiency_check"])
+
+
+def _add_full_uncertainty(b: Build, ec: dict) -> None:
+    """The check's relative differences with their full uncertainty (the thresholds' fluctuation included:
+    :mod:`analysis.eff_bootstrap`) beside the paired signal-only one; the pass rule (|rel diff| <= limit) is
+    unchanged."""
+    from analysis.eff_bootstrap import rel_diff_bootstrap
+
+    wp = next((w for w in b.family_state["wps"] if w.name == ec["working_point"]), None)
+    if wp is None:
+        return
+    view = b.family_state["s_fview"]
+    sig = [s for s in ec["signals"]]
+    boot = rel_diff_bootstrap(b.s_emu["background"], view["background"], {s: b.s_emu[s] for s in sig},
+                              {s: view[s] for s in sig}, wp.fpr)
+    for s, d in ec["signals"].items():
+        d["rel_diff_stat_bootstrap"] = boot["signals"][s]["std"]
+        d["rel_diff_bootstrap_16_84"] = [boot["signals"][s]["p16"], boot["signals"][s]["p84"]]
+        d["rel_diff_bootstrap_undefined_fraction"] = boot["signals"][s]["fraction_undefined"]
+    ec["bootstrap"] = {k: v for k, v in boot.items() if k != "signals"}
+    say(f"efficiency check at {ec['working_point']} (emulator vs float view, limit {ec['max_rel_diff']:.0%}): " + ", ".join(
+        f"{s} " + ("undefined" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}") + " +- " +
+        ("n/a" if d["rel_diff_stat"] is None else f"{d['rel_diff_stat']:.1%}") + " (signal, paired) +- " +
+        ("n/a" if d["rel_diff_stat_bootstrap"] is None else f"{d['rel_diff_stat_bootstrap']:.1%}") +
+        " (bootstrap, thresholds included)" for s, d in ec["signals"].items()))
