@@ -36,6 +36,8 @@ VAE21_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(1
 # SM test events): it saturates in 11 SM events (as many as lie above the ~30/day threshold), yet the emulator
 # matched the float view better (Spearman 0.989, efficiencies at 30/day within 12 %) than with ap_fixed<14,7>
 # (no saturation; retrained: Spearman 0.966, LQ / h0 efficiencies x2.2 the float view's); see the README
+# (generator v1). With generator hlt-objects-2 it saturates in 0 SM test events and the score path (difference,
+# square, weights) is not what separates emulator and float view: the quantized encoder / decoder are (README).
 VAE21_PROB_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4),
                              output=(12, 4), precision_places=("weight", "bias", "activation", "mu"))
 
