@@ -53,6 +53,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                         "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="ns")
+    p.add_argument("--score", default=None,
+                   help="on-chip score of a model with several (vae21: mu2 or reco); default: the best mean signal "
+                        "efficiency at ~30 SM events/day on a validation split")
     p.add_argument("--emulator", default="fast", choices=["fast", "csim", "rtl", "da4ml"],
                    help="which bit-exact emulator produces the numbers (the C-sim is cross-checked on a subset; rtl needs --rtl)")
     p.add_argument("--csim-events", type=_positive_int, default=250_000,
@@ -188,7 +191,7 @@ def config_from_args(args: argparse.Namespace):
         hardware=_hardware_options(args), weights_path=args.weights, reference_path=args.reference,
         reference_tolerance=args.reference_tolerance, allow_overflow=args.allow_overflow,
         allow_saturation=args.allow_saturation,
-        companion=not args.no_companion, cwola=_cwola_options(args), **kw,
+        companion=not args.no_companion, cwola=_cwola_options(args), score=args.score, **kw,
     )
 
 

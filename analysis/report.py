@@ -103,6 +103,9 @@ def summary_table(report: dict) -> str:
     lines += table(hdr, (_signal_row(s, d, wps) for s, d in report["signals"].items()))
     lines += _efficiency_check_lines(report.get("efficiency_check"))
     lines += validation_lines(report.get("generator_validation"))
+    from analysis.score_candidates import candidate_lines
+
+    lines += candidate_lines(report)
     return "\n".join(lines)
 
 
@@ -164,6 +167,8 @@ def _efficiency_check_lines(ec: dict | None) -> list[str]:
             cells.append(f"{s} undefined (view selects none)")
         else:
             stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
+            if d.get("rel_diff_stat_bootstrap") is not None:  # the thresholds' fluctuation included
+                stat += f" (+- {d['rel_diff_stat_bootstrap']:.1%} with the thresholds, bootstrap)"
             cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{'' if d['passed'] else ' FAIL'}")
     return ["", f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
                 f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells)]

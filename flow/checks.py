@@ -50,6 +50,18 @@ def _efficiency_failures(report: dict) -> list[str]:
             f"(limit {ec['max_rel_diff']:.0%})"]
 
 
+def headroom_failures(report: dict) -> list[str]:
+    """A working-point threshold of an on-chip score candidate that sits in saturation (vae21's
+    ``score_candidates``: no event can lie above it)."""
+    out = []
+    for name, c in ((report.get("score_candidates") or {}).get("candidates") or {}).items():
+        for wp, h in c["working_points"].items():
+            if h["saturated"]:
+                out.append(f"score {name} at {wp}: threshold {h['threshold']:.6g} sits in saturation (score maximum "
+                           f"{h['score_max']:.6g}, headroom {h['headroom_lsb']} LSB)")
+    return out
+
+
 def trigger_checks(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
     """Exact agreement (Keras, C-sim, RTL), budgets when enforced, the efficiency check, the float-view rank
     correlation."""
@@ -60,6 +72,7 @@ def trigger_checks(report: dict, tol: Tolerances) -> tuple[bool, list[str]]:
     failures += _mismatch_failures(report["agreement"])
     failures += _budget_failures(report)
     failures += _efficiency_failures(report)
+    failures += headroom_failures(report)
     fv = report["agreement"].get("emulator_vs_float_view")
     if fv is not None and fv["score_spearman"] < tol.min_spearman_float_view:
         failures.append(

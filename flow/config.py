@@ -192,6 +192,7 @@ class BuildConfig:
     allow_saturation: bool = False  # accept a user's --data that saturates the input port (data.validate)
     companion: bool = True  # also build the model's registered companion (e.g. vae57 -> vae57hgq) and compare
     cwola: CWoLaOptions = field(default_factory=CWoLaOptions)
+    score: str | None = None  # the on-chip score of a family with several (vae21: mu2, reco); None: its default
 
     def __post_init__(self):
         object.__setattr__(self, "emulator", Emulator.parse(self.emulator))
@@ -218,6 +219,8 @@ class BuildConfig:
         if self.hardware.rtl and any(ls.precision for ls in self.hls.layers):
             raise ValueError("per-layer Precision with the RTL path (--rtl; the L1 models' default, --no-rtl skips it): "
                              "not supported (the RTL variant re-rounds every quantizer)")
+        if self.score is not None:
+            object.__setattr__(self, "score", str(self.score).lower())
         if not self.reference_tolerance >= 0:
             raise ValueError(f"--reference-tolerance must be >= 0, got {self.reference_tolerance}")
 

@@ -33,6 +33,9 @@ class ReportKind(enum.Enum):
 # the steps of each kind of build (flow/steps/*.py registers them)
 TRIGGER_STEPS = ("data", "prepare", "convert", "emulate", "reference", "agree", "hardware", "golden", "saturation",
                  "physics", "report")
+# vae21: the supervised references (flow.steps.references), then every on-chip score candidate evaluated beside the
+# deployed one (flow.steps.vae_scores)
+VAE21_STEPS = (*TRIGGER_STEPS[:-1], "references", "score_candidates", TRIGGER_STEPS[-1])
 HUNT_STEPS = ("cwola_data", "cwola_train", "convert", "cwola_emulate", "hunt", "saturation", "golden", "report")
 IMPORT_STEPS = ("import_data", "import_model", "saturation", "import_overflow", "convert", "import_emulate",
                 "import_agreement", "import_golden", "report")
@@ -55,6 +58,7 @@ class Architecture:
     # deployment goals (latency ns, LUT % of the part, DSP; None = no goal), checked against the measured sources in
     # ``report["hardware"]["goals"]`` (informative: the exit code follows --enforce-budgets only)
     goals: tuple[float | None, float | None, int | None] | None = None
+    scores: tuple[str, ...] = ()  # the on-chip scores ``--score`` can choose ("" = the architecture has one)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,10 @@ class Family:
         if "cwola" in self.options and (cfg.precision_bits is not None or cfg.input_precision is not None):
             raise ValueError("--model cwola: --precision and --input-precision do not apply (the classifier's "
                              "quantizers are fixed in models/cwola.py)")
+        scores = self.architecture(cfg.model).scores if self.handles else ()
+        if cfg.score is not None and cfg.score not in scores:
+            raise ValueError(f"--score {cfg.score}: --model {cfg.model} computes "
+                             + (f"{list(scores)}" if scores else "a single score (no --score)"))
         legacy_opts = [o for o in ("weights_path", "reference_path") if getattr(cfg, o) is not None]
         if legacy_opts and "weights_path" not in self.options:
             raise ValueError("--weights and --reference apply to legacy QKeras / Keras 2 models "
@@ -128,6 +136,9 @@ class PreparedModel:
     extras: dict = field(default_factory=dict)
     # (offset, scale) applied upstream of the input port instead of the build's mean/std (None: those)
     input_scaling: tuple | None = None
+    # x -> x' applied upstream of the input port before the scaling (e.g. data.transforms.FeatureTransform;
+    # ``to_dict()`` goes into metadata.json); None: none
+    feature_transform: Any = None
 
 
 # data family -> ("module:generate_or_load", "module:read_user_file"); both return an object with
@@ -159,9 +170,12 @@ L1_VAE_GOALS = (25.0, 0.5, 0)
 L1_AE_GOALS = (50.0, None, None)
 
 FAMILIES: tuple[Family, ...] = (
-    Family("vae21", "quantization-aware VAE on the 21 HLT features", (*TRIGGER_STEPS[:-1], "references", "report"), (
-        Architecture("vae21", "quantization-aware VAE on the 21 HLT features; firmware = encoder mu + sum(mu^2)",
-                     prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build"),),
+    Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
+        Architecture("vae21", "quantization-aware VAE (per-feature Gaussian likelihood) on the 21 HLT features; "
+                     "firmware = the on-chip score chosen by --score or on a validation split (sum(mu^2) or the "
+                     "decoder's weighted squared error)",
+                     prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
+                     scores=("mu2", "reco")),),
         data="hlt21", n_features=21),
     Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",
            (*TRIGGER_STEPS, "companion"), (

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from data.transforms import HLT21_LOG1P
 from models.build_util import ModelConfig
 from quantize.spec import QuantSpec
 
@@ -30,6 +31,15 @@ from quantize.spec import QuantSpec
 # biases quantized_bits(8, 1), ReLUs quantized_relu(10, 4), mu quantized_bits(12, 4).  ``--precision N`` sets
 # the weights, biases, ReLUs and mu to N bits (integer bits kept); ``--input-precision`` the port.
 VAE21_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4))
+# the build's default adds the reconstruction (deployed with the ``reco`` score): quantized_bits(12, 4) =
+# ap_fixed<12,5> (+-16); ``--precision N`` leaves it (and the input port) untouched.  Measured (default build, 2.1M
+# SM test events): it saturates in 11 SM events (as many as lie above the ~30/day threshold), yet the emulator
+# matched the float view better (Spearman 0.989, efficiencies at 30/day within 12 %) than with ap_fixed<14,7>
+# (no saturation; retrained: Spearman 0.966, LQ / h0 efficiencies x2.2 the float view's); see the README
+# (generator v1). With generator hlt-objects-2 it saturates in 0 SM test events and the score path (difference,
+# square, weights) is not what separates emulator and float view: the quantized encoder / decoder are (README).
+VAE21_PROB_QUANT = QuantSpec(input=(16, 5), weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4),
+                             output=(12, 4), precision_places=("weight", "bias", "activation", "mu"))
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,15 @@ class VAE21Config(ModelConfig):
     # reconstruction loss mask: "" = every feature counts; "l1_objects" = only the features of present L1
     # objects (models.ae57.masked_sse_loss: zero-padded slots and MET eta do not count)
     recon_mask: str = ""
+    # vae21's per-feature likelihood (models.vae21_scores): learned per-feature Gaussian widths (floored at
+    # min_sigma) on log1p-compressed features (data.transforms; () = plain standardisation)
+    learned_scale: bool = False
+    min_sigma: float = 0.05
+    log1p: tuple[str, ...] = ()
+
+
+# the vae21 build: per-feature Gaussian likelihood with learned widths, log1p-compressed heavy-tailed features
+VAE21_BUILD = VAE21Config(quant=VAE21_PROB_QUANT, learned_scale=True, log1p=HLT21_LOG1P)
 
 
 def _sampling_layer_cls():
@@ -103,9 +122,39 @@ def build_vae(cfg: VAE21Config, quantized: bool):
             x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
             x = keras.layers.ReLU(name=f"enc_relu{i + 1}")(x)
         mu = keras.layers.Dense(cfg.latent, name="mu_dense")(x)
-    y = vae_tail(x, mu, cfg)
+    y = prob_tail(x, mu, cfg, quantized) if cfg.learned_scale else vae_tail(x, mu, cfg)
     vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
     return vae
+
+
+def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
+    """vae21's deployable decoder: log-variance head and sampling as :func:`vae_tail`, then a decoder that is
+    quantized in the QAT build (it runs on chip from mu for the ``reco`` score), its reconstruction quantizer
+    ``reco_quant`` and the learned per-feature widths ``reco_scale`` (identity; :mod:`models.vae21_scores`)."""
+    import keras
+
+    from models.vae21_scores import feature_log_sigma_cls
+    from quantize.qkeras import quantizer_config
+
+    logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
+    y = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    q = cfg.quant
+    if quantized:
+        from qkeras.qlayers import QActivation, QDense
+
+        wq = {"kernel_quantizer": quantizer_config(q.precision("weight")),
+              "bias_quantizer": quantizer_config(q.precision("bias"))}
+        for i, n in enumerate(reversed(cfg.hidden)):
+            y = QDense(n, **wq, name=f"dec_dense{i + 1}")(y)
+            y = QActivation(quantizer_config(q.precision("activation")), name=f"dec_relu{i + 1}")(y)
+        y = QDense(cfg.n_features, **wq, name="reco")(y)
+        y = QActivation(quantizer_config(q.precision("output")), name="reco_quant")(y)
+    else:
+        for i, n in enumerate(reversed(cfg.hidden)):
+            y = keras.layers.Dense(n, name=f"dec_dense{i + 1}")(y)
+            y = keras.layers.ReLU(name=f"dec_relu{i + 1}")(y)
+        y = keras.layers.Dense(cfg.n_features, name="reco")(y)
+    return feature_log_sigma_cls()(min_sigma=cfg.min_sigma, name="reco_scale")(y)
 
 
 def vae_tail(x, mu, cfg: VAE21Config):
@@ -129,6 +178,11 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
     if cfg.recon_mask not in ("", "l1_objects"):
         raise ValueError(f"recon_mask {cfg.recon_mask!r}: choose '' or 'l1_objects'")
 
+    if cfg.learned_scale:
+        from models.vae21_scores import gaussian_nll
+
+        return fit(vae, x_train, x_val, gaussian_nll(vae.get_layer("reco_scale")), cfg, callbacks)
+
     def loss(y_true, y_pred):
         from keras import ops
 
@@ -141,26 +195,34 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
     return fit(vae, x_train, x_val, loss, cfg, callbacks)
 
 
-def deployable_model(vae):
-    """Quantized encoder mu + on-chip score sum(mu^2) (layers shared with ``vae``)."""
+def deployable_model(vae, score: str = "mu2"):
+    """The on-chip ``score`` (:class:`models.vae21_scores.VAEScore`) of a quantized VAE (layers shared with
+    ``vae``): ``mu2`` = encoder -> mu -> sum(mu^2); ``reco`` = encoder -> mu -> decoder -> the weighted squared
+    error to the input port (needs the ``learned_scale`` build, whose decoder is quantized)."""
     import keras
-    from qkeras.qlayers import QDense, QMultiply
 
-    from quantize.qkeras import qkeras_quantized_bits
+    from models.vae21_scores import VAEScore, mu2_score_layers, reco_score_layers, reco_weights
+    from quantize.qkeras import precision_of_quantizer_layer
 
+    score = VAEScore.parse(score)
     inp = keras.Input(vae.inputs[0].shape[1:], name="features")
-    x = inp
+    names = [l.name for l in vae.layers]
+    if score is VAEScore.RECO and "reco_quant" not in names:
+        raise ValueError("--score reco needs the VAE with the quantized decoder (learned_scale=True)")
+    x, xq = inp, None
     for layer in vae.layers[1:]:
+        if layer.name in ("logvar_dense", "sampling"):
+            continue
         x = layer(x)
-        if layer.name == "mu_quant":
-            break
-    sq = QMultiply(name="mu_squared")([x, x])
-    latent = int(x.shape[-1])
-    # QKeras quantized_bits(2, 1): levels -2..1, step 1, so the unit kernel is exact.
-    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
-    score = summ(sq)
-    summ.kernel.assign(np.ones((latent, 1), dtype="float32"))
-    return keras.Model(inp, score, name="vae21_deployable")
+        xq = x if layer.name == "input_quant" else xq
+        if layer.name == "mu_quant" and score is VAEScore.MU2:
+            return keras.Model(inp, mu2_score_layers(x), name="vae21_deployable")
+        if layer.name == "reco_quant":
+            p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
+            p_reco = precision_of_quantizer_layer(layer)
+            out = reco_score_layers(xq, x, reco_weights(vae), p_in, p_reco)
+            return keras.Model(inp, out, name="vae21_deployable_reco")
+    raise ValueError(f"no {score} score layers found in {vae.name}")
 
 
 def encoder_mu_model(vae):
@@ -202,38 +264,58 @@ def float_view(qvae, cfg: VAE21Config):
 # ------------------------------------------------------------------------------------------------
 # Build hooks (called by the flow through the family registry, models.registry)
 def config_from_build(cfg) -> VAE21Config:
-    """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``)."""
+    """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``): the
+    per-feature likelihood VAE on log1p-compressed features (:data:`VAE21_BUILD`)."""
     from models import build_util
 
-    return build_util.config_from_build(cfg, VAE21Config())
+    return build_util.config_from_build(cfg, VAE21_BUILD)
+
+
+def _scaled_inputs(mc: VAE21Config, train_ds):
+    """(feature transform or None, mean, std) fitted on the training set: log1p on ``mc.log1p``, then the
+    standardisation, both applied upstream of the port."""
+    from data.transforms import FeatureTransform
+
+    tf = FeatureTransform(tuple(train_ds.feature_names), mc.log1p) if mc.log1p else None
+    xt = tf(train_ds.x_train) if tf is not None else train_ds.x_train
+    mean, std = xt.mean(axis=0).astype(np.float32), xt.std(axis=0).astype(np.float32)
+    std[std == 0] = 1.0
+    return tf, mean, std
 
 
 def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
-    """Registry hook: the deployable model and the reference scores (float view, float twin, offline).
+    """Registry hook: the deployable model (the ``--score`` candidate, or the one chosen on a validation split),
+    every candidate's deployable model, and the reference scores (float view, float twin, offline).
 
     ``cfg.quant_mode`` 'ptq' (post-training quantization): the weights trained (or cached) at the default
     widths, evaluated with the quantizers of the build's configuration (same weights, new quantizers)."""
+    from models import vae21_select
     from models.registry import PreparedModel
     from models.training import train_pair
 
     mc = config_from_build(cfg)
     if cfg.quant_mode not in ("qat", "ptq"):
         raise ValueError(f"quantization mode {cfg.quant_mode!r}: choose 'qat' or 'ptq'")
-    mc_train = mc if cfg.quant_mode == "qat" else replace(mc, quant=VAE21_QUANT)
-    xt, xv = (train_ds.x_train - mean) / std, (train_ds.x_val - mean) / std
+    mc_train = mc if cfg.quant_mode == "qat" else replace(mc, quant=VAE21_BUILD.quant)
+    tf, mean, std = _scaled_inputs(mc, train_ds)
+    scale = (lambda x: ((tf(x) if tf is not None else x) - mean) / std)
+    xt, xv = scale(train_ds.x_train).astype(np.float32), scale(train_ds.x_val).astype(np.float32)
     qvae, twin, train_info = train_pair(cfg, "vae21", mc_train.to_dict(), train_ds,
                                         lambda quantized: build_vae(mc_train, quantized),
                                         lambda m, quantized: train_vae(m, mc_train, xt, xv), timings)
     if cfg.quant_mode == "ptq":
         train_info = {**train_info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
         qvae = requantize(qvae, mc)
-    deploy = deployable_model(qvae)
+    candidates = {s: deployable_model(qvae, s) for s in vae21_select.candidate_names(mc)}
     fview = float_view(qvae, mc)
+    chosen, selection = vae21_select.choose(cfg, candidates, fview, scale, train_ds)
     desc = {"name": "vae21", "description": "quantization-aware VAE on the 21 HLT features", "config": mc.to_dict(),
-            "training": train_info}
-    return PreparedModel(deploy=deploy, description=desc,
-                         reference_scores=reference_scores_fn(fview, twin),
-                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc})
+            "training": train_info, "score": chosen, "score_selection": selection}
+    return PreparedModel(deploy=candidates[chosen], description=desc,
+                         reference_scores=vae21_select.reference_scores_fn(fview, twin, chosen),
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc,
+                                 "candidates": candidates, "score": chosen},
+                         input_scaling=(mean, std), feature_transform=tf)
 
 
 def requantize(qvae, cfg: VAE21Config):
@@ -246,13 +328,18 @@ def requantize(qvae, cfg: VAE21Config):
     return new
 
 
-def deployable_dense_shapes(cfg: VAE21Config) -> dict[str, tuple[int, int]]:
+def deployable_dense_shapes(cfg: VAE21Config, score: str = "mu2") -> dict[str, tuple[int, int]]:
     """(n_in, n_out) of every dense layer of the deployable part, without building it (no TensorFlow):
     used to validate reuse factors before any build starts."""
     dims = [cfg.n_features, *cfg.hidden]
     shapes = {f"enc_dense{i + 1}": (dims[i], dims[i + 1]) for i in range(len(cfg.hidden))}
     shapes["mu_dense"] = (dims[-1], cfg.latent)
     shapes["score_sum"] = (cfg.latent, 1)
+    if score == "reco":
+        ddims = [cfg.latent, *reversed(cfg.hidden)]
+        shapes.update({f"dec_dense{i + 1}": (ddims[i], ddims[i + 1]) for i in range(len(cfg.hidden))})
+        shapes["reco"] = (ddims[-1], cfg.n_features)
+        shapes["score_sum"] = (cfg.n_features, 1)
     return shapes
 
 
@@ -261,4 +348,4 @@ def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
     precision constructible, else ``ValueError``)."""
     mc = config_from_build(cfg)
     mc.quant.to_dict()
-    return deployable_dense_shapes(mc)
+    return deployable_dense_shapes(mc, cfg.score or "reco")

@@ -1,3 +1,3 @@
 """The registered steps (importing this package registers them all)."""
 
-from flow.steps import common, hunt, legacy, references, trigger  # noqa: F401
+from flow.steps import common, hunt, legacy, references, trigger, vae_scores  # noqa: F401

@@ -141,6 +141,8 @@ def prepare(b: Build) -> None:
         "standardization": {"mean": b.mean.tolist(), "std": b.std.tolist(), "applied": "upstream of the input port"},
         "feature_names": list(b.test_ds.feature_names),
     }
+    if b.prepared.feature_transform is not None:
+        b.metadata["feature_transform"] = b.prepared.feature_transform.to_dict()
 
 
 def _emulator(b: Build):
@@ -162,7 +164,8 @@ def emulate(b: Build) -> None:
     from emulation.csim import CSimEmulator
 
     samples = {"background": b.test_ds.x_test_bkg, **b.test_ds.x_test_signal}
-    b.xs = {k: ((v - b.mean) / b.std).astype(np.float32) for k, v in samples.items()}
+    ft = b.prepared.feature_transform
+    b.xs = {k: (((ft(v) if ft is not None else v) - b.mean) / b.std).astype(np.float32) for k, v in samples.items()}
     b.csim = CSimEmulator(b.project_dir)
     b.emulator = _emulator(b)
     if hasattr(b.emulator, "native"):  # the fast emulator's fused C kernel, compiled (or read from its cache) untimed

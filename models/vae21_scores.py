@@ -1,0 +1,155 @@
+"""vae21's candidate on-chip scores and its per-feature Gaussian likelihood.
+
+Likelihood.  The decoder outputs, per feature j, the mean x_hat_j of a Gaussian whose width sigma_j is a
+learned per-feature constant (``FeatureLogSigma``, floored at ``min_sigma``); the reconstruction term is the
+negative log-likelihood ``sum_j (x_j - x_hat_j)^2 / (2 sigma_j^2) + log sigma_j``.  Inputs are log1p-compressed
+(:mod:`data.transforms`) and standardised upstream of the port, so counts and heavy-tailed energies are close to
+Gaussian in the bulk; booleans (charge, flavour) get a Gaussian too (a Bernoulli NLL needs a softplus table, not
+deployed: see the README).
+
+Candidates (``--score``):
+
+* ``mu2``  = sum(mu^2) (encoder only), the CMS L1 anomaly-trigger score;
+* ``reco`` = sum_j w_j (x_j - x_hat_j)^2, w_j = 1 / (2 sigma_j^2) quantized: the NLL up to its constant, the
+  decoder run on chip from mu (mu in place of the sample).
+
+On chip: ``QSubtract(input port, reconstruction)`` -> ``diff_quant`` -> ``QMultiply`` -> ``sq_quant`` -> a frozen
+``QDense(21 -> 1)`` with kernel w (no bias), all standard layers of hls4ml's bit-exact flow.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+import numpy as np
+
+from quantize.precision import Precision
+
+SCORE_NAMES = ("mu2", "reco")
+W_BITS, W_INT = 16, 9  # QKeras quantized_bits(16, 9): weights up to 2**9 with step 2**-6
+SQ_FRAC = 8  # fractional bits of the squared differences
+
+
+class VAEScore(enum.StrEnum):
+    MU2 = "mu2"
+    RECO = "reco"
+
+    @classmethod
+    def parse(cls, s) -> "VAEScore":
+        try:
+            return cls(str(s).lower())
+        except ValueError:
+            raise ValueError(f"--score {s!r}: vae21 computes {', '.join(repr(m.value) for m in cls)}") from None
+
+
+def feature_log_sigma_cls():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="lhcad")
+    class FeatureLogSigma(keras.layers.Layer):
+        """Identity on the reconstruction; owns the learned per-feature log sigma of the Gaussian likelihood."""
+
+        def __init__(self, min_sigma=0.05, **kw):
+            super().__init__(**kw)
+            self.min_sigma = float(min_sigma)
+
+        def build(self, shape):
+            self.log_sigma = self.add_weight(shape=(shape[-1],), initializer="zeros", name="log_sigma")
+
+        def clipped(self):
+            from keras import ops
+
+            return ops.maximum(self.log_sigma, math.log(self.min_sigma))
+
+        def call(self, x):
+            return x
+
+        def get_config(self):
+            return {**super().get_config(), "min_sigma": self.min_sigma}
+
+    return FeatureLogSigma
+
+
+def gaussian_nll(head):
+    """Per-event Gaussian NLL loss with ``head``'s learned per-feature log sigma (``head=None``: unit sigma)."""
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        if head is None:
+            return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
+        ls = head.clipped()
+        return ops.sum(0.5 * ops.square(y_true - y_pred) * ops.exp(-2.0 * ls) + ls, axis=-1)
+
+    return loss
+
+
+def reco_weights(vae) -> np.ndarray:
+    """w_j = 1 / (2 sigma_j^2) of a trained VAE (float), or 1/2 without a learned scale."""
+    names = [l.name for l in vae.layers]
+    if "reco_scale" not in names:
+        return np.full(int(vae.outputs[0].shape[-1]), 0.5)
+    ls = np.asarray(vae.get_layer("reco_scale").clipped(), np.float64)
+    return 0.5 * np.exp(-2.0 * ls)
+
+
+def score_precisions(p_in: Precision, p_reco: Precision, w_max: float) -> tuple[Precision, Precision]:
+    """(diff, square) precisions: the difference holds |input| + |reconstruction| without saturation, the square
+    its square at step 2**-SQ_FRAC."""
+    d_max = max(abs(p_in.min), p_in.max) + max(abs(p_reco.min), p_reco.max)
+    i_d = max(1, math.ceil(math.log2(d_max)))
+    f_d = max(p_in.frac, p_reco.frac)
+    return (Precision.from_qkeras(1 + i_d + f_d, i_d),
+            Precision.from_qkeras(2 * i_d + SQ_FRAC, 2 * i_d, keep_negative=False))
+
+
+def reco_score_layers(xq, x_hat, weights: np.ndarray, p_in: Precision, p_reco: Precision):
+    """The on-chip weighted squared error sum_j w_j (x_j - x_hat_j)^2 from the quantized port ``xq`` and the
+    quantized reconstruction ``x_hat``."""
+    from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
+
+    from quantize.qkeras import qkeras_quantized_bits, quantizer_config
+
+    if np.max(weights) >= 2.0**W_INT:
+        raise ValueError(f"reco weights up to {np.max(weights):.3g} exceed the kernel range 2**{W_INT}")
+    p_diff, p_sq = score_precisions(p_in, p_reco, float(np.max(weights)))
+    d = QSubtract(name="diff")([xq, x_hat])
+    d = QActivation(quantizer_config(p_diff), name="diff_quant")(d)
+    sq = QMultiply(name="sq")([d, d])
+    sq = QActivation(quantizer_config(p_sq), name="sq_quant")(sq)
+    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(W_BITS, W_INT), trainable=False,
+                  name="score_sum")
+    score = summ(sq)
+    summ.kernel.assign(np.asarray(weights, np.float32).reshape(-1, 1))
+    return score
+
+
+def mu2_score_layers(mu):
+    """sum(mu^2) on chip: ``QMultiply(mu, mu)`` then a frozen unit-kernel ``QDense``."""
+    from qkeras.qlayers import QDense, QMultiply
+
+    from quantize.qkeras import qkeras_quantized_bits
+
+    sq = QMultiply(name="mu_squared")([mu, mu])
+    # QKeras quantized_bits(2, 1): levels -2..1, step 1, so the unit kernel is exact.
+    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
+    score = summ(sq)
+    summ.kernel.assign(np.ones((int(mu.shape[-1]), 1), dtype="float32"))
+    return score
+
+
+def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w), and
+    the offline-only kl and total = reco + kl (beta = 1 as trained)."""
+    import keras
+
+    mu_name = "mu_quant" if "mu_quant" in [l.name for l in vae.layers] else "mu_dense"
+    enc = keras.Model(vae.inputs, [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output])
+    mu, lv = (a.astype(np.float64) for a in enc.predict(x, batch_size=65536, verbose=0))
+    xin = x.astype(np.float64)
+    if "input_quant" in [l.name for l in vae.layers]:
+        xin = np.asarray(vae.get_layer("input_quant")(x), np.float64)
+    r = vae.predict(x, batch_size=65536, verbose=0).astype(np.float64)
+    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
+    kl = -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=1)
+    return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}
