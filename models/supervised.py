@@ -1,8 +1,8 @@
 """Supervised reference for the HLT (21-feature) trigger: one small float DNN per signal, signal vs SM cocktail.
 
 The unsupervised trigger is measured against this ceiling (the published VAE study benchmarked its efficiencies
-against supervised classifiers).  Each network sees the same 21 standardised features as ``vae21`` (the build's
-mean and std) and is trained on events that are never the build's test sample:
+against supervised classifiers).  Each network sees the 21 raw features standardised with the SM training
+sample's mean and std (not vae21's log1p-transformed inputs: the DNN needs no firmware-friendly transform) and is trained on events that are never the build's test sample:
 
 - SM: the build's training and validation samples (independent random streams from the test sample,
   :func:`data.dataset.load_or_generate_hlt`);

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from flow.build import Build, step
 from models.build_util import say
 
@@ -23,13 +25,17 @@ def references(b: Build) -> None:
     from models.supervised import logits, train_or_load_supervised
 
     st = b.family_state
-    signals = [k for k in b.xs if k != "background"]
+    signals = sorted(k for k in b.xs if k != "background")  # cached and fresh data list them in other orders
     if b.config.data_path is not None or not len(b.train_ds.x_train):
         b.report["references"] = {"error": "the supervised reference needs generated events (no --data file)"}
         say("references: skipped (a --data file gives no generated signal training sample)")
         return
     t0 = time.perf_counter()
-    models, info = train_or_load_supervised(b.config, b.train_ds, b.mean, b.std, signals)
+    # the DNNs' own standardisation of the raw features (b.mean / b.std are the VAE's, on its transformed features)
+    x_tr = np.asarray(b.train_ds.x_train, dtype=np.float64)
+    mean, std = x_tr.mean(axis=0).astype(np.float32), x_tr.std(axis=0).astype(np.float32)
+    std[std == 0] = 1.0
+    models, info = train_or_load_supervised(b.config, b.train_ds, mean, std, signals)
     sup = logits(models, b.xs)
     b.timings["supervised_reference"] = time.perf_counter() - t0
     sources = {"float_twin": st["s_twin"], "float_view": st["s_fview"], "emulator": b.s_emu}

@@ -132,4 +132,4 @@ def test_summary_table_prints_the_computed_figures(physics):
     txt = rp.summary_table(report)
     assert "emulator threshold 999990, 10 of 1000000 SM test events above" in txt
     assert "0.45 / 0.3 / 0.45" in txt.replace("0.450", "0.45").replace("0.300", "0.3")
-    assert "2.75" in txt and "quantized Keras (float64)" in txt
+    assert "2.75" in txt and "quantized Keras (float64, every event)" in txt
