@@ -172,6 +172,12 @@ def _hardware_details_md(report: dict) -> list[str]:
                         "notes"],
                        ([l["name"], l["kind"], l["cycles"], l["n_mult"], l["n_shift"], l["adder_depth"], l["DSP"],
                          l["LUT"], l["FF"], l["BRAM"], l["notes"]] for l in est["layers"]))
+    rf = report.get("reuse_factors")
+    if rf:
+        lines += ["", f"### Reuse factors per dense layer (target {rf['target']}; rule: {rf['rule']})", ""]
+        lines += table(["layer", "shape", "reuse factor", "strategy", "multiplier limit", "valid values <= 16"],
+                       ([r["layer"], f"{r['n_in']}x{r['n_out']}", r["reuse_factor"], r["strategy"], r["multiplier_limit"],
+                         ", ".join(map(str, r["valid_le_16"]))] for r in rf["layers"]))
     rtl = ((report.get("hardware") or {}).get("details") or {}).get("rtl")
     ys = (report.get("resources") or {}).get("yosys_synthesis")
     da = (report.get("resources") or {}).get("da4ml_estimate")

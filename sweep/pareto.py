@@ -249,7 +249,7 @@ def reuse_plot(df, out_dir: Path) -> Path | None:
     ys = [_source_col(cols, m) for m in ("latency_ns", "ii_ns")]
     if None in xs or None in ys:
         return None
-    groups = [(k, g) for k, g in ok.groupby([c for c in ("strategy", "precision") if c in ok.columns])]
+    groups = [(k, g) for k, g in ok.groupby([c for c in ("strategy", "precision") if c in ok.columns], dropna=False)]
     with hep_figures() as plt:
         fig, axes = plt.subplots(2, 2, figsize=(12, 10))
         for i, yc in enumerate(ys):
