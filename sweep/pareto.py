@@ -249,23 +249,28 @@ def reuse_plot(df, out_dir: Path) -> Path | None:
     ys = [_source_col(cols, m) for m in ("latency_ns", "ii_ns")]
     if None in xs or None in ys:
         return None
-    groups = [(k, g) for k, g in ok.groupby([c for c in ("strategy", "precision") if c in ok.columns], dropna=False)]
+    keys = [c for c in ("strategy", "precision") if c in ok.columns]
+    groups = [(", ".join(f"{x} bits" if c == "precision" else str(x) for c, x in zip(keys, np.atleast_1d(k))), g)
+              for k, g in ok.groupby(keys, dropna=False)]
     with hep_figures() as plt:
-        fig, axes = plt.subplots(2, 2, figsize=(12, 10))
+        fig, axes = plt.subplots(2, 2, figsize=(10, 8.5))
         for i, yc in enumerate(ys):
             for j, xc in enumerate(xs):
                 ax = axes[i][j]
                 for k, g in groups:
                     g = g.sort_values("reuse_factor")
-                    ax.plot(g[xc], g[yc], marker="o", label=" ".join(str(x) for x in np.atleast_1d(k)))
+                    ax.plot(g[xc], g[yc], marker="o", label=k)
                     for _, r in g.iterrows():
                         ax.annotate(f"R={int(r['reuse_factor'])}", (r[xc], r[yc]), fontsize=8,
                                     xytext=(3, 3), textcoords="offset points")
                 if yc.startswith("ii_ns"):
                     ax.axhline(25.0, color="r", ls="--", lw=0.8, label="25 ns (40 MHz)")
-                ax.set_xlabel(xc)
-                ax.set_ylabel(yc)
+                ax.set_xlabel(xc, fontsize=13)
+                ax.set_ylabel(yc, fontsize=13)
+                ax.tick_params(labelsize=11)
                 ax.grid(alpha=0.3)
         axes[0][0].legend(fontsize=8)
+        axes[1][0].legend(fontsize=8)
+        fig.suptitle("reuse-factor targets R (labels); figures from the columns' sources", fontsize=11)
         fig.tight_layout()
         return save(plt, fig, Path(out_dir) / "pareto_reuse.png")
