@@ -114,7 +114,8 @@ def flatten_report(report: dict) -> dict:
 
 def bops_from_report(report: dict) -> float | None:
     """Bit operations of the deployable dense layers from the report's model config (None if not a vae21-like
-    config): sum of n_in * n_out * b_w * b_in / reuse_factor, with b_in the width of the layer's input."""
+    config): sum of n_in * n_out * b_w * b_in / reuse_factor, with b_in the width of the layer's input
+    (``reuse_factor`` = the model-level value, 1 at a reuse-factor target: the proxy ignores per-layer values)."""
     try:
         c = report["model_details"]["config"]
         q = c["quant"]
