@@ -40,6 +40,8 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                    "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
     p.add_argument("--reuse-factor", type=_positive_int, default=1)
+    p.add_argument("--reuse-target", type=_positive_int, metavar="R",
+                   help="reuse-factor target: each dense layer gets the largest valid reuse factor <= R (printed)")
     p.add_argument("--strategy", default="Latency", choices=["Latency", "Resource", "distributed_arithmetic", "da"],
                    help="hls4ml strategy; distributed_arithmetic (da): da4ml-generated multiplier-free dense layers, "
                         "no DSPs, reuse factor 1")
@@ -104,6 +106,8 @@ def _add_hardware_args(p: argparse.ArgumentParser, build: bool = True) -> None:
     g.add_argument("--latency-budget-ns", type=float, default=50.0, help="latency budget in ns (default 50, CMS GT)")
     g.add_argument("--lut-budget-percent", type=float, help="LUT budget in %% of the part")
     g.add_argument("--dsp-budget", type=int, help="DSP budget (count)")
+    g.add_argument("--ii-budget-ns", type=float, default=25.0,
+                   help="initiation-interval budget in ns: II x clock (default 25, the 40 MHz bunch-crossing spacing)")
     g.add_argument("--enforce-budgets", action="store_true", help="exit non-zero when a budget fails")
 
 
@@ -129,7 +133,8 @@ def _hardware_options(args: argparse.Namespace):
     return HardwareOptions(rtl=rtl, synth=False if rtl is False and synth is None else synth,
                            latency_cutoff=getattr(args, "rtl_latency_cutoff", 5.0),
                            budgets=Budgets(latency_ns=args.latency_budget_ns, lut_percent=args.lut_budget_percent,
-                                           dsp=args.dsp_budget, enforce=args.enforce_budgets))
+                                           dsp=args.dsp_budget, enforce=args.enforce_budgets,
+                                           ii_ns=args.ii_budget_ns))
 
 
 def _print_outcome(report: dict, ok: bool, summary: str) -> int:
@@ -178,7 +183,7 @@ def config_from_args(args: argparse.Namespace):
     from flow.config_file import parse_layer_flags
 
     hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy),
+                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy), reuse_target=args.reuse_target,
                     layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
     kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     return BuildConfig(
@@ -330,6 +335,8 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(a, **kw)
     p.add_argument("--fpr", type=float, action="append", help="working points by FPR (first = main working point)")
     p.add_argument("--rate", type=float, action="append", help="extra working point: SM rate in Hz")
+    p.add_argument("--no-rtl", dest="rtl", action="store_false", default=None,
+                   help="no da4ml RTL / Verilator at any point (the L1 models build it by default)")
 
 
 def sweep_main(args: argparse.Namespace) -> int:
@@ -344,7 +351,7 @@ def sweep_main(args: argparse.Namespace) -> int:
     spec = SweepSpec.from_yaml(args.spec) if args.spec else SweepSpec()
     build = {k: getattr(args, k) for k in ("seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs",
                                             "input_precision", "part", "emulator", "csim_events", "min_spearman",
-                                            "cache_dir")}
+                                            "cache_dir", "rtl")}
     build["fprs"], build["extra_rates_hz"] = args.fpr, args.rate
     pareto = dict(spec.pareto, **({"efficiency": args.pareto_efficiency} if args.pareto_efficiency else {}))
     spec = spec.with_overrides(

@@ -12,6 +12,11 @@ Sources (``report["latency"][source]`` and ``report["resources"][source]``), mos
 A budget is checked on every source that provides the figure.  Its verdict (``passed``) is decided by
 the measured and vendor sources when at least one of them has the figure, and by the estimates only
 when none does (``decided_by`` names them): a model must not fail a design that a measurement passes.
+
+``ii_ns`` (default 25 ns): the initiation interval times the clock period.  The trigger sees a new bunch
+crossing every 25 ns (40 MHz), so a design whose reuse factors make II x clock exceed 25 ns cannot accept every
+crossing and fails this budget.  Note that the RTL sources measure the da4ml design (II = 1 whatever the hls4ml
+reuse factors); a reuse-factor sweep of an L1 model is judged on the HLS estimate with ``--no-rtl``.
 """
 
 from __future__ import annotations
@@ -39,12 +44,16 @@ class Budgets:
     lut_percent: float | None = None
     dsp: int | None = None
     enforce: bool = False
+    # the initiation interval in ns: a new event every bunch crossing (40 MHz -> 25 ns) needs II x clock <= 25 ns
+    ii_ns: float | None = 25.0
 
     def __post_init__(self):
         if self.latency_ns is not None and not self.latency_ns > 0:
             raise ValueError(f"--latency-budget-ns must be > 0, got {self.latency_ns}")
         if self.lut_percent is not None and not (0 < self.lut_percent <= 100):
             raise ValueError(f"--lut-budget-percent must be in (0, 100], got {self.lut_percent}")
+        if self.ii_ns is not None and not self.ii_ns > 0:
+            raise ValueError(f"--ii-budget-ns must be > 0, got {self.ii_ns}")
         if self.dsp is not None and self.dsp < 0:
             raise ValueError(f"--dsp-budget must be >= 0, got {self.dsp}")
 
@@ -57,6 +66,8 @@ def _values(name: str, latency: dict, resources: dict) -> dict:
     for src in SOURCES:
         if name == "latency_ns":
             v = (latency.get(src) or {}).get("ns")
+        elif name == "ii_ns":
+            v = ii_ns(latency.get(src) or {})
         elif name == "lut_percent":
             v = ((resources.get(src) or {}).get("percent") or {}).get("LUT")
         else:
@@ -66,10 +77,19 @@ def _values(name: str, latency: dict, resources: dict) -> dict:
     return out
 
 
+def ii_ns(lat: dict) -> float | None:
+    """A source's initiation interval in ns (``ii_ns``, else ``ii`` x the clock period ``ns / cycles``)."""
+    if lat.get("ii_ns") is not None:
+        return lat["ii_ns"]
+    ii, ns, cyc = lat.get("ii"), lat.get("ns"), lat.get("cycles")
+    return ii * ns / cyc if ii is not None and ns is not None and cyc else None
+
+
 def evaluate_budgets(budgets: Budgets, latency: dict, resources: dict) -> dict:
     """``{name: {limit, unit, sources: {src: {value, pass}}, passed, decided_by}}`` plus ``checks`` (flat list)."""
     spec = {"latency_ns": (budgets.latency_ns, "ns"), "lut_percent": (budgets.lut_percent, "% of part LUTs"),
-            "dsp": (budgets.dsp, "DSP")}
+            "dsp": (budgets.dsp, "DSP"),
+            "ii_ns": (budgets.ii_ns, "ns between accepted events (bunch-crossing spacing 25 ns at 40 MHz)")}
     out: dict = {}
     checks = []
     for name, (limit, unit) in spec.items():
@@ -152,6 +172,12 @@ def _hardware_details_md(report: dict) -> list[str]:
                         "notes"],
                        ([l["name"], l["kind"], l["cycles"], l["n_mult"], l["n_shift"], l["adder_depth"], l["DSP"],
                          l["LUT"], l["FF"], l["BRAM"], l["notes"]] for l in est["layers"]))
+    rf = report.get("reuse_factors")
+    if rf:
+        lines += ["", f"### Reuse factors per dense layer (target {rf['target']}; rule: {rf['rule']})", ""]
+        lines += table(["layer", "shape", "reuse factor", "strategy", "multiplier limit", "valid values <= 16"],
+                       ([r["layer"], f"{r['n_in']}x{r['n_out']}", r["reuse_factor"], r["strategy"], r["multiplier_limit"],
+                         ", ".join(map(str, r["valid_le_16"]))] for r in rf["layers"]))
     rtl = ((report.get("hardware") or {}).get("details") or {}).get("rtl")
     ys = (report.get("resources") or {}).get("yosys_synthesis")
     da = (report.get("resources") or {}).get("da4ml_estimate")

@@ -33,7 +33,8 @@ def _resources(counts: dict, part: str) -> dict:
 
 
 def _latency(cycles: int | None, clock_ns: float, ii: int | None) -> dict:
-    return {"cycles": cycles, "ns": (cycles * clock_ns) if cycles is not None else None, "ii": ii}
+    return {"cycles": cycles, "ns": (cycles * clock_ns) if cycles is not None else None, "ii": ii,
+            "ii_ns": (ii * clock_ns) if ii is not None else None}
 
 
 def hls_estimate_entry(keras_model, cfg: HLSConfig) -> tuple[dict, dict, dict]:

@@ -202,6 +202,7 @@ FLAG_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "synth": (("hardware", "synth"),), "rtl_latency_cutoff": (("hardware", "latency_cutoff"),),
     "latency_budget_ns": (("hardware", "budgets", "latency_ns"),),
     "lut_budget_percent": (("hardware", "budgets", "lut_percent"),), "dsp_budget": (("hardware", "budgets", "dsp"),),
+    "ii_budget_ns": (("hardware", "budgets", "ii_ns"),), "reuse_target": (("hls", "reuse_target"),),
     "enforce_budgets": (("hardware", "budgets", "enforce"),),
 }
 LAYER_FLAGS = ("layer_reuse_factor", "layer_strategy", "layer_precision")

@@ -46,6 +46,7 @@ class HLSConfig:
     strategy: Strategy = Strategy.LATENCY
     project_name: str = "myproject"
     layers: tuple = ()  # hls.layer_settings.LayerSettings: per-layer ReuseFactor / Strategy / Precision
+    reuse_target: int | None = None  # a target R resolved per dense layer by hls.reuse (None: reuse_factor as given)
 
     def __post_init__(self):
         if self.backend != "Vitis":
@@ -54,6 +55,14 @@ class HLSConfig:
             raise ValueError(f"--clock-period must be > 0 ns, got {self.clock_period_ns}")
         if self.reuse_factor < 1:
             raise ValueError(f"--reuse-factor must be >= 1, got {self.reuse_factor}")
+        if self.reuse_target is not None:
+            if not isinstance(self.reuse_target, int) or isinstance(self.reuse_target, bool) or self.reuse_target < 1:
+                raise ValueError(f"reuse-factor target must be an integer >= 1, got {self.reuse_target!r}")
+            if self.reuse_factor != 1:
+                raise ValueError(f"give a reuse factor ({self.reuse_factor}) or a reuse-factor target "
+                                 f"({self.reuse_target}), not both")
+            if self.strategy is Strategy.DISTRIBUTED_ARITHMETIC and self.reuse_target != 1:
+                raise ValueError(f"strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {self.reuse_target}")
         if self.strategy is Strategy.DISTRIBUTED_ARITHMETIC and self.reuse_factor != 1:
             raise ValueError(f"--strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {self.reuse_factor}")
         if not self.project_name.isidentifier():
@@ -80,6 +89,8 @@ class HLSConfig:
         d["io_type"] = self.io_type.value
         d["strategy"] = self.strategy.value
         d["layers"] = [ls.to_dict() for ls in self.layers]
+        if self.reuse_target is None:  # absent unless used: configurations (and sweep hashes) without it are unchanged
+            d.pop("reuse_target")
         return d
 
     @classmethod

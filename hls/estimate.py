@@ -8,7 +8,10 @@ widths the bit-exact flow derives), the strategy, the reuse factor R and the clo
 
 Dense layer (weights are compile-time constants in io_parallel):
   * a product by a zero weight disappears; by +-2^k it is a shift (no multiplier);
-  * every other product is a multiplier; with reuse factor R, ``ceil(n_mult / R)`` multiplier instances;
+  * every other product is a multiplier; with reuse factor R > 1 the multiplier instances are hls4ml's own
+    limit, ``multiplier_limit = ceil(n_in * n_out / R) - n_zeros // R`` (the ``#pragma HLS ALLOCATION`` of
+    its dense template, hls4ml/backends/vivado/passes/core_templates.py), at most the number of multipliers
+    at R = 1: a shared multiplier sees several weights, so +-2^k weights no longer become shifts;
   * a multiplier goes to a DSP when both operands are at least ``DSP_MIN_WIDTH`` bits wide, otherwise to
     LUTs.  Duarte et al., "Fast inference of deep neural networks in FPGAs for particle physics", JINST 13
     (2018) P07027 (arXiv:1804.06913), Sec. 5, observe exactly this behaviour of Vivado HLS: DSP usage
@@ -26,6 +29,13 @@ Dense layer (weights are compile-time constants in io_parallel):
   * FF: every cycle boundary registers the layer's outputs at accumulator width;
   * BRAM (36 Kb blocks): Resource strategy stores the weights as a ROM of depth R and width
     ``ceil(n_weights / R) * weight_width`` (RAMB36 as 512 x 72); Latency strategy keeps them in fabric.
+Reuse factors and strategies (io_parallel, hls4ml 1.3 ``PipelineStylePass``): with the Latency strategy the
+top function is one ``#pragma HLS PIPELINE`` and each dense layer ``PIPELINE II=R``; with the Resource strategy
+the top function is a ``DATAFLOW`` of the layers.  Either way the model's initiation interval is the largest
+per-layer reuse factor (``Estimate.ii``) and its latency the sum of the layers' cycles; hls4ml's own tutorial
+figures and Duarte et al. (2018, Sec. 5) show II = R and DSPs falling as 1/R.  At a 40 MHz bunch-crossing rate
+an II above 25 ns / clock period fails the ``ii_ns`` budget (:mod:`analysis.budgets`).
+
 Quantizer / activation layers: a saturating cast costs one LUT per output bit (compare + mux), a
 rounding cast one more (the incrementer); a ReLU (signed -> unsigned) is its own hls4ml function: one
 cycle.  A linear cast is folded into the producing layer (zero cycles).  Element-wise products of two
@@ -140,7 +150,10 @@ def estimate_dense(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
     pow2 = nz & ((absc & (absc - 1)) == 0)
     mult = nz & ~pow2
     n_mult = int(mult.sum())
-    n_units = int(math.ceil(n_mult / reuse)) if n_mult else 0
+    if reuse == 1:  # constant weights: zero and +-2^k products vanish
+        n_units = n_mult
+    else:  # shared multipliers see several weights: hls4ml's ALLOCATION limit (nnet dense config, multiplier_limit)
+        n_units = min(n_mult, int(math.ceil(n_in * n_out / reuse)) - int((~nz).sum()) // reuse) if n_mult else 0
     to_dsp = spec.in_width >= DSP_MIN_WIDTH and spec.weight_width >= DSP_MIN_WIDTH
     dsp = lut = 0
     if to_dsp:

@@ -207,3 +207,70 @@ def _pareto_figure(plt, sub, info: dict, xc: str, yc: str, eff: str):
     ax.grid(alpha=0.3)
     label(ax, "sweep")
     return fig
+
+
+# ---- the reuse-factor trade-off: every point, per-layer reuse factors, II, latency and resources ----------------
+TRADE_METRICS = ("ii", "ii_ns", "latency_cycles", "latency_ns", "LUT", "FF", "DSP", "BRAM")
+
+
+def _trade_cols(df) -> list[str]:
+    cols = [c for c in df.columns if df[c].notna().any()]
+    return [c for c in (_source_col(cols, m) for m in TRADE_METRICS) if c]
+
+
+def reuse_markdown(df) -> str:
+    """Every point of a sweep with a reuse-factor axis: target, per-layer reuse factors, II, latency, resources,
+    efficiency, bit-exactness and budgets (empty when the sweep has one reuse factor)."""
+    if "reuse_factor" not in df or df["reuse_factor"].nunique() < 2:
+        return ""
+    rf = [c for c in df.columns if c.startswith("rf[")]
+    cols = [c for c in ("precision", "strategy", "reuse_factor", *rf, *_trade_cols(df), "eff_mean", "n_mismatched",
+                        "csim_n_mismatched", "budgets_passed", "status") if c in df.columns]
+    lines = ["## Reuse-factor trade-off (every point)", "",
+             "`reuse_factor` is the target R; `rf[<layer>]` the reuse factor each dense layer got (largest valid value "
+             "<= R, hls/reuse.py). Latency and resources: the column's source in brackets (`hls_estimate` = the "
+             "analytic model of hls/estimate.py, not a synthesis).", "",
+             "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+    keys = [c for c in ("precision", "strategy", "reuse_factor") if c in df.columns]
+    for _, r in df.sort_values(keys).iterrows():
+        lines.append("| " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def reuse_plot(df, out_dir: Path) -> Path | None:
+    """Latency and II (rows) against LUT and DSP (columns), one marker per point, labelled by the target R."""
+    from analysis.plots import hep_figures, save
+
+    ok = df[df["status"] == "ok"] if "status" in df else df
+    if "reuse_factor" not in ok or ok["reuse_factor"].nunique() < 2:
+        return None
+    cols = [c for c in ok.columns if ok[c].notna().any()]
+    xs = [_source_col(cols, m) for m in ("LUT", "DSP")]
+    ys = [_source_col(cols, m) for m in ("latency_ns", "ii_ns")]
+    if None in xs or None in ys:
+        return None
+    keys = [c for c in ("strategy", "precision") if c in ok.columns]
+    groups = [(", ".join(f"{x} bits" if c == "precision" else str(x) for c, x in zip(keys, np.atleast_1d(k))), g)
+              for k, g in ok.groupby(keys, dropna=False)]
+    with hep_figures() as plt:
+        fig, axes = plt.subplots(2, 2, figsize=(10, 8.5))
+        for i, yc in enumerate(ys):
+            for j, xc in enumerate(xs):
+                ax = axes[i][j]
+                for k, g in groups:
+                    g = g.sort_values("reuse_factor")
+                    ax.plot(g[xc], g[yc], marker="o", label=k)
+                    for _, r in g.iterrows():
+                        ax.annotate(f"R={int(r['reuse_factor'])}", (r[xc], r[yc]), fontsize=8,
+                                    xytext=(3, 3), textcoords="offset points")
+                if yc.startswith("ii_ns"):
+                    ax.axhline(25.0, color="r", ls="--", lw=0.8, label="25 ns (40 MHz)")
+                ax.set_xlabel(xc, fontsize=13)
+                ax.set_ylabel(yc, fontsize=13)
+                ax.tick_params(labelsize=11)
+                ax.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=8)
+        axes[1][0].legend(fontsize=8)
+        fig.suptitle("reuse-factor targets R (labels); figures from the columns' sources", fontsize=11)
+        fig.tight_layout()
+        return save(plt, fig, Path(out_dir) / "pareto_reuse.png")

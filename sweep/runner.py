@@ -359,13 +359,15 @@ def _table(points: list[Point], records: dict, reports: dict, sdir: Path):
 
 
 def _write_pareto(spec: SweepSpec, df, sdir: Path, log) -> dict:
-    from .pareto import analyse, pareto_markdown, pareto_plots
+    from .pareto import analyse, pareto_markdown, pareto_plots, reuse_markdown, reuse_plot
 
     info = analyse(df, spec.pareto, spec.budgets)
     md = pareto_markdown(df, info, title=f"Sweep {spec.name} ({spec.model})")
-    (sdir / "pareto.md").write_text(md)
+    rmd = reuse_markdown(df)
+    (sdir / "pareto.md").write_text(md + ("\n" + rmd if rmd else ""))
     try:
         pareto_plots(df, info, sdir)
+        reuse_plot(df, sdir)
     except Exception as exc:  # noqa: BLE001 (a plot never loses the table)
         log(f"[sweep] plots failed: {exc}")
     return info

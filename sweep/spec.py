@@ -6,9 +6,11 @@ Each point of the grid is one :class:`flow.config.BuildConfig`; its **configurat
 everything that changes the result, not of where it is written) names its directory and makes the sweep
 resumable.
 
-Every point is validated before anything runs: a reuse factor that does not divide a dense layer, an
-unsupported io_type or strategy, a precision narrower than the integer bits... are reported with the
-valid choices (``check_points``).  No value is ever silently replaced.
+Every point is validated before anything runs: an unsupported io_type or strategy, a precision narrower than
+the integer bits... are reported with the valid choices.  The ``reuse_factor`` axis is a **target** R: each
+dense layer gets the largest reuse factor <= R that hls4ml accepts for its shape (:mod:`hls.reuse`), recorded
+as per-layer settings in the point's configuration (so in its hash, its project and the table's ``rf[<layer>]``
+columns): a replacement is always visible, never silent.
 
 The YAML form (``--spec sweep.yaml``) is checked against :data:`SCHEMA`: an unknown key or a value of the
 wrong type stops the run with the key's path (``axes.precision[2]: expected int, got str 'x'``).
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from flow.config import ROOT, BuildConfig, QuantMode, Tolerances
-from hls.config import DEFAULT_PART, HLSConfig, IOType, Strategy, valid_reuse_factors
+from flow.config import ROOT, BuildConfig, HardwareOptions, QuantMode, Tolerances
+from hls.config import DEFAULT_PART, HLSConfig, IOType, Strategy
 
 AXES = ("mode", "precision", "reuse_factor", "strategy", "io_type", "clock_period_ns")
 MODES = ("qat", "ptq")
@@ -65,6 +67,7 @@ SCHEMA = {
         "extra_rates_hz": [_NUM],
         "min_spearman": _NUM,
         "cache_dir": (str, None),
+        "rtl": (bool, None),  # false = --no-rtl (the L1 families build the da4ml RTL by default)
     },
     "execution": {
         "workers": int,
@@ -274,6 +277,8 @@ def expand(spec: SweepSpec) -> list[Point]:
         kw.pop("cache_dir", None)
     tol = Tolerances(min_spearman_float_view=float(b["min_spearman"])) if "min_spearman" in b else Tolerances()
     part = b.get("part", DEFAULT_PART)
+    if b.get("rtl") is not None:
+        kw["hardware"] = HardwareOptions(rtl=bool(b["rtl"]))
     sdir = spec.sweep_dir()
 
     points = []
@@ -281,7 +286,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         v = dict(zip(axes, combo))
         invalid = None
         try:
-            hls = HLSConfig(part=part, clock_period_ns=float(v["clock_period_ns"]), reuse_factor=int(v["reuse_factor"]),
+            hls = HLSConfig(part=part, clock_period_ns=float(v["clock_period_ns"]), reuse_target=int(v["reuse_factor"]),
                             strategy=Strategy.parse(v["strategy"]), io_type=IOType.parse(v["io_type"]))
         except ValueError as exc:
             hls, invalid = HLSConfig(part=part), str(exc)
@@ -292,41 +297,35 @@ def expand(spec: SweepSpec) -> list[Point]:
         cfg = BuildConfig(model=spec.model, precision_bits=v["precision"], quant_mode=mode, hls=hls, tolerances=tol,
                           companion=False, **kw)
         if invalid is None:
-            invalid = _check_point(cfg, v)
+            invalid, cfg = _check_point(cfg, v)
         h = config_hash(cfg)
         cfg = replace(cfg, output_dir=sdir / "points" / h / "project")
         points.append(Point(values=v, config=cfg, hash=h, training_key=training_key(cfg), invalid=invalid))
     return points
 
 
-def _check_point(cfg: BuildConfig, v: dict) -> str | None:
-    """Why this point cannot be built (with the valid choices), or None.  The reuse factor is checked against
-    the dense layers the model's family declares (``Family.layer_shapes``)."""
+def _check_point(cfg: BuildConfig, v: dict) -> tuple[str | None, BuildConfig]:
+    """Why this point cannot be built (with the valid choices) or None, and its configuration with the reuse-factor
+    target resolved per dense layer (:mod:`hls.reuse`) over the layers the model's family declares
+    (``Family.layer_shapes``; a family that declares none is resolved on its deployable model at conversion)."""
+    from hls.reuse import resolve_reuse
     from models.registry import get_family
 
     try:
         family = get_family(cfg.model)
     except (ValueError, FileNotFoundError) as exc:
-        return str(exc)
+        return str(exc), cfg
     if not family.handles:  # a model file: its precision is its own
-        return None if cfg.precision_bits is None else (
+        return (None if cfg.precision_bits is None else (
             f"precision {cfg.precision_bits}: a user model's precision is fixed by its own quantizers; "
-            "omit the precision axis")
+            "omit the precision axis")), cfg
     try:
         shapes = family.layer_shapes(cfg)
     except ValueError as exc:
-        return f"precision {cfg.precision_bits}: {exc}"
-    rf = cfg.hls.reuse_factor
-    if cfg.hls.strategy is Strategy.DISTRIBUTED_ARITHMETIC and rf != 1:
-        return f"strategy distributed_arithmetic needs reuse factor 1 (hls4ml), got {rf}; valid: [1]"
+        return f"precision {cfg.precision_bits}: {exc}", cfg
     if not shapes:
-        return None  # the family declares no shapes: hls4ml checks the reuse factor when the project is written
-    bad = {n: valid_reuse_factors(*s)[:10] for n, s in shapes.items() if rf not in valid_reuse_factors(*s)}
-    if bad:
-        common = sorted(set.intersection(*(set(valid_reuse_factors(*s)) for s in shapes.values())))
-        layers = "; ".join(f"{n} {shapes[n][0]}x{shapes[n][1]} accepts {vals}" for n, vals in bad.items())
-        return f"reuse factor {rf} does not fit: {layers}; valid for every layer: {common}"
-    return None
+        return None, cfg
+    return None, cfg.replace(hls=resolve_reuse(cfg.hls, shapes))
 
 
 def invalid_summary(points: list[Point]) -> str:

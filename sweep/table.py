@@ -4,6 +4,8 @@ Columns (every figure labelled with its source):
 
 - configuration: ``hash``, the axis values (``mode``, ``precision``, ``reuse_factor``, ``strategy``,
   ``io_type``, ``clock_period_ns``), the full BuildConfig as JSON (``config_json``), ``training_key``;
+  ``rf[<layer>]``: the reuse factor of each dense layer (the ``reuse_factor`` axis is a target R, each layer
+  gets the largest valid value <= R, :mod:`hls.reuse`), ``reuse_target``;
 - run: ``status`` (ok / failed / crashed / invalid / interrupted / pending), ``error``, ``checks_passed``,
   ``wall_s`` (the point's process, seen by the sweep), ``run_build_s`` (inside ``run_build``),
   ``time_<step>_s`` (the report's ``timings_s``), ``host``;
@@ -88,6 +90,8 @@ def flatten_report(report: dict) -> dict:
         for k, v in (d or {}).items():
             if _num(v) is not None:
                 row[f"{LATENCY_KEYS.get(k, k)}[{src}]"] = _num(v)
+    for r in (report.get("reuse_factors") or {}).get("layers", []):  # resolved at conversion (hls/reuse.py)
+        row[f"rf[{r['layer']}]"] = r["reuse_factor"]
     bud = report.get("budgets") or {}
     for k, v in bud.items():  # {name: {limit, unit, sources, passed, decided_by}}, plus flat keys
         if isinstance(v, dict) and _num(v.get("limit")) is not None:
@@ -110,7 +114,8 @@ def flatten_report(report: dict) -> dict:
 
 def bops_from_report(report: dict) -> float | None:
     """Bit operations of the deployable dense layers from the report's model config (None if not a vae21-like
-    config): sum of n_in * n_out * b_w * b_in / reuse_factor, with b_in the width of the layer's input."""
+    config): sum of n_in * n_out * b_w * b_in / reuse_factor, with b_in the width of the layer's input
+    (``reuse_factor`` = the model-level value, 1 at a reuse-factor target: the proxy ignores per-layer values)."""
     try:
         c = report["model_details"]["config"]
         q = c["quant"]
@@ -124,11 +129,21 @@ def bops_from_report(report: dict) -> float | None:
     return float(total) / rf
 
 
+def reuse_columns(hls) -> dict:
+    """``reuse_target`` and ``rf[<layer>]``: the per-layer reuse factors a point's configuration gives (the
+    ``reuse_factor`` axis is a target, resolved per dense layer by :mod:`hls.reuse`)."""
+    row = {f"rf[{ls.name}]": ls.reuse_factor for ls in hls.layers if ls.reuse_factor is not None}
+    if hls.reuse_target is not None:
+        row["reuse_target"] = hls.reuse_target
+    return row
+
+
 def point_row(point, record: dict | None, report: dict | None) -> dict:
     """One table row: the point's configuration, its run record, and the flattened report."""
     row = {"hash": point.hash, **{k: point.values.get(k) for k in AXIS_COLUMNS}}
     row["training_key"] = point.training_key
     row["config_json"] = json.dumps(point.config.to_dict(), sort_keys=True)
+    row.update(reuse_columns(point.config.hls))
     if point.invalid:
         row.update(status="invalid", error=point.invalid)
         return row
@@ -149,6 +164,7 @@ def sort_columns(cols: list[str]) -> list[str]:
     first = ["hash", *AXIS_COLUMNS, "status", "error", "checks_passed", "n_mismatched", "spearman_float_view",
              "working_point", "eff_mean", "wall_s"]
     head = [c for c in first if c in cols]
+    head[len([c for c in head if c in ("hash", *AXIS_COLUMNS)]):0] = [c for c in cols if c.startswith("rf[")]
     rest = [c for c in cols if c not in head]
     groups = [
         [c for c in rest if c.startswith(("eff[", "eff_float_twin[", "auc["))],

@@ -65,7 +65,7 @@ def test_resources_subcommand_budgets_and_vendor_reports(light_project, capsys, 
     out = capsys.readouterr().out
     sec = json.loads((tmp_path / "lr.json").read_text())
     # vendor reports decide: csynth says 10 cycles (50 ns at 5 ns) and 4 DSP, Vivado says 0 DSP
-    assert sec["latency"]["vendor_csynth"] == {"cycles": 10, "ns": 50.0, "ii": 1}
+    assert sec["latency"]["vendor_csynth"] == {"cycles": 10, "ns": 50.0, "ii": 1, "ii_ns": 5.0}
     assert sec["resources"]["vendor_vivado"]["LUT"] == 21000
     assert sec["budgets"]["dsp"]["decided_by"] == ["vendor_vivado", "vendor_csynth"]
     assert sec["budgets"]["dsp"]["sources"]["vendor_csynth"] == {"value": 4, "pass": False}

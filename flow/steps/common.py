@@ -26,6 +26,14 @@ def convert(b: Build) -> None:
             raise ValueError("per-layer Precision is not supported for this model family (several networks share it)")
         b.deploy = with_layer_precisions(b.deploy, layer_prec)
         say(f"per-layer precision applied to the quantizers of {sorted(layer_prec)}")
+    if cfg.hls.reuse_target is not None:  # a reuse-factor target: resolved per dense layer, printed (hls/reuse.py)
+        from hls.project import dense_shapes
+        from hls.reuse import RULE, describe, resolve_reuse, reuse_table
+
+        shapes = dense_shapes(b.deploy)
+        b.config = cfg = cfg.replace(hls=resolve_reuse(cfg.hls, shapes))
+        say(describe(cfg.hls, shapes))
+        b.report["reuse_factors"] = {"target": cfg.hls.reuse_target, "rule": RULE, "layers": reuse_table(cfg.hls, shapes)}
     b.metadata.setdefault("versions", tool_versions())
     say(f"converting with hls4ml into {b.final_dir or out_dir}" + (f" (staged in {out_dir.name})" if b.staging_dir else ""))
     b.project_dir, t_conv, t_comp = build_project(b.deploy, cfg.hls, out_dir, b.metadata, in_place=b.staging_dir is not None)
@@ -106,7 +114,7 @@ def _check_goals(b: Build) -> None:
 
     g = evaluate_budgets(Budgets(*goals), b.report["latency"], b.report["resources"])
     b.report["hardware"]["goals"] = g
-    for name in ("latency_ns", "lut_percent", "dsp"):
+    for name in ("latency_ns", "lut_percent", "dsp", "ii_ns"):
         if name in g:
             d = g[name]
             vals = ", ".join(f"{s} {d['sources'][s]['value']:.4g}" for s in d["decided_by"])

@@ -194,3 +194,16 @@ def test_invalid_per_layer_reuse_factor_is_refused_before_training(tmp_path):
                                          r"layer; valid: \[1, 3, 7, 21"):
         new_build(cfg)
     assert not any(tmp_path.iterdir())  # nothing generated or trained
+
+
+def test_reuse_target_flag_alone_and_over_a_build_file(tmp_path):
+    cfg = _cfg(["--model", "vae21", "--reuse-target", "4"])
+    assert cfg.hls.reuse_target == 4 and cfg.hls.reuse_factor == 1
+    f = tmp_path / "b.yml"
+    from flow.config_file import write_config
+
+    write_config(_cfg(["--model", "vae21", "--precision", "10"]), f)
+    cfg2 = _cfg(["--config", str(f), "--reuse-target", "8"])
+    assert cfg2.hls.reuse_target == 8 and cfg2.precision_bits == 10
+    with pytest.raises(ValueError, match="not both"):
+        _cfg(["--model", "vae21", "--reuse-target", "4", "--reuse-factor", "2"])

@@ -158,11 +158,14 @@ def test_declared_layer_shapes_match_the_built_model(name, score):
     assert declared and declared == dense_shapes(_built_deployable(name, cfg))
 
 
-def test_sweep_validates_reuse_factors_of_l1_models(tmp_path):
+def test_sweep_resolves_reuse_targets_of_l1_models(tmp_path):
+    # issue 21: the reuse-factor axis is a target, resolved per dense layer from the family's declared shapes
     from sweep.spec import SweepSpec, expand
 
     spec = SweepSpec(model="ae57", axes={"reuse_factor": (1, 4)}, output=tmp_path / "s")
-    bad = {p.values["reuse_factor"]: p.invalid for p in expand(spec)}
-    assert bad[1] is None
-    assert "reuse factor 4 does not fit" in bad[4] and "mask_dense 57x57 accepts [1, 3, 19" in bad[4]
-    assert bad[4].endswith("valid for every layer: [1]")
+    pts = {p.values["reuse_factor"]: p for p in expand(spec)}
+    assert all(p.invalid is None for p in pts.values())
+    rf = {ls.name: ls.reuse_factor for ls in pts[4].config.hls.layers}
+    assert rf["mask_dense"] == 3 and rf["enc_dense1"] == 3 and rf["dec_dense1"] == 3  # 57x57, 57x32, 3x16
+    assert rf["enc_dense2"] == 4 and set(rf.values()) <= {3, 4}
+    assert {ls.reuse_factor for ls in pts[1].config.hls.layers} == {1}

@@ -33,7 +33,7 @@ def test_dense_dsp_reuse_and_bram_by_hand():
     e = estimate_layer(_dense(12, 12), Strategy.LATENCY, 1, 5.0)
     assert e.DSP == 2 and e.LUT == 2 * (12 + 12 + 1)
     e2 = estimate_layer(_dense(12, 12), Strategy.RESOURCE, 2, 5.0)
-    assert e2.DSP == 1  # two multipliers shared over R = 2
+    assert e2.DSP == 2  # hls4ml's multiplier_limit ceil(4 / 2) - 1 zero // 2 = 2 (the 2^-1 weight is no shift now)
     assert e2.cycles == 3 + 1 + 1 + 1  # DSP pipeline + adder cycle + register + (R - 1)
     assert e2.BRAM == 1  # ROM 2 deep x (4/2 * 12) bits fits one RAMB36
     assert estimate_layer(_dense(12, 12), Strategy.LATENCY, 2, 5.0).BRAM == 0
@@ -85,3 +85,23 @@ def test_layer_specs_file_round_trip(small_vae, tmp_path):
     (tmp_path / "bad.json").write_text('{"format": "x", "layers": []}')
     with pytest.raises(ValueError, match="expected 'estimate-layers-1'"):
         load_layer_specs(tmp_path / "bad.json")
+
+def test_dense_reuse_uses_hls4ml_multiplier_limit():
+    # 4x4 kernel, 4 zeros, 12 non-zero non-power-of-two weights (codes 3, weight_frac 2) on 12-bit DSP operands
+    w = np.full((4, 4), 0.75)
+    np.fill_diagonal(w, 0.0)
+    spec = LayerSpec("d", "dense", 4, in_width=12, weight_width=12, weight_frac=2, kernel=w)
+    dsp = {r: estimate_layer(spec, Strategy.LATENCY, r, 5.0).DSP for r in (1, 2, 4, 8, 16)}
+    # R = 1: 12 constant multipliers; R > 1: ceil(16 / R) - 4 // R (hls4ml core_templates.py)
+    assert dsp == {1: 12, 2: 6, 4: 3, 8: 2, 16: 1}
+    cyc = {r: estimate_layer(spec, Strategy.LATENCY, r, 5.0).cycles for r in (1, 4)}
+    assert cyc[4] - cyc[1] == 3
+
+
+def test_per_layer_reuse_factors_set_ii_and_cycles():
+    from hls.layer_settings import LayerSettings
+
+    specs = [_dense(12, 12), LayerSpec("q", "quant", 2, in_width=25, out_width=8, saturating=True)]
+    base = estimate(specs, HLSConfig())
+    est = estimate(specs, HLSConfig(layers=(LayerSettings("d", reuse_factor=4),)))
+    assert (base.ii, est.ii) == (1, 4) and est.cycles == base.cycles + 3

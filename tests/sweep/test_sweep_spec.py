@@ -9,22 +9,28 @@ def _spec(tmp_path, **axes):
     return SweepSpec(output=tmp_path / "sw", axes={k: tuple(v) for k, v in axes.items()})
 
 
-def test_issue_example_grid_lists_invalid_reuse_factors(tmp_path):
+def test_issue_example_grid_resolves_reuse_targets_per_layer(tmp_path):
+    # issue 21: a reuse-factor target per point, each dense layer at the largest valid value <= R, none invalid
     pts = expand(_spec(tmp_path, precision=[6, 8, 10, 12, 16], reuse_factor=[1, 2, 4, 8]))
-    assert len(pts) == 20
-    bad = [p for p in pts if p.invalid]
-    assert len(bad) == 15 and all(p.values["reuse_factor"] != 1 for p in bad)
-    msg = invalid_summary(pts)
-    assert "enc_dense1 21x32 accepts [1, 3, 7, 21" in msg and "valid for every layer: [1]" in msg
-    # without --score every candidate may be deployed: the shapes are the reco graph's (decoder, 21x1 weighted sum)
-    assert "score_sum 21x1 accepts [1, 3, 7, 21]" in msg
+    assert len(pts) == 20 and not [p for p in pts if p.invalid]
+    by_target = {p.values["reuse_factor"]: {ls.name: ls.reuse_factor for ls in p.config.hls.layers}
+                 for p in pts if p.values["precision"] == 8}
+    # without --score every candidate may be deployed: the reco graph's layers (encoder 21-32-16-4, decoder
+    # 4-16-32-21, the 21x1 weighted sum).  enc_dense1 21x32 and score_sum 21x1 accept 1, 3, 7, 21, ...; the
+    # others accept 2, 4 and 8
+    by_layer = {"enc_dense1": (1, 1, 3, 7), "score_sum": (1, 1, 3, 7)}
+    assert by_target == {r: {n: by_layer.get(n, (1, 2, 4, 8))[i] for n in ("dec_dense1", "dec_dense2", "enc_dense1",
+                                                                        "enc_dense2", "mu_dense", "reco", "score_sum")}
+                         for i, r in enumerate((1, 2, 4, 8))}
+    assert all(p.config.hls.reuse_target == p.values["reuse_factor"] and p.config.hls.reuse_factor == 1 for p in pts)
+    assert len({p.hash for p in pts}) == 20  # the resolved values are part of the configuration hash
 
 
 def test_run_sweep_stops_before_running_invalid_points(tmp_path):
     from sweep.runner import run_sweep
 
     with pytest.raises(SpecError, match="--skip-invalid"):
-        run_sweep(_spec(tmp_path, reuse_factor=[1, 2]), log=lambda s: None)
+        run_sweep(_spec(tmp_path, strategy=["Latency", "Fastest"]), log=lambda s: None)
     assert not (tmp_path / "sw").exists()  # nothing written, nothing run
 
 

@@ -259,3 +259,29 @@ def test_points_sharing_a_model_start_once_it_is_trained(tmp_path):
     res = run_sweep(spec, log=lambda s: None, executor=ex)
     assert res.counts == {"ok": 2} and ex.submitted == [pts[0].hash, pts[1].hash]
     assert ex.overlapped >= 1  # the second started while the first was still running
+
+
+def test_reuse_target_columns_table_and_plot(tmp_path):
+    # issue 21: per-layer reuse factors per point, II / latency / resources per point, and the trade-off plot
+    from sweep.pareto import reuse_markdown, reuse_plot
+
+    spec = SweepSpec(output=tmp_path / "sw", axes={"reuse_factor": (1, 8)}, build={"rtl": False})
+    rows = []
+    for p in expand(spec):
+        assert p.config.hardware.rtl is False  # --no-rtl reaches every point
+        r = int(p.values["reuse_factor"])
+        rep = _report(lut=1000 // r)
+        rep["resources"]["hls_estimate"]["DSP"] = 40 // r
+        rep["latency"] = {"hls_estimate": {"cycles": 8 + r, "ns": 5.0 * (8 + r), "ii": r, "ii_ns": 5.0 * r}}
+        rows.append(point_row(p, {"status": "ok"}, rep))
+    assert rows[1]["rf[enc_dense1]"] == 7 and rows[1]["rf[score_sum]"] == 4 and rows[1]["reuse_target"] == 8
+    assert rows[0]["rf[enc_dense1]"] == 1 and rows[1]["ii_ns[hls_estimate]"] == 40.0
+    df = write_table(rows, tmp_path)
+    i = list(df.columns).index("clock_period_ns") + 1  # right after the axis columns
+    assert list(df.columns[i:i + 4]) == ["rf[enc_dense1]", "rf[enc_dense2]", "rf[mu_dense]", "rf[score_sum]"]
+    md = reuse_markdown(df)
+    assert "| ptq" not in md and "rf[enc_dense1]" in md and "ii_ns[hls_estimate]" in md and "DSP[hls_estimate]" in md
+    assert len([l for l in md.splitlines() if l.startswith("| ") and "reuse_factor" not in l]) == 2
+    png = reuse_plot(df, tmp_path)
+    assert png is not None and png.stat().st_size > 0
+    assert reuse_markdown(df.iloc[:1]) == "" and reuse_plot(df.iloc[:1], tmp_path / "none") is None
