@@ -274,7 +274,7 @@ def test_reuse_target_columns_table_and_plot(tmp_path):
         rep["resources"]["hls_estimate"]["DSP"] = 40 // r
         rep["latency"] = {"hls_estimate": {"cycles": 8 + r, "ns": 5.0 * (8 + r), "ii": r, "ii_ns": 5.0 * r}}
         rows.append(point_row(p, {"status": "ok"}, rep))
-    assert rows[1]["rf[enc_dense1]"] == 7 and rows[1]["rf[score_sum]"] == 4 and rows[1]["reuse_target"] == 8
+    assert rows[1]["rf[enc_dense1]"] == 7 and rows[1]["rf[score_sum]"] == 7 and rows[1]["reuse_target"] == 8
     assert rows[0]["rf[enc_dense1]"] == 1 and rows[1]["ii_ns[hls_estimate]"] == 40.0
     df = write_table(rows, tmp_path)
     i = list(df.columns).index("clock_period_ns") + 1  # right after the axis columns
