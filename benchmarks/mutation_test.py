@@ -83,7 +83,24 @@ def _scratch_tree(dest: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
 
 
+def _exclude_other_functions(path: Path, functions: tuple[str, ...]) -> None:
+    """In the scratch copy only: wrap every other top-level function / class in ``# pragma: no mutate start/end``
+    so that mutmut neither generates nor runs their mutants."""
+    import ast
+
+    lines = path.read_text().splitlines()
+    spans = [(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]), n.end_lineno)
+             for n in ast.parse("\n".join(lines)).body
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name not in functions]
+    for start, end in sorted(spans, reverse=True):
+        lines[end:end] = ["# pragma: no mutate end"]
+        lines[start - 1:start - 1] = ["# pragma: no mutate start"]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def _configure(dest: Path, module: str, tests: list[str]) -> None:
+    if module in FUNCTIONS:
+        _exclude_other_functions(dest / module, FUNCTIONS[module])
     py = (dest / "pyproject.toml").read_text()
     py = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", py)
     py += ("\n[tool.mutmut]\n"
