@@ -184,3 +184,16 @@ def test_paired_efficiency_when_the_view_selects_nothing():
     assert (one.n_selected_emulator, one.eff_rel_diff_emu_vs_view, one.eff_rel_diff_stat) == (1, None, None)
     two = wp.paired_efficiency_difference(s, 0.15, s, 1.0)  # emulator selects 2, view 0
     assert (two.n_selected_emulator, two.eff_rel_diff_emu_vs_view) == (2, None)
+
+
+def test_roc_points_by_hand():
+    """bkg {1, 3}, sig {2, 4}: thresholds 4, 3, 2, 1 give (FPR, TPR) = (0, .5), (.5, .5), (.5, 1), (1, 1)."""
+    fpr, tpr = wp.roc(np.array([1.0, 3.0]), np.array([2.0, 4.0]))
+    pts = set(zip(fpr.tolist(), tpr.tolist()))
+    assert {(0.0, 0.5), (0.5, 1.0), (1.0, 1.0)} <= pts and pts <= {(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)}
+    assert wp.auc(np.array([1.0, 3.0]), np.array([2.0, 4.0])) == 0.75  # 3 of the 4 (sig, bkg) pairs ordered right
+
+
+def test_decision_agreement_record():
+    d = wp.decision_agreement(np.array([0.0, 2.0, 2.0, 0.0]), 1.0, np.array([0.0, 2.0, 0.0, 2.0]), 1.0)
+    assert d.to_dict() == {"decision_agreement": 0.5, "n_disagree": 2, "accepted_overlap": 1 / 3}
