@@ -13,6 +13,8 @@ EQUIVALENT = {
     "emulation.agreement.x_exact_agreement__mutmut_68": "len(per_ev) == n_events >= 1 always: zero events already "
                                                         "fail the reshape, so the `or True` changes nothing",
     "emulation.agreement.x_exact_agreement__mutmut_70": "the else branch (no events) is unreachable, see mutmut_68",
+    # analysis/report.py (physics_section)
+    "analysis.report.x_physics_section__mutmut_92": "dict.setdefault(key) inserts None, as setdefault(key, None)",
     # quantize/precision.py
     "quantize.precision.xǁPrecisionǁfrom_qkeras__mutmut_20": "drops rounding=RND_CONV, which is the dataclass "
                                                              "default",
