@@ -15,6 +15,9 @@ EQUIVALENT = {
     "emulation.agreement.x_exact_agreement__mutmut_70": "the else branch (no events) is unreachable, see mutmut_68",
     # analysis/report.py (physics_section)
     "analysis.report.x_physics_section__mutmut_92": "dict.setdefault(key) inserts None, as setdefault(key, None)",
+    # analysis/references.py
+    "analysis.references.x_source_entry__mutmut_68": "eff >= 0 vs eff > 0 differ only at eff = 0, where the "
+                                                     "cross-section v is already None (xsec_for_events_pb)",
     # quantize/precision.py
     "quantize.precision.xǁPrecisionǁfrom_qkeras__mutmut_20": "drops rounding=RND_CONV, which is the dataclass "
                                                              "default",
