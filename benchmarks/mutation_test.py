@@ -138,13 +138,15 @@ def _results(dest: Path, mutmut: str, functions: tuple[str, ...] | None = None) 
     return counts, survivors
 
 
-def run_module(module: str, tests: list[str], mutmut: str, keep: Path | None, max_children: int) -> ModuleResult:
+def run_module(module: str, tests: list[str], mutmut: str, keep: Path | None, max_children: int,
+               run: bool = True) -> ModuleResult:
     work = Path(tempfile.mkdtemp(prefix="mutmut_")) if keep is None else keep / module.replace("/", "_")
     work.mkdir(parents=True, exist_ok=True)
     try:
-        _scratch_tree(work)
-        _configure(work, module, tests)
-        subprocess.run([mutmut, "run", "--max-children", str(max_children)], cwd=work, check=False)
+        if run:
+            _scratch_tree(work)
+            _configure(work, module, tests)
+            subprocess.run([mutmut, "run", "--max-children", str(max_children)], cwd=work, check=False)
         counts, survivors = _results(work, mutmut, FUNCTIONS.get(module))
         res = ModuleResult(module, counts, survivors)
         if survivors:
@@ -163,14 +165,19 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the scratch trees (mutmut browse / show) under this directory")
     ap.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers (the machine is shared)")
     ap.add_argument("--goal", type=float, default=0.90)
+    ap.add_argument("--no-run", action="store_true",
+                    help="only summarize the results already in the --keep trees (of an earlier run)")
     opts = ap.parse_args(argv)
+    if opts.no_run and opts.keep is None:
+        ap.error("--no-run reads the trees of an earlier --keep run: give --keep DIR")
     unknown = [m for m in opts.modules if m not in TARGETS]
     if unknown:
         ap.error(f"no targeted tests for {unknown}; known: {sorted(TARGETS)}")
     mutmut = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
     if not Path(mutmut).exists():
         ap.error("mutmut is not installed: pip install -e '.[test]'")
-    results = [run_module(m, TARGETS[m], mutmut, opts.keep, opts.max_children) for m in (opts.modules or TARGETS)]
+    results = [run_module(m, TARGETS[m], mutmut, opts.keep, opts.max_children, not opts.no_run)
+               for m in (opts.modules or TARGETS)]
     return 0 if print_summary(results, opts.goal) else 1
 
 
