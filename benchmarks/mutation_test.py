@@ -120,8 +120,9 @@ def _configure(dest: Path, module: str, tests: list[str]) -> None:
 
 
 def _in_functions(name: str, functions: tuple[str, ...] | None) -> bool:
-    """mutmut 3 names a mutant ``pkg.module.x_<function>__mutmut_<n>`` (methods: ``xǁClassǁmethod__mutmut_<n>``)."""
-    return functions is None or any(f"x_{f}__mutmut_" in name or f"ǁ{f}__mutmut_" in name for f in functions)
+    """mutmut 3 names a mutant ``pkg.module.x_<function>__mutmut_<n>``, a method ``xǁClassǁmethod__mutmut_<n>``."""
+    return functions is None or any(f"x_{f}__mutmut_" in name or f"ǁ{f}__mutmut_" in name or f"xǁ{f}ǁ" in name
+                                    for f in functions)
 
 
 def _results(dest: Path, mutmut: str, functions: tuple[str, ...] | None = None) -> tuple[dict, list]:
