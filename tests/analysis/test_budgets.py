@@ -50,3 +50,37 @@ def test_table_and_markdown_name_sources():
     md = latency_resources_md(rep)
     assert "Verilator simulation of the da4ml Verilog | 8 | 40" in md and "analytic HLS estimate (model)" in md
     assert "Budgets: **PASSED**" in md
+
+
+def test_budget_limits_are_inclusive_and_bounded():
+    """Limits: latency > 0 (0.5 ns is legal), LUT share in (0, 100] (100 legal, 0 and 100.5 not), DSP >= 0."""
+    assert Budgets(latency_ns=0.5).latency_ns == 0.5
+    assert Budgets(lut_percent=100).lut_percent == 100 and Budgets(dsp=0).dsp == 0
+    for bad in (0, 100.5, 101):
+        with pytest.raises(ValueError, match=rf"^--lut-budget-percent must be in \(0, 100\], got {bad}$"):
+            Budgets(lut_percent=bad)
+    assert Budgets(latency_ns=25.0, dsp=3, enforce=True).to_dict() == {
+        "latency_ns": 25.0, "lut_percent": None, "dsp": 3, "enforce": True, "ii_ns": 25.0}  # II: 40 MHz spacing
+
+
+def test_evaluate_budgets_full_record_by_hand():
+    """Every field of the record: a value equal to its limit passes; a budget no source measures is undecided
+    (passed None, not failed); only the measured source is decisive; no LUT budget -> no LUT entry."""
+    latency = {"hls_estimate": {"ns": 60.0}, "rtl_simulation": {"ns": 50.0}}
+    resources = {"hls_estimate": {"DSP": 4}}
+    b = evaluate_budgets(Budgets(latency_ns=50.0, lut_percent=None, dsp=2, enforce=True), latency, resources)
+    assert b["latency_ns"] == {"limit": 50.0, "unit": "ns", "passed": True, "decided_by": ["rtl_simulation"],
+                               "sources": {"rtl_simulation": {"value": 50.0, "pass": True},
+                                           "hls_estimate": {"value": 60.0, "pass": False}}}
+    assert b["dsp"] == {"limit": 2, "unit": "DSP", "passed": False, "decided_by": ["hls_estimate"],
+                        "sources": {"hls_estimate": {"value": 4, "pass": False}}}
+    assert "lut_percent" not in b
+    assert b["checks"] == [
+        {"name": "latency_ns", "limit": 50.0, "value": 50.0, "source": "rtl_simulation", "pass": True, "decisive": True},
+        {"name": "latency_ns", "limit": 50.0, "value": 60.0, "source": "hls_estimate", "pass": False, "decisive": False},
+        {"name": "dsp", "limit": 2, "value": 4, "source": "hls_estimate", "pass": False, "decisive": True}]
+    assert (b["failed"], b["enforced"], b["passed"]) == (["dsp"], True, False)
+    # a LUT budget (listed before DSP) with no source giving a LUT share: undecided, the DSP budget still checked
+    u = evaluate_budgets(Budgets(latency_ns=None, lut_percent=5.0, dsp=8), {}, resources)
+    assert u["lut_percent"] == {"limit": 5.0, "unit": "% of part LUTs", "sources": {}, "passed": None, "decided_by": []}
+    assert u["dsp"]["passed"] is True and (u["failed"], u["passed"], u["enforced"]) == ([], True, False)

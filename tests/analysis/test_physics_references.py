@@ -133,3 +133,32 @@ def test_summary_table_prints_the_computed_figures(physics):
     assert "emulator threshold 999990, 10 of 1000000 SM test events above" in txt
     assert "0.45 / 0.3 / 0.45" in txt.replace("0.450", "0.45").replace("0.300", "0.3")
     assert "2.75" in txt and "quantized Keras (float64, every event)" in txt
+
+
+def test_physics_section_emulator_only_with_offline_scores_by_hand():
+    """Only the emulator (no float view, no twin), plus the offline (full VAE) scores: every figure by hand on a
+    10-event background.  FPR 0.2 -> 2 events may pass: threshold = 3rd highest background score = 8."""
+    bkg = np.array([3.0, 9.0, 1.0, 7.0, 5.0, 10.0, 2.0, 8.0, 4.0, 6.0])
+    sig = np.array([8.5, 11.0, 0.5, 12.0])  # 3 of 4 above 8
+    offline = {"background": {"kl": np.array([1.0, 2.0, 3.0, 4.0]), "reco": np.array([1.0, 2.0, 3.0, 4.0])},
+               "sigA": {"kl": np.array([2.5, 5.0]), "reco": np.array([0.0, 0.0])}}
+    res = rp.physics_section([wp.WorkingPointSpec("w", 0.2)], {"background": bkg, "sigA": sig}, None, None,
+                             offline, SM_MONTH, {"sigA": 0.5})
+    (w,) = res["working_points"]
+    assert (w["name"], w["fpr"], w["threshold"], w["n_background_above"], w["n_test_background"]) == ("w", 0.2, 8.0, 2, 10)
+    assert w["decision_agreement"] is None and "threshold_float_view" not in w and "decision_n_disagree" not in w
+    assert list(res["signals"]) == ["sigA"]  # the background is not a signal
+    d = res["signals"]["sigA"]
+    # AUC: pairs (sig > bkg) = 8 + 10 + 0 + 10 = 28 of 40
+    assert d["auc_emulator"] == pytest.approx(28 / 40) and d["auc_float_view"] is None and d["auc_float_twin"] is None
+    assert d["acceptance_x_trigger_eff"] == 0.5
+    e = d["working_points"]["w"]
+    assert e["eff_emulator"] == 0.75 and e["eff_float_view"] is None and e["eff_float_twin"] is None
+    assert "n_selected_emulator" not in e  # the paired comparison needs the float view
+    # 100 / (0.5 * 0.75 * 5000) pb; S/B = 1/3: 0.2 * 185.6e6 / 3 / (0.5 * 0.75 * 5000)
+    assert e["xsec_100_per_month_pb"] == pytest.approx(100 / 1875, rel=1e-12)
+    assert e["xsec_sb_one_third_pb"] == pytest.approx(0.2 * 185.6e6 / 3 / 1875, rel=1e-12)
+    # offline AUCs: kl: 2.5 beats 2 of 4, 5.0 beats 4 of 4 -> 6/8; reco: 0 beats none -> 0
+    assert res["offline"] == {"source": "float_twin full VAE (Keras)", "auc": {"sigA": {"kl": 0.75, "reco": 0.0}}}
+    assert "offline" not in rp.physics_section([wp.WorkingPointSpec("w", 0.2)], {"background": bkg, "sigA": sig},
+                                                None, None, None, SM_MONTH, {"sigA": 0.5})

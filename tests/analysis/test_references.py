@@ -76,3 +76,29 @@ def test_published_values_kept_once_with_the_signals():
 
     assert {s: d["published"]["eff_30_per_day"] for s, d in BSM_SIGNALS.items()} == {
         "A_4l": 2.8e-3, "LQ_btau": 6.5e-4, "h0_tautau": 3.6e-4, "hpm_taunu": 1.2e-3}
+
+
+def test_source_entry_edges_by_hand():
+    """10 SM events 1..10 at FPR 0.2: threshold 8 (2 above).  Signal events *at* the threshold are not selected;
+    without an acceptance there is no cross-section and no cross-section error."""
+    from analysis.references import source_entry
+
+    bkg = np.arange(1.0, 11.0)
+    e = source_entry(bkg, np.array([8.0, 8.0, 9.0, 3.0]), 0.2, SM_MONTH, None)
+    assert (e["threshold"], e["n_background_above"], e["n_signal"], e["n_selected"], e["eff"]) == (8.0, 2, 4, 1, 0.25)
+    assert e["eff_err"] == pytest.approx(math.sqrt(0.25 * 0.75 / 4))
+    for k in ("xsec_100_per_month_pb", "xsec_sb_one_third_pb", "xsec_100_per_month_pb_err", "xsec_sb_one_third_pb_err"):
+        assert k in e and e[k] is None
+    with pytest.raises(ValueError, match=r"^a signal test sample is empty: no efficiency to measure$"):
+        source_entry(bkg, np.array([]), 0.2, SM_MONTH, 0.1)
+
+
+def test_reference_table_labels_and_published_source():
+    from analysis.references import SOURCE_LABELS
+
+    t = reference_table(WPS, _scores(), SM_MONTH, ACC, PUB)
+    assert t["published_working_point"] == "30_per_day"
+    assert t["uncertainty"] == ("binomial sqrt(eff (1 - eff) / n_signal) (eff_interval_68: exact Clopper-Pearson 68 % "
+                                "interval); cross-section errors scale with the binomial one")
+    assert t["sources"] == {k: SOURCE_LABELS[k] for k in ("float_view", "emulator", "supervised", "published")}
+    assert "published" not in reference_table(WPS, _scores(), SM_MONTH, ACC, {})["sources"]

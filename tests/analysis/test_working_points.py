@@ -154,3 +154,46 @@ def test_boundaries_of_specs_thresholds_and_empty_selections():
     assert d.eff_rel_diff_emu_vs_view == 0.0 and d.eff_rel_diff_stat is None
     d = wp.paired_efficiency_difference(np.array([0.0, 2.0]), 1.0, np.zeros(2), 1.0)  # only the emulator selects
     assert d.eff_rel_diff_emu_vs_view is None
+
+
+def test_fpr_must_be_strictly_inside_zero_one():
+    """FPR 0 selects nothing and FPR 1 everything: neither is a working point (nor anything above 1)."""
+    for bad in (0.0, 1.0, 1.5, -1e-5):
+        with pytest.raises(ValueError, match=rf"^working point 'x': FPR must be in \(0, 1\), got {bad}$"):
+            wp.WorkingPointSpec("x", bad)
+    assert wp.WorkingPointSpec("x", 0.999).fpr == 0.999
+
+
+def test_threshold_with_exactly_one_event_allowed():
+    """10 events at FPR 0.1 (and 0.19): floor(fpr * 10) = 1 event may pass, the threshold is the 2nd highest score."""
+    scores = np.array([3.0, 9.0, 1.0, 7.0, 5.0, 0.5, 2.0, 4.0, 6.0, 8.0])
+    assert wp.threshold_at_fpr(scores, 0.1) == (8.0, 1)
+    assert wp.threshold_at_fpr(scores, 0.19) == (8.0, 1)
+    assert wp.threshold_at_fpr(scores, 0.2) == (7.0, 2)
+    with pytest.raises(ValueError, match=r"^FPR 0.09 needs more than 10 background events \(at least 12\)$"):
+        wp.threshold_at_fpr(scores, 0.09)
+
+
+def test_paired_efficiency_when_the_view_selects_nothing():
+    """No event selected by the float view: relative difference 0 when the emulator selects none either,
+    undefined (None) when it selects some; the statistical error is undefined in both cases."""
+    s = np.array([0.1, 0.2, 0.3])
+    none = wp.paired_efficiency_difference(s, 1.0, s, 1.0)
+    assert (none.eff_rel_diff_emu_vs_view, none.eff_rel_diff_stat) == (0.0, None)
+    one = wp.paired_efficiency_difference(s, 0.25, s, 1.0)  # emulator selects 1, view 0
+    assert (one.n_selected_emulator, one.eff_rel_diff_emu_vs_view, one.eff_rel_diff_stat) == (1, None, None)
+    two = wp.paired_efficiency_difference(s, 0.15, s, 1.0)  # emulator selects 2, view 0
+    assert (two.n_selected_emulator, two.eff_rel_diff_emu_vs_view) == (2, None)
+
+
+def test_roc_points_by_hand():
+    """bkg {1, 3}, sig {2, 4}: thresholds 4, 3, 2, 1 give (FPR, TPR) = (0, .5), (.5, .5), (.5, 1), (1, 1)."""
+    fpr, tpr = wp.roc(np.array([1.0, 3.0]), np.array([2.0, 4.0]))
+    pts = set(zip(fpr.tolist(), tpr.tolist()))
+    assert {(0.0, 0.5), (0.5, 1.0), (1.0, 1.0)} <= pts and pts <= {(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)}
+    assert wp.auc(np.array([1.0, 3.0]), np.array([2.0, 4.0])) == 0.75  # 3 of the 4 (sig, bkg) pairs ordered right
+
+
+def test_decision_agreement_record():
+    d = wp.decision_agreement(np.array([0.0, 2.0, 2.0, 0.0]), 1.0, np.array([0.0, 2.0, 0.0, 2.0]), 1.0)
+    assert d.to_dict() == {"decision_agreement": 0.5, "n_disagree": 2, "accepted_overlap": 1 / 3}

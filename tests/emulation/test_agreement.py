@@ -67,3 +67,37 @@ def test_correlation_of_float32_scores_is_computed_in_float64():
     a64, b64 = a.astype(np.float64) - a.mean(dtype=np.float64), b.astype(np.float64) - b.mean(dtype=np.float64)
     assert score_correlation(a, b)["score_pearson"] == pytest.approx(
         (a64 @ b64) / np.sqrt((a64 @ a64) * (b64 @ b64)), rel=1e-13)
+
+
+def test_exact_agreement_compares_in_float64():
+    """Extended-precision (long double) outputs are rounded to float64 before the comparison: a difference
+    below float64 resolution (2**-60 at 1.0) is no difference, on either side."""
+    one = np.ones((3, 1))
+    tiny = np.ones((3, 1), dtype=np.longdouble) + np.longdouble(2.0) ** -60
+    if tiny[0, 0] == 1:
+        pytest.skip("long double is float64 on this platform")
+    for emu, ker in ((tiny, one), (one, tiny)):
+        a = exact_agreement(emu, ker, float32_tolerance=False)
+        assert (a.n_mismatched, a.n_differ_any, a.max_abs_diff, a.worst_event) == (0, 0, 0.0, None)
+
+
+def test_exact_agreement_degenerate_shapes():
+    """Events with no outputs: nothing differs, the largest difference is 0 (not an error); no events at all
+    is refused (numpy cannot infer the per-event width of an empty array)."""
+    z = np.zeros((2, 0))
+    a = exact_agreement(z, z, lsb=0.25)
+    assert (a.n_events, a.n_mismatched, a.n_differ_any, a.max_abs_diff, a.max_diff_lsb, a.worst_event) == (
+        2, 0, 0, 0.0, 0.0, None)
+    with pytest.raises(ValueError):
+        exact_agreement(np.zeros((0, 1)), np.zeros((0, 1)))
+
+
+def test_score_correlation_accepts_long_double_scores():
+    """Scores are correlated in float64: long double inputs (on which scipy's p-value has no kernel) work."""
+    a = np.array([1.0, 2.0, 3.0, 4.5])
+    b = np.array([1.0, 4.0, 9.0, 100.3])
+    want = score_correlation(a, b)
+    da, db = a - a.mean(), b - b.mean()
+    assert want["score_pearson"] == pytest.approx((da @ db) / np.sqrt((da @ da) * (db @ db)), rel=1e-12)
+    for x, y in ((a.astype(np.longdouble), b), (a, b.astype(np.longdouble))):
+        assert score_correlation(x, y) == pytest.approx(want, rel=1e-12)

@@ -70,3 +70,53 @@ def test_parse_roundtrip(s, expected):
 def test_parse_errors(bad):
     with pytest.raises(ValueError):
         Precision.parse(bad)
+
+
+def test_ap_strings_written_out():
+    """The exact hls4ml type strings (lower-case ap_fixed / ap_ufixed, explicit modes), not only a round trip."""
+    assert str(Precision.parse("ap_fixed<8,3>")) == "ap_fixed<8,3,AP_TRN,AP_WRAP>"
+    assert Precision.parse("ufixed<6,2,RND,SAT>").to_ap() == "ap_ufixed<6,2,AP_RND,AP_SAT>"
+
+
+def test_from_qkeras_defaults_and_limits():
+    """quantized_bits(8) is integer=0 -> ap_fixed<8,1> with QKeras's round-half-to-even; the smallest legal widths."""
+    assert Precision.from_qkeras(8) == Precision(True, 8, 1, Rounding.RND_CONV, Overflow.SAT)
+    assert Precision.from_qkeras(8).rounding is Rounding.RND_CONV
+    assert Precision.from_qkeras(2).levels == 4 and Precision.from_qkeras(1, keep_negative=False).levels == 2
+    assert Precision(False, 1, 1).levels == 2  # a 1-bit unsigned type is legal: {0, 1}
+    with pytest.raises(ValueError, match=r"^QKeras quantized_bits needs bits >= 2, got 1$"):
+        Precision.from_qkeras(1)
+    with pytest.raises(ValueError, match=r"^QKeras quantized_bits needs bits >= 1, got 0$"):
+        Precision.from_qkeras(0, keep_negative=False)
+
+
+def test_error_messages_name_the_problem():
+    with pytest.raises(ValueError, match=r"^fixed-point width must be >= 1, got 0$"):
+        Precision(False, 0, 0)
+    with pytest.raises(ValueError, match=r"^a signed fixed-point type needs at least 2 bits \(sign \+ 1\)$"):
+        Precision(True, 1, 1)
+    with pytest.raises(ValueError, match=r"^unknown rounding mode 'AP_FOO'; choose one of \['TRN', 'RND', 'RND_CONV'\]$"):
+        Rounding.parse("AP_FOO")
+    with pytest.raises(ValueError, match=r"^unknown overflow mode 'SATX'; choose one of \['WRAP', 'SAT', 'SAT_SYM'\]$"):
+        Overflow.parse("SATX")
+    with pytest.raises(ValueError, match=r"^cannot parse precision 'int8': expected e\.g\. 'ap_fixed<16,6>'"):
+        Precision.parse("int8")
+
+
+def test_float32_inputs_are_quantized_in_float64():
+    """A 32-bit type's largest code 2**31 - 1 is not a float32: float32 inputs must be handled in float64."""
+    p = Precision(True, 32, 32, Rounding.TRN, Overflow.SAT)  # integers in [-2**31, 2**31 - 1]
+    x = np.array([3.0e9, 2.0**31, 5.0], dtype=np.float32)
+    q = quantize_np(x, p)
+    assert q.dtype == np.float64 and list(q) == [2**31 - 1, 2**31 - 1, 5.0]
+    hi, lo = out_of_range_np(x, p)
+    assert list(hi) == [True, True, False] and not lo.any()
+
+
+def test_out_of_range_uses_the_types_rounding():
+    """1.9 at step 1/4: truncation gives 1.75 (= max, in range); round-to-nearest gives 2.0 (above max)."""
+    x = np.array([1.9, -2.1])
+    hi, lo = out_of_range_np(x, Precision(True, 4, 2, Rounding.TRN, Overflow.SAT))
+    assert list(hi) == [False, False] and list(lo) == [False, True]  # floor(-8.4) = -9 -> -2.25 < -2
+    hi, lo = out_of_range_np(x, Precision(True, 4, 2, Rounding.RND_CONV, Overflow.SAT))
+    assert list(hi) == [True, False] and list(lo) == [False, False]  # rint(-8.4) = -8 -> -2.0 = min
