@@ -20,15 +20,14 @@ def convert(b: Build) -> None:
 
     cfg = b.config
     out_dir = b.staging_dir or cfg.resolved_output_dir()  # a transaction's staging directory: written in place
+    candidates = (b.family.layer_shapes(cfg) or {}) if cfg.score is None and b.family.handles else {}
     deployed = {layer.name for layer in b.deploy.layers}
-    shapes = b.family.layer_shapes(cfg) if cfg.score is None and getattr(b.family, "handles", False) else None
-    unused = [ls.name for ls in cfg.hls.layers if ls.name not in deployed and shapes and ls.name in shapes]
+    unused = [ls.name for ls in cfg.hls.layers if ls.name in candidates and ls.name not in deployed]
     if unused:  # settings for another on-chip score's layers (a sweep without --score lists every candidate's)
         from dataclasses import replace
 
         say(f"per-layer settings of {unused} not applied: not layers of the deployed score's graph")
-        cfg = replace(cfg, hls=replace(cfg.hls, layers=tuple(ls for ls in cfg.hls.layers if ls.name not in unused)))
-        b.config = cfg
+        b.config = cfg = cfg.replace(hls=replace(cfg.hls, layers=tuple(ls for ls in cfg.hls.layers if ls.name not in unused)))
     layer_prec = {ls.name: ls.precisions for ls in cfg.hls.layers if ls.precision}
     if layer_prec:  # the bit-exact flow takes types from the quantizers: the layers' quantizers are replaced
         if b.family_state.get("extra_projects") or "cwola_train" in b.done:

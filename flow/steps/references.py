@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from flow.build import Build, step
+from flow.steps.trigger import raw_standardisation
 from models.build_util import say
 
 
@@ -32,9 +31,7 @@ def references(b: Build) -> None:
         return
     t0 = time.perf_counter()
     # the DNNs' own standardisation of the raw features (b.mean / b.std are the VAE's, on its transformed features)
-    x_tr = np.asarray(b.train_ds.x_train, dtype=np.float64)
-    mean, std = x_tr.mean(axis=0).astype(np.float32), x_tr.std(axis=0).astype(np.float32)
-    std[std == 0] = 1.0
+    mean, std = raw_standardisation(b.train_ds.x_train, b.train_ds.x_train.shape[1])
     models, info = train_or_load_supervised(b.config, b.train_ds, mean, std, signals)
     sup = logits(models, b.xs)
     b.timings["supervised_reference"] = time.perf_counter() - t0

@@ -105,12 +105,17 @@ def data(b: Build) -> None:
     say(f"data: {len(b.train_ds.x_train)} train, {len(test.x_test_bkg)} SM test events, "
         f"signals {', '.join(f'{k}={len(v)}' for k, v in test.x_test_signal.items())} ({b.timings['data']:.1f} s)")
     n_feat = test.x_test_bkg.shape[1]
-    if len(b.train_ds.x_train):
-        b.mean = b.train_ds.x_train.mean(axis=0).astype(np.float32)
-        b.std = b.train_ds.x_train.std(axis=0).astype(np.float32)
-        b.std[b.std == 0] = 1.0
-    else:
-        b.mean, b.std = np.zeros(n_feat, np.float32), np.ones(n_feat, np.float32)
+    b.mean, b.std = raw_standardisation(b.train_ds.x_train, n_feat)
+
+
+def raw_standardisation(x_train: np.ndarray, n_feat: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) in float32 of the raw training features (std 1 where a feature is constant; 0 / 1 without
+    training events): the build's standardisation unless the family brings its own (``input_scaling``)."""
+    if not len(x_train):
+        return np.zeros(n_feat, np.float32), np.ones(n_feat, np.float32)
+    mean, std = x_train.mean(axis=0).astype(np.float32), x_train.std(axis=0).astype(np.float32)
+    std[std == 0] = 1.0
+    return mean, std
 
 
 @step("prepare", requires=("data",))
