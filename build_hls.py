@@ -331,7 +331,9 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
                   ("--n-test-bkg", dict(type=_positive_int)), ("--n-signal", dict(type=_positive_int)),
                   ("--epochs", dict(type=_positive_int)), ("--input-precision", {}), ("--part", {}),
                   ("--emulator", dict(choices=["fast", "csim"])), ("--csim-events", dict(type=_positive_int)),
-                  ("--min-spearman", dict(type=float)), ("--cache-dir", dict(type=str))):
+                  ("--min-spearman", dict(type=float)), ("--cache-dir", dict(type=str)),
+                  ("--score", dict(help="the on-chip score every point deploys (vae21: mu2 or reco); default: each "
+                                        "point picks its own on the validation split, so points may differ"))):
         p.add_argument(a, **kw)
     p.add_argument("--fpr", type=float, action="append", help="working points by FPR (first = main working point)")
     p.add_argument("--rate", type=float, action="append", help="extra working point: SM rate in Hz")
@@ -351,7 +353,7 @@ def sweep_main(args: argparse.Namespace) -> int:
     spec = SweepSpec.from_yaml(args.spec) if args.spec else SweepSpec()
     build = {k: getattr(args, k) for k in ("seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs",
                                             "input_precision", "part", "emulator", "csim_events", "min_spearman",
-                                            "cache_dir", "rtl")}
+                                            "cache_dir", "rtl", "score")}
     build["fprs"], build["extra_rates_hz"] = args.fpr, args.rate
     pareto = dict(spec.pareto, **({"efficiency": args.pareto_efficiency} if args.pareto_efficiency else {}))
     spec = spec.with_overrides(

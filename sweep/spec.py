@@ -68,6 +68,7 @@ SCHEMA = {
         "min_spearman": _NUM,
         "cache_dir": (str, None),
         "rtl": (bool, None),  # false = --no-rtl (the L1 families build the da4ml RTL by default)
+        "score": (str, None),  # the on-chip score every point deploys (None: each point picks its own)
     },
     "execution": {
         "workers": int,
@@ -245,7 +246,7 @@ def training_key(cfg: BuildConfig) -> str:
 
 
 _BUILD_KEYS = {"seed", "n_train", "n_val", "n_test_bkg", "n_signal", "epochs", "input_precision", "emulator",
-               "csim_events", "fprs", "extra_rates_hz", "cache_dir"}
+               "csim_events", "fprs", "extra_rates_hz", "cache_dir", "score"}
 
 
 def expand(spec: SweepSpec) -> list[Point]:

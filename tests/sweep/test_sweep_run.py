@@ -14,7 +14,8 @@ def _small_build(cache):
     args = dict(zip(SMALL[::2], SMALL[1::2]))
     return {"n_train": int(args["--n-train"]), "n_signal": int(args["--n-signal"]),
             "n_test_bkg": int(args["--n-test-bkg"]), "fprs": [float(args["--fpr"])], "epochs": int(args["--epochs"]),
-            "min_spearman": 0.5, "cache_dir": str(cache), "csim_events": 5000}
+            "min_spearman": 0.5, "cache_dir": str(cache), "csim_events": 5000,
+            "score": "reco"}  # every point deploys the same score (else each picks its own: not comparable)
 
 
 @pytest.mark.slow
