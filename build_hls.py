@@ -144,6 +144,8 @@ def _print_outcome(report: dict, ok: bool, summary: str) -> int:
     print()
     print(f"timings [s]: {report['timings_s']}")
     print(f"report: {Path(report['hls']['project_dir']) / 'report' / 'report.md'}")
+    for w in report["checks"].get("warnings", []):
+        print(f"warning: {w}")
     if not ok:
         print("AGREEMENT CHECK FAILED: " + "; ".join(report["checks"]["failures"]), file=sys.stderr)
         return 1

@@ -169,7 +169,9 @@ def _efficiency_check_lines(ec: dict | None) -> list[str]:
             stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
             if d.get("rel_diff_stat_bootstrap") is not None:  # the thresholds' fluctuation included
                 stat += f" (+- {d['rel_diff_stat_bootstrap']:.1%} with the thresholds, bootstrap)"
-            cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{'' if d['passed'] else ' FAIL'}")
+            flag = {"failed": " FAIL", "beyond_limit_not_significant": f" beyond the limit by {d['excess_z']:.1f} sigma:"
+                    f" not significant (<= {ec['significance_z']:g})"}.get(d.get("status"), "")
+            cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{flag}")
     return ["", f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
                 f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells)]
 

@@ -44,10 +44,25 @@ def _efficiency_failures(report: dict) -> list[str]:
     ec = report.get("efficiency_check")
     if ec is None or ec["working_point"] is None or ec["passed"]:
         return []
-    bad = [f"{s} " + ("undefined (the float view selects none)" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}")
+    bad = [f"{s} " + ("undefined (the float view selects none" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}")
+           + (f", {d['excess_z']:.1f} sigma beyond the limit" if d.get("excess_z") is not None else "")
+           + (")" if d["rel_diff"] is None else "")
            for s, d in ec["signals"].items() if not d["passed"]]
     return [f"emulator vs float view efficiency at {ec['working_point']}: {', '.join(bad)} "
-            f"(limit {ec['max_rel_diff']:.0%})"]
+            f"(limit {ec['max_rel_diff']:.0%}, failed beyond {ec.get('significance_z', 0):g} sigma)"]
+
+
+def efficiency_warnings(report: dict) -> list[str]:
+    """Signals whose efficiency difference lies beyond the limit but not significantly (passed, said)."""
+    ec = report.get("efficiency_check")
+    if not ec or not ec.get("working_point"):
+        return []
+    return [f"emulator vs float view efficiency at {ec['working_point']}: {s} "
+            + ("undefined (the float view selects none)" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}")
+            + f" is beyond the {ec['max_rel_diff']:.0%} limit but not significantly ("
+            + ("n/a" if d.get("excess_z") is None else f"{d['excess_z']:.1f}") + f" <= {ec['significance_z']:g} sigma; "
+            f"{d.get('n_only_emulator')} events selected by the emulator only, {d.get('n_only_float_view')} by the view only)"
+            for s, d in ec["signals"].items() if d.get("status") == "beyond_limit_not_significant"]
 
 
 def headroom_failures(report: dict) -> list[str]:

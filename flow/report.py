@@ -141,7 +141,7 @@ def finish_report(b: Build) -> None:
     report["timings_s"] = {k: round(v, 3) for k, v in b.timings.items()}
     report["flow"] = {"family": b.family.name, "steps": [*b.done, "report"], "steps_s": dict(b.steps_s)}
     ok, failures = checks.CHECKS[kind](report, b.config)
-    report["checks"] = {"passed": ok, "failures": failures}
+    report["checks"] = {"passed": ok, "failures": failures, "warnings": checks.efficiency_warnings(report)}
     if kind is not ReportKind.HUNT:
         report["checks"]["tolerances"] = checks.tolerances_dict(b.config, kind)
     report["data"] = {**report["data"], "events": events_statement(report["data"])}

@@ -243,6 +243,9 @@ def companion(b: Build) -> None:
                 "project_dir": str((b.final_dir / out.name) if b.final_dir else out),
                 "traceback": traceback.format_exc()[-4000:]}
     checks = b.report["checks"]
+    if isinstance(comp, dict) and comp.get("status") != "failed":
+        checks.setdefault("warnings", []).extend(f"companion {fam.companion}: {w}"
+                                                 for w in crep["checks"].get("warnings", []))
     if not cok:
         checks["passed"] = False
         checks["failures"].append(f"companion {fam.companion}: " + (

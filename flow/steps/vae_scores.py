@@ -111,9 +111,10 @@ def score_candidates(b: Build) -> None:
 
 def _add_full_uncertainty(b: Build, ec: dict) -> None:
     """The check's relative differences with their full uncertainty (the thresholds' fluctuation included:
-    :mod:`analysis.eff_bootstrap`) beside the paired signal-only one; the pass rule (|rel diff| <= limit) is
-    unchanged."""
+    :mod:`analysis.eff_bootstrap`) beside the paired signal-only one; the check is re-decided with it (a difference
+    beyond the limit fails when it is significant against this uncertainty)."""
     from analysis.eff_bootstrap import rel_diff_bootstrap
+    from analysis.working_points import decide_efficiency_check
 
     wp = next((w for w in b.family_state["wps"] if w.name == ec["working_point"]), None)
     if wp is None:
@@ -127,6 +128,7 @@ def _add_full_uncertainty(b: Build, ec: dict) -> None:
         d["rel_diff_bootstrap_16_84"] = [boot["signals"][s]["p16"], boot["signals"][s]["p84"]]
         d["rel_diff_bootstrap_undefined_fraction"] = boot["signals"][s]["fraction_undefined"]
     ec["bootstrap"] = {k: v for k, v in boot.items() if k != "signals"}
+    decide_efficiency_check(ec)
     say(f"efficiency check at {ec['working_point']} (emulator vs float view, limit {ec['max_rel_diff']:.0%}): " + ", ".join(
         f"{s} " + ("undefined" if d["rel_diff"] is None else f"{d['rel_diff']:+.1%}") + " +- " +
         ("n/a" if d["rel_diff_stat"] is None else f"{d['rel_diff_stat']:.1%}") + " (signal, paired) +- " +

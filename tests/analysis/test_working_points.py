@@ -91,7 +91,7 @@ def test_efficiency_check_gates_the_build_at_its_working_point():
     assert ec["passed"] and ec["signals"]["A"]["rel_diff"] == 0.05
     rep = {"agreement": {"emulator_vs_keras": {"n_mismatched": 0}}, "efficiency_check": ec}
     assert _check(rep, Tolerances()) == (True, [])
-    signals["C"] = sig(0.0125, 0.01, 0.25, 0.05)
+    signals["C"] = sig(0.0125, 0.01, 0.25, 0.05)  # 3 sigma beyond the 10 % limit
     signals["D"] = sig(0.001, 0.0, None, None)
     rep["efficiency_check"] = efficiency_check(signals, "l1_1kHz", 0.10)
     ok, failures = _check(rep, Tolerances())
@@ -128,14 +128,42 @@ def test_selections_are_strictly_above_threshold_and_tiny_denominators():
 
 def test_efficiency_check_record():
     e = {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3, "eff_rel_diff_emu_vs_view": -0.2,
-         "eff_rel_diff_stat": 0.05}
+         "eff_rel_diff_stat": 0.04, "n_selected_only_emulator": 3, "n_selected_only_float_view": 8}
     ec = wp.efficiency_check({"S": {"working_points": {"l1_1kHz": e}}}, "l1_1kHz", 0.1)
-    assert ec == {"working_point": "l1_1kHz", "max_rel_diff": 0.1, "passed": False,
+    assert ec == {"working_point": "l1_1kHz", "max_rel_diff": 0.1, "significance_z": 2.0, "passed": False,
+                  "not_significant": [],
                   "source": "emulator and float view efficiencies on the same signal events, each at its own threshold",
                   "signals": {"S": {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3,
-                                    "rel_diff": -0.2, "rel_diff_stat": 0.05, "passed": False}}}
+                                    "rel_diff": -0.2, "rel_diff_stat": 0.04, "n_only_emulator": 3,
+                                    "n_only_float_view": 8, "status": "failed", "excess_z": pytest.approx(2.5),
+                                    "passed": False}}}
     none = wp.efficiency_check({"S": {"working_points": {"other": e}}}, "l1_1kHz", 0.1)
     assert none["working_point"] is None and none["passed"] is True
+
+
+def test_efficiency_check_fails_only_significant_excesses():
+    """Beyond the 10 % limit: failed when the excess is > 2 sigma, else passed as "beyond_limit_not_significant"
+    (a 1-event vs 0-event difference at a 1 kHz working point reads -100 % +- 100 %)."""
+    def check(rel, stat, boot=None, only=(None, None)):
+        e = {"eff_emulator": 0.0, "eff_float_view": 0.0, "eff_float_twin": 0.0, "eff_rel_diff_emu_vs_view": rel,
+             "eff_rel_diff_stat": stat, "n_selected_only_emulator": only[0], "n_selected_only_float_view": only[1]}
+        ec = wp.efficiency_check({"S": {"working_points": {"w": e}}}, "w", 0.1)
+        if boot is not None:
+            ec["signals"]["S"]["rel_diff_stat_bootstrap"] = boot
+            wp.decide_efficiency_check(ec)
+        return ec["signals"]["S"]["status"], ec["passed"], ec["not_significant"]
+
+    assert check(-0.2, 0.05) == ("beyond_limit_not_significant", True, ["S"])  # exactly 2 sigma beyond: not > 2
+    assert check(-0.2, 0.0499) == ("failed", False, [])
+    assert check(+0.31, 0.1) == ("failed", False, [])  # 2.1 sigma
+    assert check(-1.0, 1.0, only=(0, 1)) == ("beyond_limit_not_significant", True, ["S"])
+    assert check(-0.2, 0.01, boot=0.06)[0] == "beyond_limit_not_significant"  # the bootstrap's uncertainty decides
+    assert check(-0.2, 0.06, boot=0.01)[0] == "failed"
+    # the view selects none: the emulator-only events' McNemar z = sqrt(n)
+    assert check(None, None, only=(4, 0))[:2] == ("beyond_limit_not_significant", True)
+    assert check(None, None, only=(5, 0))[:2] == ("failed", False)
+    assert check(None, None)[:2] == ("failed", False)  # no counts: nothing shows the difference is small
+    assert check(0.1, 0.0)[0] == "within_limit"
 
 
 def test_efficiency_check_limit_is_inclusive():
