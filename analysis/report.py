@@ -164,16 +164,25 @@ def _efficiency_check_lines(ec: dict | None) -> list[str]:
     cells = []
     for s, d in ec["signals"].items():
         if d["rel_diff"] is None:
-            cells.append(f"{s} undefined (view selects none)")
+            cells.append(f"{s} undefined (view selects none, emulator {d.get('n_only_emulator')} events)"
+                         f"{_status_flag(d, ec)}")
         else:
             stat = f" +- {d['rel_diff_stat']:.1%} stat" if d.get("rel_diff_stat") is not None else ""
             if d.get("rel_diff_stat_bootstrap") is not None:  # the thresholds' fluctuation included
                 stat += f" (+- {d['rel_diff_stat_bootstrap']:.1%} with the thresholds, bootstrap)"
-            flag = {"failed": " FAIL", "beyond_limit_not_significant": f" beyond the limit by {d['excess_z']:.1f} sigma:"
-                    f" not significant (<= {ec['significance_z']:g})"}.get(d.get("status"), "")
+            flag = _status_flag(d, ec)
             cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{flag}")
     return ["", f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
                 f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells)]
+
+
+def _status_flag(d: dict, ec: dict) -> str:
+    if d.get("status") == "failed":
+        return " FAIL"
+    if d.get("status") == "beyond_limit_not_significant":
+        z = "n/a" if d.get("excess_z") is None else f"{d['excess_z']:.1f}"
+        return f" beyond the limit by {z} sigma: not significant (<= {ec['significance_z']:g})"
+    return ""
 
 
 def _signal_row(s: str, d: dict, wps: list[dict]) -> list[str]:

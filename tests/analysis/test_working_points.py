@@ -225,3 +225,20 @@ def test_roc_points_by_hand():
 def test_decision_agreement_record():
     d = wp.decision_agreement(np.array([0.0, 2.0, 2.0, 0.0]), 1.0, np.array([0.0, 2.0, 0.0, 2.0]), 1.0)
     assert d.to_dict() == {"decision_agreement": 0.5, "n_disagree": 2, "accepted_overlap": 1 / 3}
+
+
+def test_efficiency_check_lines_of_the_report_name_each_status():
+    from analysis.report import _efficiency_check_lines
+
+    def e(rel, stat, only_emu=None):
+        return {"working_points": {"w": {"eff_emulator": 0.0, "eff_float_view": 0.0, "eff_float_twin": 0.0,
+                                         "eff_rel_diff_emu_vs_view": rel, "eff_rel_diff_stat": stat,
+                                         "n_selected_only_emulator": only_emu, "n_selected_only_float_view": 0}}}
+
+    ec = wp.efficiency_check({"A": e(0.05, 0.02), "B": e(-0.2, 0.05), "C": e(0.5, 0.01), "D": e(None, None, 2)}, "w", 0.1)
+    line = _efficiency_check_lines(ec)[1]
+    assert line.startswith("efficiency check at w (emulator vs float view, relative, limit 10%): FAILED; ")
+    assert "A +5.0% +- 2.0% stat, B" in line  # within the limit: no flag
+    assert "B -20.0% +- 5.0% stat beyond the limit by 2.0 sigma: not significant (<= 2)" in line
+    assert "C +50.0% +- 1.0% stat FAIL" in line
+    assert "D undefined (view selects none, emulator 2 events) beyond the limit by 1.4 sigma: not significant" in line
