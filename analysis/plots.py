@@ -85,10 +85,11 @@ def roc_curves(plt, s_by_source: dict, fprs=()):
     fig, ax = plt.subplots(figsize=(8, 7))
     styles = ["-", ":", "--"]
     srcs = [(k, v) for k, v in s_by_source.items() if v is not None]
+    sorted_bkg = {src: np.sort(sc["background"]) for src, sc in srcs}
     for i, k in enumerate(list(srcs[0][1])[1:]):
         color = f"C{i}"
         for (src, sc), ls in zip(srcs, styles):
-            f, t = wp.roc(sc["background"], sc[k])
+            f, t = wp.roc_points(sorted_bkg[src], sc[k])
             ax.plot(f, t, ls, color=color, label=f"{k} ({src})")
     for f in fprs:
         ax.axvline(f, color="gray", lw=0.8)

@@ -48,10 +48,11 @@ def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
             entry["decision_agreement"] = None
         out_wps.append(entry)
     sig_out = {}
+    sorted_bkg = {src: np.sort(sc["background"]) for src, sc in bkg_sets.items()}  # one sort for every signal's AUC
     for s in signals:
         d = {}
         for src, sc in bkg_sets.items():
-            d[f"auc_{src}"] = wp.auc(sc["background"], sc[s])
+            d[f"auc_{src}"] = wp.auc(sc["background"], sc[s], bkg_sorted=sorted_bkg[src])
         for src in SOURCES:
             d.setdefault(f"auc_{src}", None)
         acc = acceptances.get(s)
@@ -75,8 +76,7 @@ def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
     if offline:
         res["offline"] = {
             "source": "float_twin full VAE (Keras)",
-            "auc": {s: {name: wp.auc(offline["background"][name], offline[s][name]) for name in ("kl", "reco")}
-                    for s in signals},
+            "auc": _offline_aucs(offline, signals),
         }
     return res
 
@@ -156,6 +156,12 @@ def _hardware_lines(report: dict) -> list[str]:
                                  f" by {'/'.join(b[n]['decided_by']) or 'no source'}"
                                  for n in ("latency_ns", "lut_percent", "dsp") if n in b) + ")")
     return lines
+
+
+def _offline_aucs(offline: dict, signals) -> dict:
+    sorted_bkg = {name: np.sort(offline["background"][name]) for name in ("kl", "reco")}
+    return {s: {name: wp.auc(offline["background"][name], offline[s][name], bkg_sorted=sorted_bkg[name])
+                for name in ("kl", "reco")} for s in signals}
 
 
 def _efficiency_check_lines(ec: dict | None) -> list[str]:

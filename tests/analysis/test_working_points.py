@@ -242,3 +242,31 @@ def test_efficiency_check_lines_of_the_report_name_each_status():
     assert "B -20.0% +- 5.0% stat beyond the limit by 2.0 sigma: not significant (<= 2)" in line
     assert "C +50.0% +- 1.0% stat FAIL" in line
     assert "D undefined (view selects none, emulator 2 events) beyond the limit by 1.4 sigma: not significant" in line
+
+
+def test_auc_equals_sklearn_with_ties_and_a_reused_sort():
+    """The Mann-Whitney count on the sorted SM scores is sklearn's roc_auc_score (ties counted half)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(7)
+    bkg = np.round(rng.normal(0, 1, 20_000), 1)  # rounded: many ties, within and across the samples
+    sig = np.round(rng.normal(0.7, 1.3, 3_000), 1)
+    ref = roc_auc_score(np.r_[np.zeros(len(bkg)), np.ones(len(sig))], np.r_[bkg, sig])
+    assert wp.auc(bkg, sig) == pytest.approx(ref, abs=1e-12)
+    assert wp.auc(bkg, sig, bkg_sorted=np.sort(bkg)) == wp.auc(bkg, sig)
+    assert wp.auc(np.array([1.0, 2.0]), np.array([2.0])) == 0.75  # one below, one equal
+    with pytest.raises(ValueError, match="AUC needs SM and signal scores"):
+        wp.auc(np.array([]), sig)
+
+
+def test_roc_points_lie_on_the_exact_curve():
+    """Every reduced (FPR, TPR) point is one of the exact curve's; thresholds at log-spaced SM ranks from the top
+    (the largest SM score: FPR 0)."""
+    rng = np.random.default_rng(8)
+    bkg, sig = rng.normal(0, 1, 50_000), rng.normal(1, 1, 5_000)
+    f, t = wp.roc_points(np.sort(bkg), sig, n_points=100)
+    assert f[0] == 0 and f[1] == 1 / len(bkg) and (f[-1], t[-1]) == (1.0, 1.0) and len(f) <= 101
+    assert np.all(np.diff(f) > 0)
+    thr = np.sort(bkg)[len(bkg) - 1 - np.rint(f[:-1] * len(bkg)).astype(int)]
+    assert np.array_equal(t[:-1], [np.mean(sig > x) for x in thr])
+    assert np.array_equal(f[:-1], [np.mean(bkg > x) for x in thr])
