@@ -157,6 +157,32 @@ def quantize_np(x: np.ndarray, p: Precision) -> np.ndarray:
 
 
 def out_of_range_np(x: np.ndarray, p: Precision) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of values that after rounding fall above ``max`` / below ``min`` (i.e. saturate or wrap)."""
+    """Masks of values that after rounding fall above ``max`` / below ``min`` (i.e. saturate or wrap).
+
+    Compared without rounding every value: with H = max / step and L = min / step (integers), round(x / step) > H
+    exactly when x >= (H + 1) step (TRN), x >= (H + 1/2) step (RND), x > (H + 1/2) step or a tie onto an even H + 1
+    (RND_CONV, half to even); < L likewise.  The bounds are exact in float64 and, when they fit, in x's own float32
+    (no float64 copy of millions of values).  :func:`out_of_range_rounded_np` is the rounding reference."""
+    x = np.asarray(x)
+    H, L = p.max / p.step, p.min / p.step
+    if p.rounding is Rounding.TRN:
+        up, down = (H + 1) * p.step, L * p.step
+        hi_mask_fn, lo_mask_fn = (lambda v, t: v >= t), (lambda v, t: v < t)
+    else:
+        up, down = (H + 0.5) * p.step, (L - 0.5) * p.step
+        if p.rounding is Rounding.RND:
+            hi_mask_fn, lo_mask_fn = (lambda v, t: v >= t), (lambda v, t: v < t)
+        else:  # half to even: a tie rounds outwards only onto an even integer
+            up_tie, down_tie = (H + 1) % 2 == 0, (L - 1) % 2 == 0
+            hi_mask_fn = (lambda v, t: v >= t) if up_tie else (lambda v, t: v > t)
+            lo_mask_fn = (lambda v, t: v <= t) if down_tie else (lambda v, t: v < t)
+    if x.dtype == np.float32 and float(np.float32(up)) == up and float(np.float32(down)) == down:
+        return hi_mask_fn(x, np.float32(up)), lo_mask_fn(x, np.float32(down))
+    x = x.astype(np.float64, copy=False)
+    return hi_mask_fn(x, up), lo_mask_fn(x, down)
+
+
+def out_of_range_rounded_np(x: np.ndarray, p: Precision) -> tuple[np.ndarray, np.ndarray]:
+    """Reference of :func:`out_of_range_np`: every value rounded as the quantizer rounds, then compared."""
     y = round_np(np.asarray(x, dtype=np.float64) / p.step, p.rounding) * p.step
     return y > p.max, y < p.min

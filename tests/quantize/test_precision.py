@@ -120,3 +120,23 @@ def test_out_of_range_uses_the_types_rounding():
     assert list(hi) == [False, False] and list(lo) == [False, True]  # floor(-8.4) = -9 -> -2.25 < -2
     hi, lo = out_of_range_np(x, Precision(True, 4, 2, Rounding.RND_CONV, Overflow.SAT))
     assert list(hi) == [True, False] and list(lo) == [False, False]  # rint(-8.4) = -8 -> -2.0 = min
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+@pytest.mark.parametrize("signed,width,integer", [(True, 8, 3), (False, 10, 4), (True, 4, 2), (True, 24, 12),
+                                                  (False, 3, 5), (True, 6, -1)])
+def test_out_of_range_by_bounds_equals_rounding_every_value(rounding, signed, width, integer):
+    """The bound comparison gives the masks of rounding every value then comparing, in float32 and float64, on
+    values around both bounds including the exact ties (half steps) that each rounding mode breaks its own way."""
+    from quantize.precision import out_of_range_rounded_np
+
+    p = Precision(signed, width, integer, rounding, Overflow.SAT)
+    rng = np.random.default_rng(width * 31 + integer)
+    grid = np.concatenate([np.arange(-4, 4.5, 0.5) * p.step + b for b in (p.max, p.min)])
+    nz = grid[grid != 0]  # (the reference's x / step underflows to -0 for the denormal next to 0)
+    x = np.concatenate([grid, np.nextafter(nz, np.inf), np.nextafter(nz, -np.inf),
+                        rng.uniform(p.min - 8 * p.step, p.max + 8 * p.step, 2000)])
+    for arr in (x, x.astype(np.float32)):
+        got, ref = out_of_range_np(arr, p), out_of_range_rounded_np(arr, p)
+        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert out_of_range_np(x, p)[0].any() and out_of_range_np(x, p)[1].any()  # both sides are exercised
