@@ -181,8 +181,32 @@ def estimate_dense(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
                          adder_depth=depth, notes=("DSP" if to_dsp else "LUT") + f" multipliers, acc {acc_w} b")
 
 
+def estimate_dense_da(spec: LayerSpec, clock_ns: float) -> LayerEstimate:
+    """hls4ml's ``distributed_arithmetic`` strategy: the constant matrix-vector product as da4ml's adder graph
+    (hls4ml generates it with da4ml's CMVM solver).  LUT = the solver's own cost (adder bits, da4ml's default
+    hardware model ``adder_size=1, carry_size=-1``, i.e. one LUT per adder bit on a carry chain), no DSPs;
+    latency = the graph's depth in da4ml delay units at ``T_ADD_NS`` each, cut into cycles like the other layers;
+    FF = the layer's outputs registered at each cycle boundary.  Inputs are taken as signed ``in_width``-bit
+    integers (the spec does not keep the input's sign; an unsigned ReLU output costs at most one bit more)."""
+    from da4ml.cmvm import solve
+
+    w = np.asarray(spec.kernel, dtype=np.float64)
+    n_in, n_out = w.shape
+    half = 2.0 ** (spec.in_width - 1)
+    pipe = solve(w.astype(np.float32), qintervals=[(-half, half - 1, 1.0)] * n_in, adder_size=1, carry_size=-1)
+    depth = float(pipe.latency[1])
+    cycles = _cycles(depth * T_ADD_NS, clock_ns) + 1
+    acc_w = spec.in_width + spec.weight_width + int(math.ceil(math.log2(max(n_in, 2))))
+    nz = np.rint(w * 2.0**spec.weight_frac) != 0
+    return LayerEstimate(spec.name, "dense", cycles, 0, int(round(float(pipe.cost))), cycles * n_out * acc_w, 0,
+                         n_mult=0, n_shift=int(nz.sum()), adder_depth=int(math.ceil(depth)),
+                         notes=f"distributed arithmetic: da4ml adder graph, depth {depth:g} delay units")
+
+
 def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: float) -> LayerEstimate:
     if spec.kind == "dense":
+        if strategy is Strategy.DISTRIBUTED_ARITHMETIC:
+            return estimate_dense_da(spec, clock_ns)
         return estimate_dense(spec, strategy, reuse, clock_ns)
     if spec.kind == "quant":
         lut = spec.n_out * spec.out_width * (int(spec.saturating) + int(spec.rounding))

@@ -105,3 +105,21 @@ def test_per_layer_reuse_factors_set_ii_and_cycles():
     base = estimate(specs, HLSConfig())
     est = estimate(specs, HLSConfig(layers=(LayerSettings("d", reuse_factor=4),)))
     assert (base.ii, est.ii) == (1, 4) and est.cycles == base.cycles + 3
+
+
+@pytest.mark.parametrize("kernel,lut,depth", [
+    ([[1.0], [1.0]], 8, 1),  # x1 + x2 of two 8-bit inputs: one adder, 8 LUTs on the carry chain (da4ml's cost model)
+    ([[1.0, 0.0], [0.0, 1.0]], 0, 0),  # wires only
+    ([[3.0], [0.0]], 8, 1),  # 3x = x + (x << 1)
+    ([[1.0], [1.0], [1.0], [1.0]], 25, 2),  # a two-level tree: 8 + 8 + 9 bits
+])
+def test_distributed_arithmetic_estimate_counts_the_adder_graph(kernel, lut, depth):
+    """Under hls4ml's distributed_arithmetic strategy a dense layer is an adder graph: no DSP, no multiplier, LUTs
+    one per adder bit, latency from the graph's depth (hand-counted adders on 8-bit inputs)."""
+    k = np.array(kernel)
+    spec = LayerSpec("d", "dense", n_out=k.shape[1], in_width=8, weight_width=3, weight_frac=0, kernel=k)
+    e = estimate_layer(spec, Strategy.DISTRIBUTED_ARITHMETIC, 1, 5.0)
+    assert (e.DSP, e.n_mult, e.LUT, e.adder_depth) == (0, 0, lut, depth)
+    assert e.cycles == (1 if depth == 0 else 2)  # depth x T_ADD_NS = 1-2 ns fits one cycle, plus the output register
+    lat = estimate_layer(spec, Strategy.LATENCY, 1, 5.0)
+    assert lat.n_mult == int(np.count_nonzero(k == 3.0))  # the Latency model multiplies by 3, DA adds
