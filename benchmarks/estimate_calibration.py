@@ -4,7 +4,7 @@
 
 A project directory is a build's output (``report/report.json`` with the RTL and yosys sources, and
 ``model/estimate_layers.json``, the deployable model's layers as the estimate reads them); a sweep's point
-directories are projects too.  For every project the estimate is recomputed from its layers for two hls4ml
+directory stands for its ``project/``.  For every project the estimate is recomputed from its layers for two hls4ml
 strategies, at the project's clock: ``Latency`` (the Vitis HLS multiplier-per-weight model of ``hls/estimate.py``)
 and ``distributed_arithmetic`` (the constant matrix-vector products as da4ml's adder graph,
 ``hls.estimate.estimate_dense_da``), and printed beside da4ml's own estimate and the measurement.  The RTL is
@@ -62,10 +62,11 @@ def main(argv=None) -> int:
     p.add_argument("projects", nargs="+", type=Path)
     p.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = p.parse_args(argv)
-    missing = [str(d) for d in args.projects if not (d / "report" / "report.json").is_file()]
+    projects = [d / "project" if (d / "point.json").is_file() else d for d in args.projects]  # a sweep point
+    missing = [str(d) for d in projects if not (d / "report" / "report.json").is_file()]
     if missing:
         raise SystemExit(f"not a built project (no report/report.json): {missing}")
-    rows = [_row(d) for d in args.projects]
+    rows = [_row(d) for d in projects]
     print("\n".join(table(rows)))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
