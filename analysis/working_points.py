@@ -196,3 +196,18 @@ def efficiency_check(signals: dict, wp_name: str, max_rel: float) -> dict:
                              "passed": rel is not None and abs(rel) <= max_rel}
     out["passed"] = out["working_point"] is None or all(v["passed"] for v in out["signals"].values())
     return out
+
+
+JET_DEFAULT_MISTAGS = (("mistag_1pct", 1e-2), ("mistag_10pct", 1e-1), ("mistag_0.1pct", 1e-3))
+
+
+def jet_rate_plan(extra_rates_hz=()) -> RatePlan:
+    """Jet tagging (``deepsets``): working points at fixed mistag rates (the fraction of q/g test jets tagged),
+    1 % (the efficiency check), 10 % and 0.1 %; the stream stands for one tagged jet per bunch crossing."""
+    wps = [WorkingPointSpec(n, f) for n, f in JET_DEFAULT_MISTAGS]
+    for r in extra_rates_hz:
+        if not (0 < r < L1_INPUT_RATE_HZ):
+            raise ValueError(f"--rate {r} Hz must be in (0, {L1_INPUT_RATE_HZ:.3g}) Hz, the L1 input rate")
+        wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / L1_INPUT_RATE_HZ))
+    return RatePlan("L1 jets (one jet per 40 MHz bunch crossing)", L1_INPUT_RATE_HZ, tuple(wps),
+                    len(JET_DEFAULT_MISTAGS), {}, efficiency_check_wp="mistag_1pct")

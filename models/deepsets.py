@@ -69,17 +69,16 @@ def _q(bits_int, signed=True):
     return qkeras_quantized_bits(b, i, keep_negative=True) if signed else qkeras_quantized_relu(b, i)
 
 
-class _AnglesOnly:
+def _angles_only():
     """Kernel constraint: rows of pt (0) and pid (3) held at zero (Phi depends on the angles only)."""
+    import keras
 
-    def __init__(self):
-        self.mask = np.array([0, 1, 1, 0], np.float32)[:, None]
+    @keras.saving.register_keras_serializable(package="deepsets", name="AnglesOnly")
+    class AnglesOnly(keras.constraints.Constraint):
+        def __call__(self, w):
+            return w * keras.ops.convert_to_tensor(np.array([0, 1, 1, 0], np.float32)[:, None], dtype=w.dtype)
 
-    def __call__(self, w):
-        return w * self.mask
-
-    def get_config(self):
-        return {}
+    return AnglesOnly()
 
 
 def build_model(mc: DeepSetsConfig, name: str = "deepsets"):
@@ -94,7 +93,7 @@ def build_model(mc: DeepSetsConfig, name: str = "deepsets"):
     h = x
     efn = mc.variant is Variant.EFN
     for i, n in enumerate(mc.phi):
-        extra = {"kernel_constraint": _AnglesOnly()} if efn and i == 0 else {}
+        extra = {"kernel_constraint": _angles_only()} if efn and i == 0 else {}
         h = QDense(n, use_bias=efn, **wq, **extra, name=f"phi{i + 1}")(h)
         h = QActivation(_q(mc.act_bits, signed=False), name=f"phi_relu{i + 1}")(h)
     if efn:
@@ -110,3 +109,80 @@ def build_model(mc: DeepSetsConfig, name: str = "deepsets"):
         h = QActivation(_q(mc.act_bits, signed=False), name=f"head_relu{i + 1}")(h)
     out = QDense(1, **wq, name="logit")(h)
     return keras.Model(inp, out, name=name)
+
+
+def float_view(qmodel, mc: DeepSetsConfig):
+    """The quantized model's trained weights in the same architecture with every quantizer off (float)."""
+    import keras
+
+    inp = keras.Input((N_CONST, N_FEAT), name="constituents")
+    h, efn = inp, mc.variant is Variant.EFN
+    for i, n in enumerate(mc.phi):
+        h = keras.layers.Dense(n, use_bias=efn, activation="relu", name=f"phi{i + 1}")(h)
+    if efn:
+        h = keras.layers.Multiply(name="pt_weight")([h, keras.layers.Dense(mc.phi[-1], use_bias=False,
+                                                                           name="pt_broadcast")(inp)])
+    h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
+    for i, n in enumerate(mc.head):
+        h = keras.layers.Dense(n, activation="relu", name=f"head{i + 1}")(h)
+    fm = keras.Model(inp, keras.layers.Dense(1, name="logit")(h), name="deepsets_float_view")
+    for layer in fm.layers:
+        if layer.weights:
+            src = qmodel.get_layer(layer.name)
+            layer.set_weights([np.asarray(w) for w in src.get_weights()[:len(layer.weights)]])
+    return fm
+
+
+def train(model, mc: DeepSetsConfig, ds) -> dict:
+    """Supervised fit on the labelled training jets (early stopping on the validation jets, best weights kept)."""
+    import time
+
+    import keras
+
+    if not len(ds.x_train) or not len(ds.x_val):
+        raise ValueError("deepsets needs labelled training and validation jets (/train and /val with 'label')")
+    model.compile(optimizer=keras.optimizers.Adam(mc.learning_rate),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    cb = [keras.callbacks.EarlyStopping(patience=mc.patience, restore_best_weights=True)]
+    t0 = time.perf_counter()
+    h = model.fit(ds.x_train * PORT_SCALE, ds.y_train.astype(np.float32), epochs=mc.epochs, batch_size=mc.batch_size,
+                  validation_data=(ds.x_val * PORT_SCALE, ds.y_val.astype(np.float32)), verbose=0, callbacks=cb).history
+    return {"epochs_run": len(h["loss"]), "best_val_loss": float(min(h["val_loss"])), "n_train": len(ds.x_train),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def config_from_build(cfg, variant: Variant = Variant.DEEPSETS) -> DeepSetsConfig:
+    mc = DeepSetsConfig(variant=variant, seed=31 + int(cfg.seed))
+    return mc if cfg.epochs is None else replace(mc, epochs=int(cfg.epochs))
+
+
+def _prepare(cfg, train_ds, timings: dict, variant: Variant):
+    from models.registry import PreparedModel
+    from models.training import train_or_load
+
+    mc = config_from_build(cfg, variant)
+    model = build_model(mc, name=variant.value)
+    info = train_or_load(cfg, variant.value, mc.to_dict(), train_ds, {variant.value: model},
+                         lambda name, m: train(m, mc, train_ds), timings)
+    fview = float_view(model, mc)
+
+    def reference_scores(xs: dict):
+        return {k: fview.predict(x, batch_size=65536, verbose=0)[:, 0].astype(np.float64) for k, x in xs.items()}, \
+            None, None
+
+    desc = {"name": variant.value, "description": __doc__.split("\n\n")[0], "config": mc.to_dict(),
+            "training": info, "score": "tagger logit", "port_scale": PORT_SCALE.tolist()}
+    scale = (1.0 / PORT_SCALE).astype(np.float32)
+    return PreparedModel(deploy=model, description=desc, reference_scores=reference_scores,
+                         extras={"float_view": fview, "model_config": mc},
+                         input_scaling=(np.zeros_like(scale), scale))
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    """Registry hook (``--model deepsets``)."""
+    return _prepare(cfg, train_ds, timings, Variant.DEEPSETS)
+
+
+def prepare_efn_for_build(cfg, train_ds, mean, std, timings: dict):
+    """Registry hook (``--model efn``)."""
+    return _prepare(cfg, train_ds, timings, Variant.EFN)
