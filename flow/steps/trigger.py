@@ -266,6 +266,8 @@ def agree(b: Build) -> None:
     agreement["emulator_vs_keras"] = keras_agreement(b)
     if "csim_check" in b.family_state:
         agreement["emulator_vs_csim"] = b.family_state["csim_check"]
+    if "fast_emulator_fallback" in b.family_state:  # why the C-simulation, not the fast emulator, emulated
+        agreement["fast_emulator_fallback"] = b.family_state["fast_emulator_fallback"]
     if agreement["emulator_vs_keras"]["n_mismatched"] > 0:
         from emulation.divergence import first_divergent_layer
 
