@@ -186,14 +186,20 @@ class RatePlan:
         return self.input_rate_hz * SECONDS_PER_MONTH
 
 
-def l1_rate_plan(extra_rates_hz=()) -> RatePlan:
-    """Level-1: FPR 2.5e-5 (1 kHz of 40 MHz), 2.5e-6 (100 Hz) and 1e-5 (the published AE-on-FPGA study),
-    plus any ``--rate`` in Hz.  The SM test sample stands for the 40 MHz input (see data/l1.py)."""
-    wps = [WorkingPointSpec(n, f) for n, f in L1_DEFAULT_FPRS]
+def _l1_rates(extra_rates_hz) -> list[WorkingPointSpec]:
+    """``--rate`` in Hz as working points of the 40 MHz L1 input."""
+    wps = []
     for r in extra_rates_hz:
         if not (0 < r < L1_INPUT_RATE_HZ):
             raise ValueError(f"--rate {r} Hz must be in (0, {L1_INPUT_RATE_HZ:.3g}) Hz, the L1 input rate")
         wps.append(WorkingPointSpec(f"rate_{r:g}Hz", r / L1_INPUT_RATE_HZ))
+    return wps
+
+
+def l1_rate_plan(extra_rates_hz=()) -> RatePlan:
+    """Level-1: FPR 2.5e-5 (1 kHz of 40 MHz), 2.5e-6 (100 Hz) and 1e-5 (the published AE-on-FPGA study),
+    plus any ``--rate`` in Hz.  The SM test sample stands for the 40 MHz input (see data/l1.py)."""
+    wps = [WorkingPointSpec(n, f) for n, f in L1_DEFAULT_FPRS] + _l1_rates(extra_rates_hz)
     return RatePlan("L1 (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps), len(L1_DEFAULT_FPRS), {},
                     efficiency_check_wp="l1_1kHz")
 
@@ -252,3 +258,14 @@ def decide_efficiency_check(ec: dict) -> dict:
     ec["passed"] = ec["working_point"] is None or all(v["passed"] for v in ec["signals"].values())
     ec["not_significant"] = sorted(s for s, d in ec["signals"].items() if d["status"] == "beyond_limit_not_significant")
     return ec
+
+
+JET_DEFAULT_MISTAGS = (("mistag_1pct", 1e-2), ("mistag_10pct", 1e-1), ("mistag_0.1pct", 1e-3))
+
+
+def jet_rate_plan(extra_rates_hz=()) -> RatePlan:
+    """Jet tagging (``deepsets``): working points at fixed mistag rates (the fraction of q/g test jets tagged),
+    1 % (the efficiency check), 10 % and 0.1 %; the stream stands for one tagged jet per bunch crossing."""
+    wps = [WorkingPointSpec(n, f) for n, f in JET_DEFAULT_MISTAGS] + _l1_rates(extra_rates_hz)
+    return RatePlan("L1 jets (one jet per 40 MHz bunch crossing)", L1_INPUT_RATE_HZ, tuple(wps),
+                    len(JET_DEFAULT_MISTAGS), {}, efficiency_check_wp="mistag_1pct")

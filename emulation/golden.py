@@ -34,10 +34,10 @@ def select_golden(xs: dict[str, np.ndarray], scores: dict[str, np.ndarray], p_in
         n_top = n_tail if name == "background" else n_signal - n_signal // 2
         idx_rand = rng.choice(len(x), size=min(n_rand, len(x)), replace=False)
         idx_top = np.argsort(s)[::-1][: min(n_top, len(x))]
-        parts += [x[idx_rand], x[idx_top]]
+        parts += [x[idx_rand].reshape(len(idx_rand), -1), x[idx_top].reshape(len(idx_top), -1)]  # flat port order
         counts[f"{name}_random"] = int(len(idx_rand))
         counts[f"{name}_top_score"] = int(len(idx_top))
-    lim = limit_vectors(next(iter(xs.values())).shape[1], p_in)
+    lim = limit_vectors(parts[0].shape[1], p_in)
     parts.append(lim)
     counts["input_limits"] = int(len(lim))
     return np.concatenate(parts).astype(np.float32), counts

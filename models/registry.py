@@ -146,6 +146,7 @@ class PreparedModel:
 DATA_FAMILIES: dict[str, tuple[str, str]] = {
     "hlt21": ("data.dataset:load_or_generate_hlt", "data.dataset:read_hlt_h5"),
     "l1_57": ("data.l1:load_or_generate_l1", "data.l1:read_l1_h5"),
+    "jets": ("data.jets:load_or_generate_jets", "data.jets:read_jets_h5"),
 }
 
 
@@ -168,6 +169,8 @@ def _is_legacy_file(p: Path) -> bool:
 # 50 ns CMS Global Trigger budget
 L1_VAE_GOALS = (25.0, 0.5, 0)
 L1_AE_GOALS = (50.0, None, None)
+# issue 20: the jet tagger on a VU13P within the L1 correlator's per-algorithm budget this toolkit assumes, 100 ns
+DEEPSETS_GOALS = (100.0, None, None)
 
 FAMILIES: tuple[Family, ...] = (
     Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
@@ -191,6 +194,15 @@ FAMILIES: tuple[Family, ...] = (
                             prepare="models.vae57_hgq:prepare_for_build",
                             dense_shapes="models.vae57:dense_shapes_for_build", goals=L1_VAE_GOALS),
            ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan", rtl_by_default=True),
+    Family("deepsets", "supervised jet tagger on up to 16 constituents (pt, deta, dphi, pid): W/top/tau vs q/g",
+           TRIGGER_STEPS, (
+               Architecture("deepsets", "Deep Sets tagger: shared per-particle QDense network, mean pooling (N = 16: a "
+                            "shift), head, one logit", prepare="models.deepsets:prepare_for_build",
+                            goals=DEEPSETS_GOALS),
+               Architecture("efn", "Energy Flow Network tagger: pT-weighted sum of per-particle functions of the "
+                            "angles (IRC safe), head, one logit", prepare="models.deepsets:prepare_efn_for_build",
+                            goals=DEEPSETS_GOALS),
+           ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),

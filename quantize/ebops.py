@@ -61,7 +61,8 @@ def _stats(a) -> dict:
 def dense_ebops(bx: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = None) -> int:
     """EBOPs of one dense layer (see the module doc): input widths ``bx`` (n_in,), quantized ``kernel`` (n_in, n_out)."""
     bw = effective_bits(kernel)
-    e = int(np.asarray(bx, dtype=np.int64) @ bw.sum(axis=1))
+    # a dense layer shared over constituents (input (N, n_in), a pointwise conv in hls4ml): N copies of the products
+    e = int(np.sum(np.asarray(bx, dtype=np.int64).reshape(-1, bw.shape[0]) @ bw.sum(axis=1)))
     if bias is not None:
         e += int(effective_bits(bias).sum())
     return e

@@ -113,6 +113,9 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
             out = new(ins[0])
         elif cls == "QDense":
             new, out = _dense_copy(layer, ins[0], rounding)
+        elif cls in ("GlobalAveragePooling1D", "Multiply"):  # parameter-free (deepsets pooling, EFN pT weighting)
+            new = layer.__class__.from_config(layer.get_config())
+            out = new(ins if cls == "Multiply" else ins[0])
         elif cls in merge:
             if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
                 raise ValueError(f"layer {layer.name!r}: merge layers with their own quantizers are not supported")

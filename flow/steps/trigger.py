@@ -104,8 +104,8 @@ def data(b: Build) -> None:
     test = b.test_ds
     say(f"data: {len(b.train_ds.x_train)} train, {len(test.x_test_bkg)} SM test events, "
         f"signals {', '.join(f'{k}={len(v)}' for k, v in test.x_test_signal.items())} ({b.timings['data']:.1f} s)")
-    n_feat = test.x_test_bkg.shape[1]
-    b.mean, b.std = raw_standardisation(b.train_ds.x_train, n_feat)
+    n_feat = test.x_test_bkg.shape[-1]  # per-feature (last axis) for (n, F) and constituent lists (n, N, F)
+    b.mean, b.std = raw_standardisation(b.train_ds.x_train.reshape(-1, n_feat), n_feat)
 
 
 def raw_standardisation(x_train: np.ndarray, n_feat: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,9 +137,9 @@ def prepare(b: Build) -> None:
         b.deploy_qkeras, b.deploy = b.deploy, with_rounding(b.deploy, Rounding.RND)
         desc["rtl_variant"] = {"rounding": "RND", "replaces": "RND_CONV", "model_name": b.deploy.name}
         say("deployable model rebuilt with RND rounding (da4ml-traceable variant, same quantized weights)")
-    n_in = int(b.deploy.inputs[0].shape[-1])
-    if n_in != b.test_ds.x_test_bkg.shape[1]:
-        raise ValueError(f"model expects {n_in} input features but the data has {b.test_ds.x_test_bkg.shape[1]}")
+    n_in = tuple(int(d) for d in b.deploy.inputs[0].shape[1:])
+    if n_in != tuple(b.test_ds.x_test_bkg.shape[1:]):
+        raise ValueError(f"model expects input shape {n_in} but the data has {tuple(b.test_ds.x_test_bkg.shape[1:])}")
     _check_input_port(b)
     b.metadata = {
         "model": desc["name"], "build_config": cfg.to_dict(),
@@ -160,7 +160,12 @@ def _emulator(b: Build):
     # with --emulator rtl the fast emulator runs first; the hardware step replaces its numbers by the RTL's
     from emulation.fast import FastEmulator
 
-    return FastEmulator(b.deploy)
+    try:
+        return FastEmulator(b.deploy)
+    except ValueError as e:  # a layer the fast emulator does not implement: the C-simulation, with the reason
+        b.family_state["fast_emulator_fallback"] = f"fast emulator unavailable ({e}); the C-simulation emulates"
+        say(b.family_state["fast_emulator_fallback"])
+        return b.csim
 
 
 @step("emulate", requires=("convert",))
@@ -261,6 +266,8 @@ def agree(b: Build) -> None:
     agreement["emulator_vs_keras"] = keras_agreement(b)
     if "csim_check" in b.family_state:
         agreement["emulator_vs_csim"] = b.family_state["csim_check"]
+    if "fast_emulator_fallback" in b.family_state:  # why the C-simulation, not the fast emulator, emulated
+        agreement["fast_emulator_fallback"] = b.family_state["fast_emulator_fallback"]
     if agreement["emulator_vs_keras"]["n_mismatched"] > 0:
         from emulation.divergence import first_divergent_layer
 

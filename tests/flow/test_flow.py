@@ -43,7 +43,8 @@ def test_config_refuses_impossible_values(kw, msg):
 
 
 def test_family_registry():
-    assert registered_names() == ["ae57", "cwola", "vae21", "vae57", "vae57hgq"]
+    assert registered_names() == ["ae57", "cwola", "deepsets", "efn", "vae21", "vae57", "vae57hgq"]
+    assert get_family("deepsets") is get_family("efn") and get_family("deepsets").data == "jets"
     assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
     assert get_family("vae57").architecture("vae57").companion == "vae57hgq"
     assert get_family("vae57").architecture("vae57hgq").emulator == ""  # the fast emulator (per-element quantizers)
