@@ -11,12 +11,19 @@ Inputs are :mod:`data.calo` region images, (N, 18, 14) ET counts (LSB 0.5 GeV, 1
   Flatten, QDense(16), quantized ReLU, QDense(1).  Trained (MSE) on the teacher's score of the same image,
   standardised with the training sample's mean and std (8-bit weights/biases in [-2, 2) cannot reach a raw
   log-MSE of about -6); the standardisation is monotone, so the student's output is the deployed score.
+
+Status (issue 20, first half): the student converts with hls4ml 1.3 ``io_parallel`` (Conv2D included) and its
+C simulation equals float64 Keras exactly (tests/models/test_cicada.py).  Not yet done: the ``cicada``
+registry entry / build_hls.py flow (3-D inputs), the fast emulator (QConv2D unsupported: it raises naming the
+layer) and the da4ml RTL path (quantize.hgq_native.with_rounding has no QConv2D conversion).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+PART = "xc7vx690tffg1927-2"  # Virtex-7 690T (hls/parts.py: xc7vx690t), as the CMS calorimeter Layer-1 cards
+CLOCK_PERIOD_NS = 6.25  # 160 MHz
 STUDENT_INPUT_SCALE = 1.0 / 8  # firmware input = counts / 8: exact in ap_ufixed<10,7>
 TEACHER_INPUT_SCALE = 1.0 / 7
 WEIGHT_BITS = 8

@@ -32,13 +32,13 @@ def test_student_tracks_teacher(trained):
 def test_student_hls4ml_io_parallel_bit_exact(trained):
     import hls4ml
 
-    from models.cicada import student_input
+    from models.cicada import CLOCK_PERIOD_NS, PART, student_input
 
     ds, _, student, out = trained
     cfg = hls4ml.utils.config_from_keras_model(student, granularity="name", backend="Vitis")
     hm = hls4ml.converters.convert_from_keras_model(student, hls_config=cfg, output_dir=str(out), backend="Vitis",
-                                                    io_type="io_parallel", part="xc7vx690tffg1927-2",
-                                                    clock_period=6.25)
+                                                    io_type="io_parallel", part=PART,
+                                                    clock_period=CLOCK_PERIOD_NS)
     hm.compile()
     x = np.ascontiguousarray(student_input(np.concatenate([ds.x_test_bkg, ds.x_test_signal["hpm_taunu"]]))
                              .astype(np.float64))
