@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.l1_common import L1_INPUT
+from models.l1_common import L1_LOG1P_PT, L1_LOG_INPUT
 from models.vae21 import VAE21Config
 from quantize.spec import QuantSpec
 
@@ -30,11 +30,11 @@ from quantize.spec import QuantSpec
 # widened by one integer bit (L1_INPUT) and the weights at 8 bits.  Measured at 6-bit weights: emulator/float-view
 # Spearman 0.970 and 1 kHz efficiencies 26-28 % above the float view's; at 8 bits 0.990 and within 2 %.
 # ``--precision 6`` gives the starting point back.
-VAE57_QUANT = QuantSpec(input=L1_INPUT, weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4),
+VAE57_QUANT = QuantSpec(input=L1_LOG_INPUT, weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4),
                         precision_places=("weight", "bias"))
 # the VAE of models.vae21 with the L1 sizes, widths, seed and masked reconstruction loss
-VAE57_CONFIG = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=0.2, epochs=30, patience=5, seed=13,
-                           quant=VAE57_QUANT, recon_mask="l1_objects")
+VAE57_CONFIG = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=1.0, epochs=30, patience=5, seed=13,
+                           quant=VAE57_QUANT, recon_mask="l1_objects", log1p=L1_LOG1P_PT)
 
 
 def vae_config(cfg) -> VAE21Config:
@@ -51,7 +51,8 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     from models.training import train_pair
 
     mc = vae_config(cfg)
-    scale, xt, xv = l1_common.scaled(train_ds)
+    tf = l1_common.log1p_transform(mc, train_ds.feature_names)
+    scale, xt, xv = l1_common.scaled(train_ds, tf)
     qvae, twin, info = train_pair(cfg, "vae57", mc.to_dict(), train_ds, lambda quantized: v.build_vae(mc, quantized),
                                   lambda m, quantized: v.train_vae(m, mc, xt, xv), timings)
     deploy = v.deployable_model(qvae)
@@ -59,10 +60,10 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
 
     desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
             "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
-            "input_port": l1_common.port_range_check(mc.quant, scale)}
+            "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
     return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
-                         input_scaling=(np.zeros_like(scale), scale))
+                         input_scaling=(np.zeros_like(scale), scale), feature_transform=tf)
 
 
 def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
