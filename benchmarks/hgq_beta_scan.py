@@ -43,8 +43,9 @@ def main(argv=None) -> int:
 
     ds = read_l1_h5(a.data)
     mc = vae_config(Cfg())
-    scale, xt, xv = l1_common.scaled(ds)
-    xs = {"background": ds.x_test_bkg[: a.n_bkg] / scale, **{k: x / scale for k, x in ds.x_test_signal.items()}}
+    tf = l1_common.log1p_transform(mc, ds.feature_names) or (lambda x: x)  # vae57's log1p of the pT fields
+    scale, xt, xv = l1_common.scaled(ds, tf)
+    xs = {"background": tf(ds.x_test_bkg[: a.n_bkg]) / scale, **{k: tf(x) / scale for k, x in ds.x_test_signal.items()}}
     rows = []
 
     def evaluate(name, vae, info):

@@ -154,7 +154,8 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
 
     mc = vae_config(cfg)
     hc = HGQConfig()
-    scale, xt, xv = l1_common.scaled(train_ds)
+    tf = l1_common.log1p_transform(mc, train_ds.feature_names)  # vae57's log1p of the pT features
+    scale, xt, xv = l1_common.scaled(train_ds, tf)
     qvae, twin, info = train_pair(
         cfg, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, train_ds,
         lambda quantized: build_hgq_vae(mc, hc) if quantized else v.build_vae(mc, quantized=False),
@@ -163,7 +164,7 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     fview = v.float_view(qvae, mc)
     desc = {"name": "vae57hgq", "description": "vae57 with an HGQ2-native encoder (per-weight bit widths, EBOPs "
             "penalty); firmware = encoder mu + sum(mu^2)", "config": {**mc.to_dict(), "hgq": hc.to_dict()},
-            "training": info, "score": "sum(mu^2)"}
+            "training": info, "score": "sum(mu^2)", "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
     return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
                          extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
-                         input_scaling=(np.zeros_like(scale), scale))
+                         input_scaling=(np.zeros_like(scale), scale), feature_transform=tf)

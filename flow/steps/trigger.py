@@ -88,7 +88,9 @@ def _check_input_port(b: Build) -> None:
     p = precision_of_quantizer_layer(b.deploy.layers[1])
     t = b.test_ds
     samples = {"background": t.x_test_bkg, **t.x_test_signal}
-    bad = port_range_problems({k: (v - b.mean) / b.std for k, v in samples.items()}, p.min, p.max, p.to_ap())
+    ft = b.prepared.feature_transform  # e.g. vae57's log1p of the pT fields, applied upstream of the port
+    bad = port_range_problems({k: ((ft(v) if ft is not None else v) - b.mean) / b.std for k, v in samples.items()},
+                              p.min, p.max, p.to_ap())
     if bad:
         raise ValueError(f"--data {cfg.data_path}: inputs outside the firmware's input port:\n  " + "\n  ".join(bad)
                          + "\nfix the units/sentinel values, widen --input-precision, or accept it with --allow-saturation")

@@ -37,7 +37,7 @@ def small_vae57():
     from models.vae57 import VAE57_QUANT
 
     vq = VAE57_QUANT.with_bits(6)  # the CMS-like starting point: 6-bit weights and biases
-    assert vq.places == {"input": (9, 6), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4)}
+    assert vq.places == {"input": (9, 2), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4)}
     cfg = vae21.VAE21Config(n_features=57, hidden=(8, 6), latent=3, quant=vq)
     return vae21.deployable_model(vae21.build_vae(cfg, quantized=True))
 
@@ -95,6 +95,54 @@ def test_port_range_check_flags_a_port_too_narrow_for_the_l1_fields():
     assert ok["largest_field_value_scaled"] == pytest.approx(2047.5 / 40)
     narrow = port_range_check(QuantSpec(input=(8, 5)), scale)  # ap_fixed<8,6>: max 31.75
     assert not narrow["covers_field_range"] and narrow["port_max"] == 31.75
+
+
+def _l1_events(n, rng):
+    """n L1-like events in GeV (zero-padded, pT at the L1 LSB 0.5 from the softest object's threshold to the field
+    maximum, eta / phi inside the acceptance)."""
+    from data.l1 import ABS_ETA_MAX, N_L1_FEATURES, PT_MAX
+
+    x = np.zeros((n, N_L1_FEATURES), np.float32)
+    kinds = ["MET"] + ["e"] * 4 + ["mu"] * 4 + ["j"] * 10
+    for r, k in enumerate(kinds):
+        x[:, 3 * r] = np.round(rng.uniform(3.0, PT_MAX[k], n) * 2) / 2
+        x[:, 3 * r + 1] = 0.0 if k == "MET" else rng.uniform(-ABS_ETA_MAX[k], ABS_ETA_MAX[k], n)
+        x[:, 3 * r + 2] = rng.uniform(-np.pi, np.pi, n)
+    n_obj = rng.integers(0, 19, n)
+    x[np.repeat(np.arange(19)[None, :] > n_obj[:, None], 3, axis=1)] = 0.0  # MET (row 0) always present
+    return x
+
+
+def test_vae57_log1p_transform_keeps_padding_and_the_port_covers_the_fields(rng):
+    """vae57's inputs: log1p of the 19 pT columns upstream of the port (the rest untouched), zero padding stays 0,
+    every present object stays non-zero at the port, and the ap_fixed<9,3> port holds every field value."""
+    from data.l1 import L1_FEATURES, PT_COLUMNS, object_mask
+    from models import l1_common
+    from models.vae57 import VAE57_CONFIG
+    from quantize.precision import quantize_np
+
+    tf = l1_common.log1p_transform(VAE57_CONFIG, L1_FEATURES)
+    assert list(tf.columns) == list(PT_COLUMNS)
+    x = _l1_events(4000, rng)
+    y = tf(x)
+    np.testing.assert_allclose(y[:, PT_COLUMNS], np.log1p(x[:, PT_COLUMNS]), rtol=1e-6)
+    other = np.setdiff1d(np.arange(57), PT_COLUMNS)
+    np.testing.assert_array_equal(y[:, other], x[:, other])
+
+    class _DS:  # training data as the build hands it over
+        x_train, x_val = x[:3000], x[3000:]
+
+    scale, xt, xv = l1_common.scaled(_DS, tf)
+    np.testing.assert_allclose(xt, y[:3000] / scale, rtol=1e-6)
+    p = VAE57_CONFIG.quant.precision("input")
+    assert p.to_ap().startswith("ap_fixed<9,3")
+    xq = quantize_np(np.concatenate([xt, xv]), p)
+    np.testing.assert_array_equal(object_mask(xq), object_mask(x))  # no present object rounds to 0, no padding moves
+    rep = l1_common.port_range_check(VAE57_CONFIG.quant, scale, tf)
+    assert rep["covers_field_range"] and rep["largest_field_value_scaled"] <= p.max
+    # without the compression the same port cannot hold the pT fields (SM: MET 2047.5 GeV is ~50x its RMS of ~40 GeV)
+    linear = l1_common.port_range_check(VAE57_CONFIG.quant, np.full(57, 40.0, np.float32))
+    assert not linear["covers_field_range"] and linear["largest_field"] == "MET_pt"
 
 
 def test_ae57_wide_input_port_mask_scale(rng, adversarial_inputs):
