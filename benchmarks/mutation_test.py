@@ -31,7 +31,8 @@ PACKAGES = ["analysis", "data", "emulation", "flow", "hls", "models", "quantize"
 TARGETS = {
     "analysis/working_points.py": ["tests/analysis/test_working_points.py", "tests/analysis/test_physics_references.py"],
     "analysis/report.py": ["tests/analysis/test_physics_references.py"],
-    "analysis/cwola.py": ["tests/analysis/test_cwola_hunt.py", "tests/analysis/test_significance_references.py"],
+    "analysis/cwola.py": ["tests/analysis/test_cwola_hunt.py", "tests/analysis/test_significance_references.py",
+                          "tests/analysis/test_cwola_mutants.py"],
     "analysis/cwola_stats.py": ["tests/analysis/test_cwola_stats.py"],
     "analysis/references.py": ["tests/analysis/test_references.py"],
     "analysis/budgets.py": ["tests/analysis/test_budgets.py"],
