@@ -156,7 +156,8 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     teacher, student = build_teacher(), build_student()
     counts = lambda x: np.asarray(x, np.float32)[..., 0]
     tr, va = counts(train_ds.x_train), counts(train_ds.x_val)
-    fits = {"teacher": lambda m: fit_teacher(m, tr, va, ep_t), "student": lambda m: fit_student(m, teacher, tr, va, ep_s)}
+    fits = {"teacher": lambda m: fit_teacher(m, tr, va, ep_t),
+            "student": lambda m: fit_student(m, teacher, tr, va, ep_s)}
     mc = {"teacher_epochs": ep_t, "student_epochs": ep_s, "seed": seed, "weight_bits": WEIGHT_BITS,
           "act_bits": [ACT_BITS, ACT_INT], "student_input_scale": STUDENT_INPUT_SCALE}
     info = train_or_load(cfg, "cicada", mc, train_ds, {"teacher": teacher, "student": student},
