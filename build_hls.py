@@ -33,9 +33,9 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain", action="store_true", help="train even if a trained model is cached")
     p.add_argument("--epochs", type=_positive_int, help="override training epochs")
     p.add_argument("--seed", type=int, default=42, help="data generation seed")
-    p.add_argument("--n-train", type=_positive_int, default=150_000)
+    p.add_argument("--n-train", type=_positive_int, help="training events (default 150000; cicada 20000)")
     p.add_argument("--n-test-bkg", type=_positive_int, help="SM test events (default: enough for every working point)")
-    p.add_argument("--n-signal", type=_positive_int, default=50_000, help="test events per signal")
+    p.add_argument("--n-signal", type=_positive_int, help="test events per signal (default 50000; cicada 5000)")
     p.add_argument("--precision", type=int, help="QKeras bits (sign included) of weights, biases and activations "
                    "(legacy float models: bits of the post-training quantizers, default 16)")
     p.add_argument("--input-precision", help="input port precision, e.g. 'ap_fixed<16,6>'")
@@ -54,7 +54,7 @@ def _add_build_args(p: argparse.ArgumentParser) -> None:
                         "enc_dense1.weight='ap_fixed<6,1>'; applied to that layer's quantizers (the bit-exact flow "
                         "takes its types from them)")
     p.add_argument("--part", default=None, help="FPGA part (default xcvu13p-flga2577-2-e)")
-    p.add_argument("--clock-period", type=float, default=5.0, help="ns")
+    p.add_argument("--clock-period", type=float, help="ns (default 5.0; cicada 6.25)")
     p.add_argument("--score", default=None,
                    help="on-chip score of a model with several (vae21: mu2 or reco); default: the best mean signal "
                         "efficiency at ~30 SM events/day on a validation split")
@@ -174,6 +174,20 @@ def _cwola_options(args: argparse.Namespace):
                         decorrelate_masses=not args.no_mass_decorrelation, **kw)
 
 
+def _family_cli_defaults(model) -> dict:
+    """The registered family's own defaults for the flags not given (models/registry.py ``cli_defaults``)."""
+    from models.registry import get_family
+
+    try:
+        return dict(get_family(str(model)).cli_defaults)
+    except (ValueError, FileNotFoundError):  # reported with its reason when the build resolves the model
+        return {}
+
+
+def _given(value, fam: dict, key: str, default):
+    return value if value is not None else fam.get(key, default)
+
+
 def config_from_args(args: argparse.Namespace):
     """The one validated BuildConfig of a build command line."""
     from data.arrays import file_part
@@ -184,13 +198,17 @@ def config_from_args(args: argparse.Namespace):
         raise FileNotFoundError(f"--data {args.data}: no such file")
     from flow.config_file import parse_layer_flags
 
-    hls = HLSConfig(part=args.part or DEFAULT_PART, clock_period_ns=args.clock_period,
+    fam = _family_cli_defaults(args.model)
+    hls = HLSConfig(part=args.part or fam.get("part", DEFAULT_PART), clock_period_ns=_given(args.clock_period, fam,
+                                                                                              "clock_period", 5.0),
                     reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy), reuse_target=args.reuse_target,
                     layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
     kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     return BuildConfig(
-        model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed, n_train=args.n_train,
-        n_test_bkg=args.n_test_bkg, n_signal=args.n_signal, retrain=args.retrain, epochs=args.epochs,
+        model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed,
+        n_train=_given(args.n_train, fam, "n_train", 150_000), n_val=fam.get("n_val", 30_000),
+        n_test_bkg=args.n_test_bkg, n_signal=_given(args.n_signal, fam, "n_signal", 50_000),
+        retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate),
         fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events, hls=hls,
         tolerances=Tolerances(min_spearman_float_view=args.min_spearman,

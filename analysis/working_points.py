@@ -269,3 +269,14 @@ def jet_rate_plan(extra_rates_hz=()) -> RatePlan:
     wps = [WorkingPointSpec(n, f) for n, f in JET_DEFAULT_MISTAGS] + _l1_rates(extra_rates_hz)
     return RatePlan("L1 jets (one jet per 40 MHz bunch crossing)", L1_INPUT_RATE_HZ, tuple(wps),
                     len(JET_DEFAULT_MISTAGS), {}, efficiency_check_wp="mistag_1pct")
+
+
+CALO_DEFAULT_FPRS = (("l1_1kHz", 2.5e-5), ("l1_10kHz", 2.5e-4))
+
+
+def calo_rate_plan(extra_rates_hz=()) -> RatePlan:
+    """The calorimeter-image anomaly trigger (``cicada``): 1 kHz (the efficiency check) and 10 kHz of the 40 MHz
+    L1 input, plus any ``--rate`` in Hz (no 100 Hz point by default: it would need 4 M SM test images)."""
+    wps = [WorkingPointSpec(n, f) for n, f in CALO_DEFAULT_FPRS] + _l1_rates(extra_rates_hz)
+    return RatePlan("L1 calorimeter regions (40 MHz bunch crossings)", L1_INPUT_RATE_HZ, tuple(wps),
+                    len(CALO_DEFAULT_FPRS), {}, efficiency_check_wp="l1_1kHz")

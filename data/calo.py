@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 
 from .arrays import checked_h5_path
+from .cache import cache_path, load_or_generate
 from .generator import BSM_SIGNALS, GENERATOR_VERSION, generate, generate_sm_cocktail
 from .objects import EventObjects
 
@@ -107,6 +108,7 @@ class CaloDataset:
     x_test_bkg: np.ndarray
     x_test_signal: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    feature_names: tuple[str, ...] = ("region_et_counts",)  # one channel per region (the build's input axis)
 
 
 def generate_calo(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int) -> CaloDataset:
@@ -145,11 +147,15 @@ def _checked_images(ds, where: str) -> np.ndarray:
 def write_calo_h5(path, ds: CaloDataset) -> None:
     with h5py.File(path, "w") as f:
         f.attrs["generator_version"] = str(ds.meta.get("generator_version", "user"))
-        for name, x in (("train", ds.x_train), ("val", ds.x_val), ("background", ds.x_test_bkg)):
-            f.create_group(name).create_dataset("images", data=x)
-        sg = f.create_group("signals")
-        for name, x in ds.x_test_signal.items():
-            sg.create_group(name).create_dataset("images", data=x)
+        _write_groups(f, ds)
+
+
+def _write_groups(f, ds: CaloDataset) -> None:
+    for name, x in (("train", ds.x_train), ("val", ds.x_val), ("background", ds.x_test_bkg)):
+        f.create_group(name).create_dataset("images", data=x)
+    sg = f.create_group("signals")
+    for name, x in ds.x_test_signal.items():
+        sg.create_group(name).create_dataset("images", data=x)
 
 
 def read_calo_h5(path) -> CaloDataset:
@@ -166,3 +172,29 @@ def read_calo_h5(path) -> CaloDataset:
                for name, g in f["signals"].items()} if "signals" in f else {}
         meta = dict(generator_version=str(f.attrs.get("generator_version", "user file")), source=str(path))
     return CaloDataset(opt["train"], opt["val"], bkg, sig, meta)
+
+
+# ------------------------------------------------------------------------------------------------
+# the build flow's data family ``calo`` (models/registry.py): x as (n, 18, 14, 1) float32 counts
+def as_build_inputs(ds: CaloDataset, meta: dict | None = None) -> CaloDataset:
+    """``ds`` with every image as (n, 18, 14, 1) float32 ET counts (the input the build standardises)."""
+    f = lambda x: np.asarray(x, np.float32).reshape(len(x), *IMAGE_SHAPE, 1)
+    return CaloDataset(f(ds.x_train), f(ds.x_val), f(ds.x_test_bkg), {k: f(v) for k, v in ds.x_test_signal.items()},
+                       dict(ds.meta if meta is None else meta))
+
+
+def load_or_generate_calo(seed: int, n_train: int, n_val: int, n_test_bkg: int, n_signal: int,
+                          cache_dir: Path) -> CaloDataset:
+    """Cached region images for (CALO_GENERATOR_VERSION, seed, counts), or generated and cached atomically."""
+    counts = dict(n_train=int(n_train), n_val=int(n_val), n_test_bkg=int(n_test_bkg), n_signal=int(n_signal))
+    path = cache_path(cache_dir, CALO_GENERATOR_VERSION, dict(seed=int(seed), tr=n_train, va=n_val, te=n_test_bkg,
+                                                              sig=n_signal), prefix="calo")
+    c = load_or_generate(path, CALO_GENERATOR_VERSION, seed, lambda: generate_calo(int(seed), **counts),
+                         _write_groups, read_calo_h5)
+    return as_build_inputs(c.value, dict(generator_version=CALO_GENERATOR_VERSION, seed=int(seed), counts=counts,
+                                         **c.meta()))
+
+
+def read_calo_for_build(path) -> CaloDataset:
+    """A user's region-image file (layout above) as build inputs."""
+    return as_build_inputs(read_calo_h5(path))

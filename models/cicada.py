@@ -13,9 +13,10 @@ Inputs are :mod:`data.calo` region images, (N, 18, 14) ET counts (LSB 0.5 GeV, 1
   log-MSE of about -6); the standardisation is monotone, so the student's output is the deployed score.
 
 Status (issue 20, first half): the student converts with hls4ml 1.3 ``io_parallel`` (Conv2D included) and its
-C simulation equals float64 Keras exactly (tests/models/test_cicada.py).  Not yet done: the ``cicada``
-registry entry / build_hls.py flow (3-D inputs), the fast emulator (QConv2D unsupported: it raises naming the
-layer) and the da4ml RTL path (quantize.hgq_native.with_rounding has no QConv2D conversion).
+C simulation equals float64 Keras exactly (tests/models/test_cicada.py).  Registered on the build flow
+(``build_hls.py --model cicada``, :func:`prepare_for_build`).  Not yet done: the fast emulator
+(QConv2D unsupported: the build falls back to the C simulation, reason in the report) and the da4ml RTL path
+(quantize.hgq_native.with_rounding has no QConv2D conversion).
 """
 
 from __future__ import annotations
@@ -84,10 +85,17 @@ def train_teacher(counts_train: np.ndarray, counts_val: np.ndarray, seed: int, e
 
     keras.utils.set_random_seed(int(seed))
     m = build_teacher(counts_train.shape[1:])
+    fit_teacher(m, counts_train, counts_val, epochs)
+    return m
+
+
+def fit_teacher(m, counts_train: np.ndarray, counts_val: np.ndarray, epochs: int) -> dict:
+    import keras
+
     m.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mse")
     xt, xv = teacher_input(counts_train), teacher_input(counts_val)
-    m.fit(xt, xt, validation_data=(xv, xv), epochs=epochs, batch_size=256, verbose=0)
-    return m
+    h = m.fit(xt, xt, validation_data=(xv, xv), epochs=epochs, batch_size=256, verbose=0).history
+    return {"epochs_run": len(h["loss"]), "best_val_loss": float(min(h["val_loss"])), "n_train": len(xt)}
 
 
 def train_student(teacher, counts_train: np.ndarray, counts_val: np.ndarray, seed: int, epochs: int = 20):
@@ -95,10 +103,75 @@ def train_student(teacher, counts_train: np.ndarray, counts_val: np.ndarray, see
 
     keras.utils.set_random_seed(int(seed))
     m = build_student(counts_train.shape[1:])
+    fit_student(m, teacher, counts_train, counts_val, epochs)
+    return m
+
+
+def fit_student(m, teacher, counts_train: np.ndarray, counts_val: np.ndarray, epochs: int) -> dict:
+    import keras
+
     m.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mse")
     yt, yv = teacher_score(teacher, counts_train), teacher_score(teacher, counts_val)
     mu, sd = float(yt.mean()), float(yt.std()) or 1.0
     yt, yv = (yt - mu) / sd, (yv - mu) / sd
-    m.fit(student_input(counts_train), yt, validation_data=(student_input(counts_val), yv), epochs=epochs,
-          batch_size=256, verbose=0)
-    return m
+    h = m.fit(student_input(counts_train), yt, validation_data=(student_input(counts_val), yv), epochs=epochs,
+              batch_size=256, verbose=0).history
+    return {"epochs_run": len(h["loss"]), "best_val_loss": float(min(h["val_loss"])), "n_train": len(yt),
+            "target_standardisation": {"mean_log_mse": mu, "std_log_mse": sd}}
+
+
+def float_student(student):
+    """The student's trained weights in the same architecture with every quantizer off (the float view)."""
+    import keras
+    from keras import layers as L
+
+    x_in = keras.Input(tuple(student.inputs[0].shape[1:]), name="image")
+    x = L.Conv2D(4, 3, strides=2, activation="relu", name="conv")(x_in)
+    x = L.Flatten(name="flat")(x)
+    x = L.Dense(16, activation="relu", name="dense")(x)
+    fm = keras.Model(x_in, L.Dense(1, name="score")(x), name="cicada_student_float_view")
+    for layer in fm.layers:
+        if layer.weights:
+            layer.set_weights([np.asarray(w) for w in student.get_layer(layer.name).get_weights()[:2]])
+    return fm
+
+
+TEACHER_EPOCHS, STUDENT_EPOCHS = 10, 20
+
+
+def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
+    """Registry hook (``--model cicada``): teacher then student, trained (or loaded from the model cache) on the
+    build's SM region images (``train_ds.x_*``: (n, 18, 14, 1) counts); the student is deployed with the port at
+    counts / 8.  References: float view = the student without quantizers, float twin = the teacher's log-MSE."""
+    from models.registry import PreparedModel
+    from models.training import train_or_load
+
+    if not len(train_ds.x_train) or not len(train_ds.x_val):
+        raise ValueError("cicada needs SM training and validation images (/train/images and /val/images)")
+    ep_t, ep_s = (TEACHER_EPOCHS, STUDENT_EPOCHS) if cfg.epochs is None else (int(cfg.epochs),) * 2
+    seed = 20 + int(cfg.seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    teacher, student = build_teacher(), build_student()
+    counts = lambda x: np.asarray(x, np.float32)[..., 0]
+    tr, va = counts(train_ds.x_train), counts(train_ds.x_val)
+    fits = {"teacher": lambda m: fit_teacher(m, tr, va, ep_t),
+            "student": lambda m: fit_student(m, teacher, tr, va, ep_s)}
+    mc = {"teacher_epochs": ep_t, "student_epochs": ep_s, "seed": seed, "weight_bits": WEIGHT_BITS,
+          "act_bits": [ACT_BITS, ACT_INT], "student_input_scale": STUDENT_INPUT_SCALE}
+    info = train_or_load(cfg, "cicada", mc, train_ds, {"teacher": teacher, "student": student},
+                         lambda name, m: fits[name](m), timings)
+    fview = float_student(student)
+
+    def reference_scores(xs: dict):  # xs: the port's inputs, counts / 8
+        view = {k: fview.predict(x, batch_size=8192, verbose=0)[:, 0].astype(np.float64) for k, x in xs.items()}
+        twin = {k: teacher_score(teacher, x[..., 0] / STUDENT_INPUT_SCALE).astype(np.float64) for k, x in xs.items()}
+        return view, twin, None
+
+    desc = {"name": "cicada", "description": __doc__.split("\n\n")[0], "config": mc, "training": info,
+            "score": "student's regression of the teacher's standardised log-MSE (float twin: the teacher's log-MSE)",
+            "part": PART, "clock_period_ns": CLOCK_PERIOD_NS}
+    return PreparedModel(deploy=student, description=desc, reference_scores=reference_scores,
+                         extras={"float_view": fview, "teacher": teacher},
+                         input_scaling=(np.zeros(1, np.float32), np.full(1, 1 / STUDENT_INPUT_SCALE, np.float32)))

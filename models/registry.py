@@ -16,6 +16,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable
 
+from models.cicada import CLOCK_PERIOD_NS as CICADA_CLOCK_NS, PART as CICADA_PART  # numpy only, no TensorFlow
+
 
 def _resolve(dotted: str):
     module, _, attr = dotted.partition(":")
@@ -82,6 +84,9 @@ class Family:
     # the RTL path (da4ml -> Verilator) and yosys run unless --no-rtl (when the tools are present), and the deployed
     # model rounds with RND (da4ml-traceable) in every build, so that plain and RTL builds deploy the same model
     rtl_by_default: bool = False
+    # build_hls.py defaults of this family for the flags not given (e.g. ("part", ...), ("clock_period", 6.25),
+    # ("n_train", ...), ("n_val", ...), ("n_signal", ...)); () = the global defaults
+    cli_defaults: tuple[tuple[str, Any], ...] = ()
 
     @property
     def handles(self) -> tuple[str, ...]:
@@ -147,6 +152,7 @@ DATA_FAMILIES: dict[str, tuple[str, str]] = {
     "hlt21": ("data.dataset:load_or_generate_hlt", "data.dataset:read_hlt_h5"),
     "l1_57": ("data.l1:load_or_generate_l1", "data.l1:read_l1_h5"),
     "jets": ("data.jets:load_or_generate_jets", "data.jets:read_jets_h5"),
+    "calo": ("data.calo:load_or_generate_calo", "data.calo:read_calo_for_build"),
 }
 
 
@@ -171,6 +177,10 @@ L1_VAE_GOALS = (25.0, 0.5, 0)
 L1_AE_GOALS = (50.0, None, None)
 # issue 20: the jet tagger on a VU13P within the L1 correlator's per-algorithm budget this toolkit assumes, 100 ns
 DEEPSETS_GOALS = (100.0, None, None)
+# issue 20: the calorimeter anomaly trigger on a Virtex-7 690T at 160 MHz (models/cicada.py: PART, CLOCK_PERIOD_NS);
+# small default counts so that a build takes minutes (the fast emulator has no Conv2D: the C-sim emulates every event)
+CICADA_CLI_DEFAULTS = (("part", CICADA_PART), ("clock_period", CICADA_CLOCK_NS), ("n_train", 20_000), ("n_val", 5_000),
+                       ("n_signal", 5_000))
 
 FAMILIES: tuple[Family, ...] = (
     Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
@@ -203,6 +213,15 @@ FAMILIES: tuple[Family, ...] = (
                             "angles (IRC safe), head, one logit", prepare="models.deepsets:prepare_efn_for_build",
                             goals=DEEPSETS_GOALS),
            ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan"),
+    # rtl_by_default False: da4ml cannot trace the QKeras-API QConv2D (quantize.hgq_native.with_rounding has no
+    # QConv2D conversion), so the RTL path is not run; the hls4ml C-sim is the bit-exact emulator
+    Family("cicada", "calorimeter-image anomaly detection (18 x 14 region ET counts): conv AE teacher, quantized "
+           "student regressing its loss", TRIGGER_STEPS, (
+               Architecture("cicada", "quantized student (QConv2D 4 filters 3x3 stride 2, QDense 16, one output) "
+                            "regressing the float conv-AE teacher's standardised log-MSE",
+                            prepare="models.cicada:prepare_for_build"),
+           ), data="calo", n_features=1, working_points="analysis.working_points:calo_rate_plan",
+           cli_defaults=CICADA_CLI_DEFAULTS),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),

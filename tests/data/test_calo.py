@@ -56,3 +56,21 @@ def test_h5_round_trip_and_wrong_shape(tmp_path):
         f.create_dataset("images", data=np.zeros((4, 18, 14), np.uint16))
     with pytest.raises(ValueError, match="no /background/images"):
         read_calo_h5(bad)
+
+
+def test_build_data_family_cache_and_user_file(tmp_path):
+    """The flow's data family ``calo``: (n, 18, 14, 1) float32 counts, cached on the second call; a user's file read
+    the same way."""
+    from data.calo import load_or_generate_calo, read_calo_for_build
+
+    a = load_or_generate_calo(3, 40, 10, 30, 5, tmp_path)
+    b = load_or_generate_calo(3, 40, 10, 30, 5, tmp_path)
+    assert a.x_train.shape == (40, *IMAGE_SHAPE, 1) and a.x_train.dtype == np.float32
+    assert not a.meta["from_cache"] and b.meta["from_cache"]
+    np.testing.assert_array_equal(a.x_test_bkg, b.x_test_bkg)
+    assert set(b.x_test_signal) == set(a.x_test_signal) and len(b.x_test_signal["A_4l"]) == 5
+    x = np.random.default_rng(2).integers(0, ET_MAX_COUNT + 1, (6, *IMAGE_SHAPE)).astype(np.uint16)
+    write_calo_h5(tmp_path / "user.h5", CaloDataset(x[:0], x[:0], x, {}, {}))
+    u = read_calo_for_build(tmp_path / "user.h5")
+    assert u.x_test_bkg.shape == (6, *IMAGE_SHAPE, 1) and len(u.x_train) == 0
+    np.testing.assert_array_equal(u.x_test_bkg[..., 0], x)

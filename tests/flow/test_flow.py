@@ -43,7 +43,8 @@ def test_config_refuses_impossible_values(kw, msg):
 
 
 def test_family_registry():
-    assert registered_names() == ["ae57", "cwola", "deepsets", "efn", "vae21", "vae57", "vae57hgq"]
+    assert registered_names() == ["ae57", "cicada", "cwola", "deepsets", "efn", "vae21", "vae57", "vae57hgq"]
+    assert get_family("cicada").data == "calo" and not get_family("cicada").rtl_by_default
     assert get_family("deepsets") is get_family("efn") and get_family("deepsets").data == "jets"
     assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
     assert get_family("vae57").architecture("vae57").companion == "vae57hgq"
@@ -56,7 +57,7 @@ def test_family_registry():
         for i, s in enumerate(f.steps):
             assert s in STEPS, (f.name, s)
             assert set(STEPS[s].requires) <= set(f.steps[:i]), (f.name, s, STEPS[s].requires)
-    with pytest.raises(ValueError, match=r"unknown model 'vae99': use one of \['ae57', 'cwola'"):
+    with pytest.raises(ValueError, match=r"unknown model 'vae99': use one of \['ae57', 'cicada', 'cwola'"):
         get_family("vae99")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         get_family("nope/model.keras")

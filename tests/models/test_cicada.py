@@ -46,3 +46,29 @@ def test_student_hls4ml_io_parallel_bit_exact(trained):
     got = np.asarray(hm.predict(x), np.float64).reshape(-1)
     assert np.unique(ref).size > 10  # a non-trivial output
     assert int(np.sum(got != ref)) == 0
+
+
+@pytest.mark.slow
+def test_cli_cicada_end_to_end(tmp_path):
+    """``build_hls.py --model cicada`` on tiny counts (~30 s): the family's part/clock defaults, the C-sim
+    fallback with its reason, 0 mismatches vs float64 Keras, teacher/student/emulator AUCs, then ``check``."""
+    import json
+
+    import build_hls
+
+    out = tmp_path / "cicada"
+    rc = build_hls.main(["--model", "cicada", "--output", str(out), "--cache-dir", str(tmp_path / "cache"),
+                         "--n-train", "2000", "--n-test-bkg", "3000", "--n-signal", "300", "--epochs", "3",
+                         "--fpr", "0.01", "--min-spearman", "0.5"])
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rc == 0 and rep["model"] == "cicada"
+    meta = json.loads((out / "metadata.json").read_text())
+    hls = meta["build_config"]["hls"]
+    assert hls["part"].startswith("xc7vx690t") and hls["clock_period_ns"] == 6.25
+    assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
+    assert rep["agreement"]["emulator_vs_keras"]["n_events"] == 3000 + 4 * 300
+    assert "QConv2D" in rep["agreement"]["fast_emulator_fallback"]
+    assert set(rep["signals"]) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
+    sig = rep["signals"]["hpm_taunu"]
+    assert sig["auc_float_twin"] > 0.7 and sig["auc_emulator"] > 0.6  # teacher and student both see the signal
+    assert build_hls.main(["check", str(out)]) == 0
