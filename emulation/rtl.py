@@ -146,6 +146,23 @@ def _distinct_events(x: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(x)[np.sort(idx)[:n]]
 
 
+MAX_SIM_PORT_BITS = 32  # da4ml 0.6's Verilator binder (ioutil.hh bitunpack) reads at most 32 bits per port
+
+
+def check_simulable(comb) -> None:
+    """da4ml 0.6 writes Verilog for any width, but its Verilator binder packs each input/output into 32-bit words:
+    a wider port fails the C++ compile with a static assertion.  Said before the compile, with the fix."""
+    widths = {"output": [int(sum(k)) for k in np.asarray(comb.out_kifs).T],
+              "input": [int(sum(k)) for k in np.asarray(comb.inp_kifs).T]}
+    wide = {side: max(w) for side, w in widths.items() if w and max(w) > MAX_SIM_PORT_BITS}
+    if wide:
+        raise ValueError(
+            "the RTL simulation cannot take this model: " + ", ".join(f"its {side} is {b} bits wide" for side, b in wide.items())
+            + f" and da4ml 0.6's Verilator binder reads at most {MAX_SIM_PORT_BITS} bits per port. Narrow that "
+            "quantizer (e.g. the on-chip score's output precision), deploy another score (vae21: --score mu2), or "
+            "build without --rtl")
+
+
 def build_rtl(model, rtl_dir: Path, part: str, clock_period_ns: float, x_probe: np.ndarray, *,
               project_name: str = "myproject", latency_cutoff: float = 5.0, n_latency_events: int = 256) -> dict:
     """Trace, write, compile and time the RTL of ``model`` into ``rtl_dir`` (built aside, then swapped in).
@@ -172,6 +189,7 @@ def build_rtl(model, rtl_dir: Path, part: str, clock_period_ns: float, x_probe: 
             "(use quantize.hgq_native.with_rounding) and a fixed-point input quantizer"
         ) from exc
     comb = comb_trace(inp, out)
+    check_simulable(comb)
     t_trace = time.perf_counter() - t0
     tmp = Path(tempfile.mkdtemp(prefix=f".{rtl_dir.name}.building-", dir=rtl_dir.parent))
     try:
