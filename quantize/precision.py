@@ -160,26 +160,22 @@ def out_of_range_np(x: np.ndarray, p: Precision) -> tuple[np.ndarray, np.ndarray
     """Masks of values that after rounding fall above ``max`` / below ``min`` (i.e. saturate or wrap).
 
     Compared without rounding every value: with H = max / step and L = min / step (integers), round(x / step) > H
-    exactly when x >= (H + 1) step (TRN), x >= (H + 1/2) step (RND), x > (H + 1/2) step or a tie onto an even H + 1
-    (RND_CONV, half to even); < L likewise.  The bounds are exact in float64 and, when they fit, in x's own float32
+    exactly when x >= (H + 1) step (TRN) or x >= (H + 1/2) step (RND, RND_CONV); < L when x < L step (TRN) or
+    x < (L - 1/2) step.  The bounds are exact in float64 and, when they fit, in x's own float32
     (no float64 copy of millions of values).  :func:`out_of_range_rounded_np` is the rounding reference."""
     x = np.asarray(x)
     H, L = p.max / p.step, p.min / p.step
     if p.rounding is Rounding.TRN:
         up, down = (H + 1) * p.step, L * p.step
-        hi_mask_fn, lo_mask_fn = (lambda v, t: v >= t), (lambda v, t: v < t)
     else:
+        # RND and RND_CONV give the same masks for every valid type (a signed one has >= 2 bits): a tie at H + 1/2
+        # rounds to H + 1 = 2^(W - signed), even, under both; a tie at L - 1/2 (L = -2^(W-1) or 0) rounds up to L
+        # under RND and to the even L rather than the odd L - 1 under RND_CONV
         up, down = (H + 0.5) * p.step, (L - 0.5) * p.step
-        if p.rounding is Rounding.RND:
-            hi_mask_fn, lo_mask_fn = (lambda v, t: v >= t), (lambda v, t: v < t)
-        else:  # half to even: a tie rounds outwards only onto an even integer
-            up_tie, down_tie = (H + 1) % 2 == 0, (L - 1) % 2 == 0
-            hi_mask_fn = (lambda v, t: v >= t) if up_tie else (lambda v, t: v > t)
-            lo_mask_fn = (lambda v, t: v <= t) if down_tie else (lambda v, t: v < t)
     if x.dtype == np.float32 and float(np.float32(up)) == up and float(np.float32(down)) == down:
-        return hi_mask_fn(x, np.float32(up)), lo_mask_fn(x, np.float32(down))
+        return x >= np.float32(up), x < np.float32(down)
     x = x.astype(np.float64, copy=False)
-    return hi_mask_fn(x, up), lo_mask_fn(x, down)
+    return x >= up, x < down
 
 
 def out_of_range_rounded_np(x: np.ndarray, p: Precision) -> tuple[np.ndarray, np.ndarray]:

@@ -270,3 +270,42 @@ def test_roc_points_lie_on_the_exact_curve():
     thr = np.sort(bkg)[len(bkg) - 1 - np.rint(f[:-1] * len(bkg)).astype(int)]
     assert np.array_equal(t[:-1], [np.mean(sig > x) for x in thr])
     assert np.array_equal(f[:-1], [np.mean(bkg > x) for x in thr])
+
+
+def test_jet_and_calorimeter_rate_plans_by_value():
+    """The new families' plans, written out by hand: names, FPRs, stream, input rate, defaults, checked point."""
+    jet = wp.jet_rate_plan((400.0,))
+    assert jet == wp.RatePlan("L1 jets (one jet per 40 MHz bunch crossing)", 40e6,
+                              (wp.WorkingPointSpec("mistag_1pct", 0.01), wp.WorkingPointSpec("mistag_10pct", 0.1),
+                               wp.WorkingPointSpec("mistag_0.1pct", 0.001), wp.WorkingPointSpec("rate_400Hz", 1e-5)),
+                              3, {}, efficiency_check_wp="mistag_1pct")
+    calo = wp.calo_rate_plan((4e5,))
+    assert calo == wp.RatePlan("L1 calorimeter regions (40 MHz bunch crossings)", 40e6,
+                               (wp.WorkingPointSpec("l1_1kHz", 2.5e-5), wp.WorkingPointSpec("l1_10kHz", 2.5e-4),
+                                wp.WorkingPointSpec("rate_400000Hz", 0.01)), 2, {}, efficiency_check_wp="l1_1kHz")
+    assert wp.jet_rate_plan() == wp.RatePlan(jet.stream, 40e6, jet.working_points[:3], 3, {}, "mistag_1pct")
+    assert wp.calo_rate_plan().working_points == calo.working_points[:2]
+    for plan in (wp.jet_rate_plan, wp.calo_rate_plan):
+        for bad in (0.0, 40e6):
+            with pytest.raises(ValueError, match=r"--rate .* Hz must be in \(0, 4e\+07\) Hz, the L1 input rate"):
+                plan((bad,))
+
+
+def test_roc_points_default_density_and_ties_at_a_threshold():
+    """400 log-spaced ranks by default; a signal score equal to a threshold is not selected (score > threshold)."""
+    rng = np.random.default_rng(9)
+    f, _ = wp.roc_points(np.sort(rng.normal(0, 1, 100_000)), rng.normal(1, 1, 1000))
+    assert 300 < len(f) <= 401
+    bkg = np.array([1.0, 2.0, 3.0, 4.0])
+    f, t = wp.roc_points(bkg, np.array([2.0, 3.0, 5.0]), n_points=4)
+    # ranks k = 1, 2, 4 (logspace(0, log10 4, 4) truncated, repeats dropped): thresholds 4, 3, 1; signal strictly
+    # above each = {5}, {5} (the 3 equal to the threshold is not selected), {2, 3, 5}
+    assert f.tolist() == [0.0, 0.25, 0.75, 1.0] and t.tolist() == [1 / 3, 1 / 3, 1.0, 1.0]
+
+
+def test_efficiency_check_excess_z_is_none_within_the_limit_and_when_unbounded():
+    e = {"eff_emulator": 0.0, "eff_float_view": 0.0, "eff_float_twin": 0.0}
+    ec = wp.efficiency_check({"in": {"working_points": {"w": {**e, "eff_rel_diff_emu_vs_view": 0.05, "eff_rel_diff_stat": 0.1}}},
+                              "none": {"working_points": {"w": {**e, "eff_rel_diff_emu_vs_view": None}}}}, "w", 0.1)
+    assert ec["signals"]["in"]["excess_z"] is None and ec["signals"]["in"]["status"] == "within_limit"
+    assert ec["signals"]["none"]["excess_z"] is None and ec["signals"]["none"]["status"] == "failed"
