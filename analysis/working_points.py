@@ -14,7 +14,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
 SECONDS_PER_MONTH = 30 * 86400.0
 LUMI_PER_MONTH_PB = 5000.0  # 5 fb^-1
@@ -87,12 +86,6 @@ def roc_points(bkg_sorted: np.ndarray, sig: np.ndarray, n_points: int = 400) -> 
     fpr = (n - np.searchsorted(b, t, "right")) / n
     tpr = (len(s) - np.searchsorted(s, t, "right")) / len(s)
     return np.r_[fpr, 1.0], np.r_[tpr, 1.0]
-
-
-def roc(bkg: np.ndarray, sig: np.ndarray):
-    y = np.r_[np.zeros(len(bkg)), np.ones(len(sig))]
-    fpr, tpr, _ = roc_curve(y, np.r_[bkg, sig])
-    return fpr, tpr
 
 
 def xsec_for_events_pb(n_events: float, acceptance: float, eff: float, lumi_pb: float = LUMI_PER_MONTH_PB) -> float | None:

@@ -216,7 +216,7 @@ def test_paired_efficiency_when_the_view_selects_nothing():
 
 def test_roc_points_by_hand():
     """bkg {1, 3}, sig {2, 4}: thresholds 4, 3, 2, 1 give (FPR, TPR) = (0, .5), (.5, .5), (.5, 1), (1, 1)."""
-    fpr, tpr = wp.roc(np.array([1.0, 3.0]), np.array([2.0, 4.0]))
+    fpr, tpr = wp.roc_points(np.array([1.0, 3.0]), np.array([2.0, 4.0]), n_points=2)
     pts = set(zip(fpr.tolist(), tpr.tolist()))
     assert {(0.0, 0.5), (0.5, 1.0), (1.0, 1.0)} <= pts and pts <= {(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)}
     assert wp.auc(np.array([1.0, 3.0]), np.array([2.0, 4.0])) == 0.75  # 3 of the 4 (sig, bkg) pairs ordered right
