@@ -52,11 +52,15 @@ def threshold_at_fpr(bkg_scores: np.ndarray, fpr: float) -> tuple[float, int]:
     """Threshold t such that at most floor(fpr * N) background events have score > t.
 
     Returns (t, number of background events above t)."""
-    s = np.sort(np.asarray(bkg_scores, dtype=np.float64))[::-1]
+    s = np.asarray(bkg_scores, dtype=np.float64)
     n_allowed = int(math.floor(fpr * len(s)))
     if n_allowed < 1:
         raise ValueError(f"FPR {fpr:g} needs more than {len(s)} background events (at least {math.ceil(1 / fpr)})")
-    t = float(s[n_allowed])
+    if n_allowed >= len(s):
+        raise ValueError(f"FPR {fpr:g} keeps all {len(s)} background events: no threshold below the lowest score")
+    # the (n_allowed + 1)-th largest score, by selection (O(N)) instead of a full sort
+    k = len(s) - 1 - n_allowed
+    t = float(np.partition(s, k)[k])
     return t, int(np.count_nonzero(s > t))
 
 

@@ -287,8 +287,10 @@ class FastEmulator:
         if len(x) == 0:
             return out
         threads = threads or self.threads or len(os.sched_getaffinity(0))
-        starts = range(0, len(x), chunk)
         kernel = self.native()[0]
+        if kernel is not None and threads > 1 and len(x) >= 2 * chunk:
+            chunk = -(-len(x) // threads)  # the fused kernel streams its events itself: one contiguous part a thread
+        starts = range(0, len(x), chunk)
 
         def work(s):
             if kernel is not None:  # the fused C kernel: one pass, no BLAS

@@ -143,13 +143,15 @@ def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
     the offline-only kl and total = reco + kl (beta = 1 as trained)."""
     import keras
 
-    mu_name = "mu_quant" if "mu_quant" in [l.name for l in vae.layers] else "mu_dense"
-    enc = keras.Model(vae.inputs, [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output])
-    mu, lv = (a.astype(np.float64) for a in enc.predict(x, batch_size=65536, verbose=0))
-    xin = x.astype(np.float64)
-    if "input_quant" in [l.name for l in vae.layers]:
-        xin = np.asarray(vae.get_layer("input_quant")(x), np.float64)
-    r = vae.predict(x, batch_size=65536, verbose=0).astype(np.float64)
+    names = [l.name for l in vae.layers]
+    mu_name = "mu_quant" if "mu_quant" in names else "mu_dense"
+    outs = [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output, vae.outputs[0]]
+    if "input_quant" in names:
+        outs.append(vae.get_layer("input_quant").output)
+    # one pass over the events for every tensor the scores need
+    res = [a.astype(np.float64) for a in keras.Model(vae.inputs, outs).predict(x, batch_size=65536, verbose=0)]
+    mu, lv, r = res[:3]
+    xin = res[3] if len(res) > 3 else x.astype(np.float64)
     reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     kl = -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}

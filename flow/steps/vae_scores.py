@@ -25,7 +25,7 @@ def _binomial(eff: float | None, n: int) -> float | None:
 
 def _candidate_scores(b: Build, name: str, model):
     from emulation.fast import FastEmulator
-    from emulation.keras_ref import float64_model
+    from emulation.keras_ref import CompiledPredictor, float64_model
 
     off = b.family_state["offline"]
     if name == b.prepared.extras["score"]:
@@ -33,9 +33,9 @@ def _candidate_scores(b: Build, name: str, model):
     else:
         emu = FastEmulator(model)
         s_emu = {k: emu.predict(v)[:, 0] for k, v in b.xs.items()}
-        m64 = float64_model(model)
-        s_keras = {k: np.asarray(m64.predict(v.astype(np.float64), batch_size=65536, verbose=0),
-                                 np.float64).reshape(len(v), -1)[:, 0] for k, v in b.xs.items()}
+        run64 = CompiledPredictor(float64_model(model))  # XLA, as the deployed score's reference step
+        s_keras = {k: np.asarray(run64(v.astype(np.float64)), np.float64).reshape(len(v), -1)[:, 0]
+                   for k, v in b.xs.items()}
     s_view = {k: off[k][f"view_{name}"] for k in b.xs}
     s_twin = {k: off[k][name] for k in b.xs}
     n_mis = int(sum(np.count_nonzero(s_emu[k] != s_keras[k]) for k in b.xs))
