@@ -48,11 +48,9 @@ def physics_section(wps, s_emu, s_fview, s_twin, offline, sm_month, acceptances)
             entry["decision_agreement"] = None
         out_wps.append(entry)
     sig_out = {}
-    sorted_bkg = {src: np.sort(sc["background"]) for src, sc in bkg_sets.items()}  # one sort for every signal's AUC
+    aucs = {src: wp.aucs(sc["background"], {s: sc[s] for s in signals}) for src, sc in bkg_sets.items()}
     for s in signals:
-        d = {}
-        for src, sc in bkg_sets.items():
-            d[f"auc_{src}"] = wp.auc(sc["background"], sc[s], bkg_sorted=sorted_bkg[src])
+        d = {f"auc_{src}": a[s] for src, a in aucs.items()}
         for src in SOURCES:
             d.setdefault(f"auc_{src}", None)
         acc = acceptances.get(s)
@@ -159,9 +157,8 @@ def _hardware_lines(report: dict) -> list[str]:
 
 
 def _offline_aucs(offline: dict, signals) -> dict:
-    sorted_bkg = {name: np.sort(offline["background"][name]) for name in ("kl", "reco")}
-    return {s: {name: wp.auc(offline["background"][name], offline[s][name], bkg_sorted=sorted_bkg[name])
-                for name in ("kl", "reco")} for s in signals}
+    a = {name: wp.aucs(offline["background"][name], {s: offline[s][name] for s in signals}) for name in ("kl", "reco")}
+    return {s: {name: a[name][s] for name in ("kl", "reco")} for s in signals}
 
 
 def _efficiency_check_lines(ec: dict | None) -> list[str]:

@@ -80,6 +80,12 @@ def auc(bkg: np.ndarray, sig: np.ndarray, bkg_sorted: np.ndarray | None = None) 
     return float(below_or_equal / (2.0 * len(b) * len(s)))
 
 
+def aucs(bkg: np.ndarray, signals: dict) -> dict:
+    """:func:`auc` of every signal in ``signals`` (name -> scores) against the same SM scores, sorted once."""
+    b = np.sort(np.asarray(bkg))
+    return {name: auc(b, sig, bkg_sorted=b) for name, sig in signals.items()}
+
+
 def roc_points(bkg_sorted: np.ndarray, sig: np.ndarray, n_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """(FPR, TPR) at thresholds = the k-th largest SM score, k log-spaced from 1 to all (plots: a few hundred
     points instead of one per event), plus (1, 1); selections are score > threshold as everywhere."""

@@ -80,10 +80,10 @@ def offline_entry(b: Build) -> dict:
     for name in ("kl", "total"):
         for src, key in (("float_twin", name), ("float_view", f"view_{name}")):
             thr = {w.name: wp.threshold_at_fpr(off["background"][key], w.fpr)[0] for w in st["wps"]}
+            sigs = [s for s in b.xs if s != "background"]
+            a = wp.aucs(off["background"][key], {s: off[s][key] for s in sigs})
             out.setdefault(name, {})[src] = {
-                s: {"auc": wp.auc(off["background"][key], off[s][key]),
-                    **{f"eff_{w}": wp.efficiency(off[s][key], t) for w, t in thr.items()}}
-                for s in b.xs if s != "background"}
+                s: {"auc": a[s], **{f"eff_{w}": wp.efficiency(off[s][key], t) for w, t in thr.items()}} for s in sigs}
     return out
 
 

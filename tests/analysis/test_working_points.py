@@ -257,6 +257,12 @@ def test_auc_equals_sklearn_with_ties_and_a_reused_sort():
     assert wp.auc(np.array([1.0, 2.0]), np.array([2.0])) == 0.75  # one below, one equal
     with pytest.raises(ValueError, match="AUC needs SM and signal scores"):
         wp.auc(np.array([]), sig)
+    # several signals against one SM sample (sorted once): each is sklearn's value, unsorted SM input
+    sig2 = np.round(rng.normal(-0.5, 0.8, 2_000), 1)
+    ref2 = roc_auc_score(np.r_[np.zeros(len(bkg)), np.ones(len(sig2))], np.r_[bkg, sig2])
+    got = wp.aucs(bkg, {"a": sig, "b": sig2})
+    assert set(got) == {"a", "b"} and got["a"] == pytest.approx(ref, abs=1e-12) and got["b"] == pytest.approx(ref2, abs=1e-12)
+    assert ref2 < 0.5 < ref
 
 
 def test_roc_points_lie_on_the_exact_curve():
