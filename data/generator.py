@@ -39,9 +39,9 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
   (l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
   hpm_taunu = 60 GeV charged scalar -> tau nu, produced in top decays (t tbar, one t -> b h+, the other t -> b W).
   A_4l's Z* masses follow the scalar -> V V* matrix element.
-  The LQ pair recoils against hard ISR; the neutral scalars are produced by gluon fusion, their ISR jet
-  multiplicity from a double-log Sudakov estimate (colour factor C_A / C_F, scale m; hlt-objects-3).  The listed acceptance x
-  trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
+  The LQ pair recoils against ISR like the SM bosons; the neutral scalars are produced by gluon fusion, their ISR
+  jet multiplicity from a double-log Sudakov estimate (colour factor C_A / C_F, scale m; hlt-objects-3).
+  The listed acceptance x trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
   builds on generated events use the ones measured by :mod:`data.validation`.
 * Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV (their online efficiency enters only the
   trigger decision, above) with Gaussian pT

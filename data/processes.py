@@ -318,10 +318,10 @@ def _proc_qcd(t: _Truth, rng):
 # GeV" (A -> Z* Z* -> 4l) and "a scalar boson with mass 60 GeV" (h0 -> tau tau), generated with PYTHIA 8 (Cerri et
 # al. 2019, arXiv:1811.10276, sec. 2 / the dataset of Nguyen et al. arXiv:1807.00083; paraphrased from memory: the
 # search tool here held only the abstracts).  A colour-singlet scalar is made by gluon fusion, and at leading order
-# its transverse momentum comes only from initial-state radiation.  Before, they had an ad-hoc hard ISR table (80 % of
-# events with an ISR jet above 15 GeV, 25 % with three or more, pT^-3): harder than a W's, which gave A_4l an
-# acceptance of 0.37 against the published 0.05.  Now: the probability of no ISR jet above ISR_PT_MIN from the double-log
-# Sudakov factor, exp(-C ln^2(m / pT_min)), with the colour charge C of the incoming partons: normalised to the
+# its transverse momentum comes only from initial-state radiation.  Before, they had an ad-hoc hard ISR table (80 %
+# of events with an ISR jet above 15 GeV, 25 % with three or more, pT^-3): harder than a W's, which gave A_4l an
+# acceptance of 0.37 against the published 0.05.  Now: the probability of no ISR jet above ISR_PT_MIN from the
+# double-log Sudakov factor, exp(-C ln^2(m / pT_min)), with the colour charge C of the incoming partons: normalised to the
 # quark-initiated Z's table (50 % without a jet, _isr_and_boson's default) and scaled by C_A / C_F = 9/4 for two
 # gluons; the jet multiplicities above one and the pT^-4 spectrum as for the W / Z.
 ISR_PT_MIN = 15.0
