@@ -3,8 +3,8 @@
 ``python benchmarks/scalar_production_variants.py [--events 100000] [--seed 1]`` prints, per variant, the acceptance
 (generator-level e/mu with pT > 23 GeV, |eta| < 2.5), the trigger efficiency and A x e of both signals, counted
 with :func:`data.validation.count_process` on events generated before any selection.  The variants swap the
-scalar's ISR table (``data.processes._gluon_fusion_scalar``) or, for A_4l, the Z* decay flavours; nothing is
-written.  The default (``gluon fusion``) is the generator's own model (hlt-objects-3).  Pure numpy, a few seconds.
+scalar's ISR table or rapidity width (``data.processes._gluon_fusion_scalar``) or, for A_4l, the Z* decay
+flavours; nothing is written.  The default (``gluon fusion``) is the generator's own model (hlt-objects-3).  Pure numpy, a few seconds.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _table(kind: str):
             return P._isr_and_boson(t, mass, rng, y_sigma=1.3, isr_scale=np.full(t.n, P._dy_isr_scale(m)))
         if kind == "hlt-objects-2 hard table":
             return P._isr_and_boson(t, mass, rng, y_sigma=1.3, **_HARD_TABLE)
-        return P._isr_and_boson(t, mass, rng, y_sigma=1.3, isr_probs=P._gluon_fusion_isr_probs(m))
+        y_sigma = {"gluon fusion, y sigma 1.8": 1.8, "gluon fusion, y sigma 2.2": 2.2}.get(kind, 1.3)
+        return P._isr_and_boson(t, mass, rng, y_sigma=y_sigma, isr_probs=P._gluon_fusion_isr_probs(m))
     return make
 
 
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
         raise SystemExit("--events must be >= 1000")
     print(f"{a.events} events per row, seed {a.seed}; published: A_4l A 0.05, e 0.98; h0_tautau A 0.09, e 0.70")
     print("| variant | signal | acceptance | trigger eff. | A x e |\n|---|---|---|---|---|")
-    for kind in ("gluon fusion", "no ISR", "W/Z table", "Drell-Yan ln(m) scaling", "hlt-objects-2 hard table"):
+    for kind in ("gluon fusion", "no ISR", "W/Z table", "Drell-Yan ln(m) scaling", "hlt-objects-2 hard table",
+                 "gluon fusion, y sigma 1.8", "gluon fusion, y sigma 2.2"):
         with _patched("_gluon_fusion_scalar", _table(kind)):
             for proc in ("A_4l", "h0_tautau"):
                 print(_row(kind, proc, a.events, a.seed), flush=True)

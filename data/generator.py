@@ -102,6 +102,9 @@ TRIGGER_ABS_ETA = 2.5
 # pT > 23 GeV and |eta| < 2.5, and *triggered* when a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5 passes the
 # charged-particle relative isolation requirement and the per-lepton online efficiency below.  Only accepted and
 # triggered events enter the stream (sigma x acceptance x trigger efficiency).
+# The published stream's cut values: a public processing script of the study's first author reads its inputs from
+# ".../TOPCLASS/BSMAnomaly_IsoLep_lt_45_pt_gt_23/" (an isolated lepton, ISO < 0.45, pT > 23 GeV; found with the
+# search tool, issue 15).  Which isolation sum ISO is (charged only or all particles) is not stated there.
 TRIGGER_REL_ISO_CH = 0.45
 # Per-lepton efficiency of reconstruction x identification x isolation x single-lepton trigger for a prompt
 # lepton above threshold: typical LHC Run-2 values (tight electron identification is a ~70-80 % working point,
