@@ -39,8 +39,9 @@ Approximations (all of them deliberate; bump ``GENERATOR_VERSION`` whenever any 
   (l = e/mu); h0_tautau = 60 GeV neutral scalar -> tau tau;
   hpm_taunu = 60 GeV charged scalar -> tau nu, produced in top decays (t tbar, one t -> b h+, the other t -> b W).
   A_4l's Z* masses follow the scalar -> V V* matrix element.
-  The neutral scalars and the LQ pair are produced like the SM bosons (with ISR recoil).  The listed acceptance x
-  trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
+  The LQ pair recoils against ISR like the SM bosons; the neutral scalars are produced by gluon fusion, their ISR
+  jet multiplicity from a double-log Sudakov estimate (colour factor C_A / C_F, scale m; hlt-objects-3).
+  The listed acceptance x trigger efficiencies are the published numbers, used only for builds that do not run on generated events;
   builds on generated events use the ones measured by :mod:`data.validation`.
 * Detector: leptons are reconstructed for |eta| < 2.5 and pT > 5 GeV (their online efficiency enters only the
   trigger decision, above) with Gaussian pT
@@ -93,7 +94,7 @@ from .processes import (  # noqa: F401 (re-exported: the public generator-level 
     two_body_decay,
 )
 
-GENERATOR_VERSION = "hlt-objects-2"
+GENERATOR_VERSION = "hlt-objects-3"
 
 TRIGGER_PT = 23.0
 TRIGGER_ABS_ETA = 2.5
@@ -101,6 +102,9 @@ TRIGGER_ABS_ETA = 2.5
 # pT > 23 GeV and |eta| < 2.5, and *triggered* when a reconstructed e/mu with pT > 23 GeV, |eta| < 2.5 passes the
 # charged-particle relative isolation requirement and the per-lepton online efficiency below.  Only accepted and
 # triggered events enter the stream (sigma x acceptance x trigger efficiency).
+# The published stream's cut values: a public processing script of the study's first author reads its inputs from
+# ".../TOPCLASS/BSMAnomaly_IsoLep_lt_45_pt_gt_23/" (an isolated lepton, ISO < 0.45, pT > 23 GeV; found with the
+# search tool, issue 15).  Which isolation sum ISO is (charged only or all particles) is not stated there.
 TRIGGER_REL_ISO_CH = 0.45
 # Per-lepton efficiency of reconstruction x identification x isolation x single-lepton trigger for a prompt
 # lepton above threshold: typical LHC Run-2 values (tight electron identification is a ~70-80 % working point,

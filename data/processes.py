@@ -314,7 +314,38 @@ def _proc_qcd(t: _Truth, rng):
     t.n_extra_photons = 0.4
 
 
-_BSM_PRODUCTION = dict(y_sigma=1.3, isr_probs=(0.2, 0.3, 0.25, 0.15, 0.1), isr_a=3.0)
+# Light neutral scalars (A, h0; hlt-objects-3).  The published benchmarks are "a neutral scalar boson with mass 50
+# GeV" (A -> Z* Z* -> 4l) and "a scalar boson with mass 60 GeV" (h0 -> tau tau), generated with PYTHIA 8 (Cerri et
+# al. 2019, arXiv:1811.10276, sec. 2 / the dataset of Nguyen et al. arXiv:1807.00083; paraphrased from memory: the
+# search tool here held only the abstracts).  A colour-singlet scalar is made by gluon fusion, and at leading order
+# its transverse momentum comes only from initial-state radiation.  Before, they had an ad-hoc hard ISR table (80 %
+# of events with an ISR jet above 15 GeV, 25 % with three or more, pT^-3): harder than a W's, which gave A_4l an
+# acceptance of 0.37 against the published 0.05.  Now: the probability of no ISR jet above ISR_PT_MIN from the
+# double-log Sudakov factor, exp(-C ln^2(m / pT_min)), with the colour charge C of the incoming partons: normalised to the
+# quark-initiated Z's table (50 % without a jet, _isr_and_boson's default) and scaled by C_A / C_F = 9/4 for two
+# gluons; the jet multiplicities above one and the pT^-4 spectrum as for the W / Z.  The published samples were
+# not one campaign: the same public script (see data.generator's TRIGGER_REL_ISO_CH) names them
+# "Ato4l_lepFilter_13TeV", "leptoquark_LOWMASS_lepFilter_13TeV", "hToTauTau_LOWMASS" and "hChToTauNu_LOWMASS"
+# (a generator-level lepton filter for A and LQ only), so one production model need not reproduce both A_4l's and
+# h0's published acceptances (data.validation.KNOWN_DEVIATIONS gives the figures).
+ISR_PT_MIN = 15.0
+GLUON_QUARK_COLOUR_RATIO = 9.0 / 4.0  # C_A / C_F
+_Z_TABLE = (0.5, 0.3, 0.13, 0.05, 0.02)
+
+
+def _gluon_fusion_isr_probs(m: float) -> tuple[float, ...]:
+    """The ISR jet-multiplicity table (0..4 jets above ISR_PT_MIN) of a gluon-fusion scalar of mass m: the
+    probability of none is P0_Z ** (C_A/C_F * ln^2(m / 15) / ln^2(M_Z / 15)) (0.50 at 50 GeV, 0.40 at 60 GeV), the
+    rest shared as in the Z's table."""
+    log2 = lambda x: np.log(max(x, ISR_PT_MIN) / ISR_PT_MIN) ** 2  # noqa: E731
+    p0 = _Z_TABLE[0] ** (GLUON_QUARK_COLOUR_RATIO * log2(m) / log2(M_Z))
+    rest = np.array(_Z_TABLE[1:]) / sum(_Z_TABLE[1:])
+    return (p0, *((1.0 - p0) * rest))
+
+
+def _gluon_fusion_scalar(t: _Truth, m: float, rng):
+    """A narrow scalar of mass m from gluon fusion (see _gluon_fusion_isr_probs); its 4-vector."""
+    return _isr_and_boson(t, np.full(t.n, m), rng, y_sigma=1.3, isr_probs=_gluon_fusion_isr_probs(m))
 
 
 def _proc_lq(t: _Truth, rng):
@@ -364,7 +395,7 @@ def _zstar_masses(m, n, rng):
 def _proc_a4l(t: _Truth, rng):
     n = t.n
     m = BSM_SIGNALS["A_4l"]["mass_gev"]
-    a = _isr_and_boson(t, np.full(n, m), rng, **_BSM_PRODUCTION)
+    a = _gluon_fusion_scalar(t, m, rng)
     mz1, mz2 = _zstar_masses(m, n, rng)
     z1, z2 = two_body_decay(a, mz1, mz2, rng)
     for z in (z1, z2):
@@ -378,7 +409,7 @@ def _proc_a4l(t: _Truth, rng):
 def _proc_h0(t: _Truth, rng):
     n = t.n
     m = BSM_SIGNALS["h0_tautau"]["mass_gev"]
-    h = _isr_and_boson(t, np.full(n, m), rng, **_BSM_PRODUCTION)
+    h = _gluon_fusion_scalar(t, m, rng)
     t1, t2 = two_body_decay(h, M_TAU, M_TAU, rng)
     q = _random_charge(n, rng)
     _tau_decay(t, t1, q, rng)

@@ -20,7 +20,7 @@ def samples():
 
 
 def test_constants():
-    assert GENERATOR_VERSION == "hlt-objects-2"
+    assert GENERATOR_VERSION == "hlt-objects-3"
     assert list(SM_PROCESSES) == ["W", "QCD", "Z", "ttbar"]
     assert SM_PROCESSES["W"] == (0.592, 110e6) and SM_PROCESSES["ttbar"] == (0.003, 0.6e6)
     assert set(BSM_SIGNALS) == {"LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
