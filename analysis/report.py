@@ -124,6 +124,10 @@ def _agreement_lines(report: dict) -> list[str]:
     if r:
         lines.append(f"RTL simulation (da4ml + Verilator) vs quantized Keras: {r['n_mismatched']} mismatched / {r['n_events']} events; "
                      f"vs hls4ml C-sim: {report['agreement']['rtl_vs_csim']['n_mismatched']} mismatched")
+        cache = report.get("hardware", {}).get("details", {}).get("rtl", {}).get("cache")
+        if cache and cache.get("hit"):
+            lines.append(f"RTL and its yosys synthesis restored from the RTL cache (identical traced logic, key "
+                         f"{cache['key']}), then simulated on this build's events")
     return lines
 
 

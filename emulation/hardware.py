@@ -65,9 +65,10 @@ def three_way(y_keras: np.ndarray, y_csim: np.ndarray, y_rtl: np.ndarray, lsb: f
 
 def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_probe: np.ndarray,
                      events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, lsb: float | None = None,
-                     keras_dtype: str = "float64") -> dict:
+                     keras_dtype: str = "float64", rtl_cache: Path | None = None) -> dict:
     """See module doc.  ``opts``: :class:`flow.config.HardwareOptions` (rtl, synth, latency_cutoff, budgets);
-    ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``)."""
+    ``events`` = (x, y_keras, y_csim) for the three-way comparison (with ``rtl``); ``rtl_cache``: the directory of
+    :mod:`emulation.rtl_cache` (identical logic is not rebuilt nor re-synthesised)."""
     project_dir = Path(project_dir)
     missing: dict = {}
     agreement: dict = {}
@@ -80,9 +81,10 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_pro
             missing["rtl_simulation"] = missing["da4ml_estimate"] = reason
         else:
             t0 = time.perf_counter()
-            build_rtl(keras_model, project_dir / RTL_SUBDIR, cfg.part, cfg.clock_period_ns, x_probe,
-                      project_name=cfg.project_name, latency_cutoff=opts.latency_cutoff)
+            rtl_md = build_rtl(keras_model, project_dir / RTL_SUBDIR, cfg.part, cfg.clock_period_ns, x_probe,
+                               project_name=cfg.project_name, latency_cutoff=opts.latency_cutoff, cache_dir=rtl_cache)
             timings["rtl_build"] = time.perf_counter() - t0
+            cache = rtl_md.get("cache")
             if events is not None:
                 t0 = time.perf_counter()
                 x, y_keras, y_csim = events
@@ -91,15 +93,23 @@ def hardware_section(keras_model, project_dir: Path, cfg: HLSConfig, opts, x_pro
                 agreement = three_way(y_keras, y_csim, y_rtl, lsb, keras_dtype)
                 agreement["rtl_vs_keras"]["rtl_events_per_s"] = len(x) / max(timings["rtl_emulate"], 1e-9)
             if opts.synth:
-                from emulation.synth import run_yosys, yosys_unavailable_reason
+                from emulation.synth import read_yosys_summary, run_yosys, yosys_unavailable_reason
 
                 reason = yosys_unavailable_reason()
                 if reason:
                     missing["yosys_synthesis"] = reason
+                elif cache and cache["hit"] and read_yosys_summary(project_dir / RTL_SUBDIR) is not None:
+                    timings["yosys"] = 0.0  # the same logic's synthesis, restored with the RTL (cache key)
                 else:
                     t0 = time.perf_counter()
                     run_yosys(project_dir / RTL_SUBDIR, cfg.project_name, cfg.part)
                     timings["yosys"] = time.perf_counter() - t0
+                    if cache:
+                        from emulation.rtl_cache import store_files
+                        from emulation.synth import YOSYS_REPORT, YOSYS_SUMMARY
+
+                        store_files(rtl_cache, cache["key"], project_dir / RTL_SUBDIR,
+                                    [YOSYS_SUMMARY, YOSYS_REPORT, "yosys.log"])
             else:
                 missing["yosys_synthesis"] = "not requested (use --synth)"
     else:

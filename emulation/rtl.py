@@ -164,10 +164,13 @@ def check_simulable(comb) -> None:
 
 
 def build_rtl(model, rtl_dir: Path, part: str, clock_period_ns: float, x_probe: np.ndarray, *,
-              project_name: str = "myproject", latency_cutoff: float = 5.0, n_latency_events: int = 256) -> dict:
+              project_name: str = "myproject", latency_cutoff: float = 5.0, n_latency_events: int = 256,
+              cache_dir: Path | None = None) -> dict:
     """Trace, write, compile and time the RTL of ``model`` into ``rtl_dir`` (built aside, then swapped in).
 
     ``x_probe``: events (float, before the input quantizer) used for the latency measurement.
+    ``cache_dir``: with it, identical traced logic is restored from :mod:`emulation.rtl_cache` instead of being
+    rebuilt (``metadata["cache"]`` says which), and a fresh build is stored there.
     Returns the RTL metadata (also written to ``rtl_dir/rtl_emulator.json``).
     """
     from da4ml.codegen import VerilogModel
@@ -191,6 +194,18 @@ def build_rtl(model, rtl_dir: Path, part: str, clock_period_ns: float, x_probe: 
     comb = comb_trace(inp, out)
     check_simulable(comb)
     t_trace = time.perf_counter() - t0
+    ckey = None
+    if cache_dir is not None:
+        from emulation import rtl_cache
+
+        ckey = rtl_cache.key(comb, project_name=project_name, part=part, clock_period_ns=clock_period_ns,
+                             latency_cutoff=latency_cutoff, x_probe=x_probe, n_latency_events=n_latency_events)
+        if rtl_cache.restore(cache_dir, ckey, rtl_dir):
+            md = json.loads((rtl_dir / RTL_METADATA).read_text())
+            md["cache"] = {"key": ckey, "hit": True, "verilator_compile_s_when_built": md["timings_s"]["verilator_compile"]}
+            md["timings_s"] = {"trace": round(t_trace, 3), "verilator_compile": 0.0}
+            (rtl_dir / RTL_METADATA).write_text(json.dumps(md, indent=2))
+            return md
     tmp = Path(tempfile.mkdtemp(prefix=f".{rtl_dir.name}.building-", dir=rtl_dir.parent))
     try:
         vm = VerilogModel(comb, project_name, tmp, latency_cutoff=latency_cutoff, part_name=part,
@@ -240,6 +255,10 @@ def build_rtl(model, rtl_dir: Path, part: str, clock_period_ns: float, x_probe: 
     if rtl_dir.exists():
         shutil.rmtree(rtl_dir)
     tmp.rename(rtl_dir)
+    if ckey is not None:
+        md["cache"] = {"key": ckey, "hit": False}
+        (rtl_dir / RTL_METADATA).write_text(json.dumps(md, indent=2))
+        rtl_cache.store(cache_dir, ckey, rtl_dir)
     return md
 
 

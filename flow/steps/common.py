@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -144,7 +145,8 @@ def hardware(b: Build) -> None:
     yk3 = np.concatenate([b.s_keras[k][: len(v)] for k, v in sub.items()])
     t0 = time.perf_counter()
     hw = hardware_section(b.deploy, b.project_dir, b.config.hls, b.config.hardware, b.xs["background"][:4096],
-                          events=(x3, yk3, y_c), lsb=b.lsb, keras_dtype=b.keras_dtype)
+                          events=(x3, yk3, y_c), lsb=b.lsb, keras_dtype=b.keras_dtype,
+                          rtl_cache=Path(b.config.cache_dir) / "rtl")
     b.timings["latency_resources"] = time.perf_counter() - t0
     b.report["agreement"].update(hw.pop("agreement"))
     b.report.update(hw)  # latency, resources, latency_resources, budgets, hardware

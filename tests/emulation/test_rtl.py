@@ -39,7 +39,12 @@ def test_hardware_options_validation():
 
 
 @pytest.fixture(scope="session")
-def rtl_build(tmp_path_factory):
+def rtl_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("rtlcache")
+
+
+@pytest.fixture(scope="session")
+def rtl_build(tmp_path_factory, rtl_cache_dir):
     from emulation.csim import CSimEmulator
     from emulation.hardware import hardware_section
     from flow.config import HardwareOptions
@@ -68,7 +73,8 @@ def rtl_build(tmp_path_factory):
     y_k = np.asarray(float64_model(deploy).predict(x.astype(np.float64), verbose=0, batch_size=4096), np.float64)
     y_c = CSimEmulator(project_dir).predict(x)
     opts = HardwareOptions(rtl=True, synth=True, budgets=Budgets(latency_ns=50.0, lut_percent=1.0, dsp=0))
-    hw = hardware_section(deploy, project_dir, cfg, opts, x[:2000], events=(x, y_k, y_c[:, 0]), lsb=None)
+    hw = hardware_section(deploy, project_dir, cfg, opts, x[:2000], events=(x, y_k, y_c[:, 0]), lsb=None,
+                          rtl_cache=rtl_cache_dir)
     return project_dir, deploy, hw, x, y_k, y_c
 
 
@@ -89,6 +95,45 @@ def test_three_way_bit_exact(rtl_build):
     np.testing.assert_array_equal(y, y_c[:500])
     with pytest.raises(ValueError, match=r"shape \(n, 21\)"):
         emu.predict(x[:5, :20])
+
+
+@pytest.mark.slow
+def test_rtl_cache_restores_identical_logic_and_keys_what_shapes_it(rtl_build, rtl_cache_dir, tmp_path):
+    """A second build of the same logic is restored from the RTL cache (no Verilator compile, the yosys results
+    with it) and simulates bit for bit as the first; the key changes with the clock and with the weights."""
+    from da4ml.converter import trace_model
+    from da4ml.trace import comb_trace
+
+    from emulation import rtl_cache
+    from emulation.rtl import RTL_METADATA, RTLEmulator, build_rtl
+    from emulation.synth import read_yosys_summary
+    from hls.config import HLSConfig
+    from quantize.hgq_native import input_precision, kif
+
+    project_dir, deploy, hw, x, _, y_c = rtl_build
+    first = hw["hardware"]["details"]["rtl"]["cache"]
+    assert first["hit"] is False and (rtl_cache_dir / first["key"] / "COMPLETE").is_file()
+    cfg = HLSConfig()
+    md = build_rtl(deploy, tmp_path / "p2" / "rtl", cfg.part, cfg.clock_period_ns, x[:2000],
+                   project_name=cfg.project_name, cache_dir=rtl_cache_dir)
+    assert md["cache"] == {"key": first["key"], "hit": True,
+                           "verilator_compile_s_when_built": md["cache"]["verilator_compile_s_when_built"]}
+    assert md["timings_s"]["verilator_compile"] == 0.0 and md["cache"]["verilator_compile_s_when_built"] > 0
+    assert json.loads((tmp_path / "p2" / "rtl" / RTL_METADATA).read_text())["cache"]["hit"] is True
+    assert read_yosys_summary(tmp_path / "p2" / "rtl") == read_yosys_summary(project_dir / "rtl")
+    np.testing.assert_array_equal(RTLEmulator(tmp_path / "p2").predict(x), y_c)
+    comb = comb_trace(*trace_model(deploy, inputs_kif=kif(input_precision(deploy))))
+    args = dict(project_name=cfg.project_name, part=cfg.part, latency_cutoff=5.0, x_probe=x[:2000], n_latency_events=256)
+    assert rtl_cache.key(comb, clock_period_ns=cfg.clock_period_ns, **args) == first["key"]
+    assert rtl_cache.key(comb, clock_period_ns=6.25, **args) != first["key"]
+    layer = next(lay for lay in deploy.layers if getattr(lay, "kernel", None) is not None)
+    saved = np.array(layer.kernel)
+    try:  # other weights (the shared model restored afterwards)
+        layer.kernel.assign(saved + 0.5)
+        comb2 = comb_trace(*trace_model(deploy, inputs_kif=kif(input_precision(deploy))))
+    finally:
+        layer.kernel.assign(saved)
+    assert rtl_cache.key(comb2, clock_period_ns=cfg.clock_period_ns, **args) != first["key"]
 
 
 @pytest.mark.slow
