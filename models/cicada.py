@@ -25,6 +25,10 @@ import numpy as np
 
 PART = "xc7vx690tffg1927-2"  # Virtex-7 690T (hls/parts.py: xc7vx690t), as the CMS calorimeter Layer-1 cards
 CLOCK_PERIOD_NS = 6.25  # 160 MHz
+# issue 20: the calorimeter anomaly trigger on a Virtex-7 690T at 160 MHz; small default counts so that a build
+# takes minutes.  Applied by flow.config.BuildConfig to every field a build does not set (models/registry.py)
+BUILD_DEFAULTS = {"part": PART, "clock_period_ns": CLOCK_PERIOD_NS, "n_train": 20_000, "n_val": 5_000,
+                  "n_signal": 5_000}
 STUDENT_INPUT_SCALE = 1.0 / 8  # firmware input = counts / 8: exact in ap_ufixed<10,7>
 TEACHER_INPUT_SCALE = 1.0 / 7
 WEIGHT_BITS = 8
