@@ -214,10 +214,10 @@ FAMILIES: tuple[Family, ...] = (
            TRIGGER_STEPS, (
                Architecture("deepsets", "Deep Sets tagger: shared per-particle QDense network, mean pooling (N = 16: a "
                             "shift), head, one logit", prepare="models.deepsets:prepare_for_build",
-                            goals=DEEPSETS_GOALS),
+                            dense_shapes="models.deepsets:dense_shapes_for_build", goals=DEEPSETS_GOALS),
                Architecture("efn", "Energy Flow Network tagger: pT-weighted sum of per-particle functions of the "
                             "angles (IRC safe), head, one logit", prepare="models.deepsets:prepare_efn_for_build",
-                            goals=DEEPSETS_GOALS),
+                            dense_shapes="models.deepsets:efn_dense_shapes_for_build", goals=DEEPSETS_GOALS),
            ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan"),
     # rtl_by_default False: da4ml cannot trace the QKeras-API QConv2D (quantize.hgq_native.with_rounding has no
     # QConv2D conversion), so the RTL path is not run; the hls4ml C-sim is the bit-exact emulator
@@ -225,7 +225,8 @@ FAMILIES: tuple[Family, ...] = (
            "student regressing its loss", TRIGGER_STEPS, (
                Architecture("cicada", "quantized student (QConv2D 4 filters 3x3 stride 2, QDense 16, one output) "
                             "regressing the float conv-AE teacher's standardised log-MSE",
-                            prepare="models.cicada:prepare_for_build"),
+                            prepare="models.cicada:prepare_for_build",
+                            dense_shapes="models.cicada:dense_shapes_for_build"),
            ), data="calo", n_features=1, working_points="analysis.working_points:calo_rate_plan",
            defaults="models.cicada:BUILD_DEFAULTS"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
