@@ -170,9 +170,10 @@ def family_defaults(model) -> dict:
     from models.registry import get_family
 
     try:
-        return get_family(str(model)).build_defaults()
+        family = get_family(str(model))
     except (ValueError, FileNotFoundError):
         return {}
+    return family.build_defaults()  # a family declaring unknown keys raises (a bug of the registry, not of the user)
 
 
 def _resolve_hls(hls, fam: dict) -> HLSConfig:
