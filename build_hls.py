@@ -174,40 +174,24 @@ def _cwola_options(args: argparse.Namespace):
                         decorrelate_masses=not args.no_mass_decorrelation, **kw)
 
 
-def _family_cli_defaults(model) -> dict:
-    """The registered family's own defaults for the flags not given (models/registry.py ``cli_defaults``)."""
-    from models.registry import get_family
-
-    try:
-        return dict(get_family(str(model)).cli_defaults)
-    except (ValueError, FileNotFoundError):  # reported with its reason when the build resolves the model
-        return {}
-
-
-def _given(value, fam: dict, key: str, default):
-    return value if value is not None else fam.get(key, default)
-
-
 def config_from_args(args: argparse.Namespace):
     """The one validated BuildConfig of a build command line."""
     from data.arrays import file_part
     from flow.config import BuildConfig, Tolerances
-    from hls.config import DEFAULT_PART, HLSConfig, Strategy
+    from hls.config import Strategy
 
     if args.data is not None and not file_part(args.data).is_file():
         raise FileNotFoundError(f"--data {args.data}: no such file")
     from flow.config_file import parse_layer_flags
 
-    fam = _family_cli_defaults(args.model)
-    hls = HLSConfig(part=args.part or fam.get("part", DEFAULT_PART), clock_period_ns=_given(args.clock_period, fam,
-                                                                                              "clock_period", 5.0),
-                    reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy), reuse_target=args.reuse_target,
-                    layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
+    # part, clock and event counts not given: None, resolved by BuildConfig (the model family's defaults)
+    hls = dict(reuse_factor=args.reuse_factor, strategy=Strategy.parse(args.strategy), reuse_target=args.reuse_target,
+               layers=parse_layer_flags(args.layer_reuse_factor, args.layer_strategy, args.layer_precision))
+    hls.update({k: v for k, v in (("part", args.part), ("clock_period_ns", args.clock_period)) if v is not None})
     kw = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     return BuildConfig(
         model=args.model, output_dir=args.output, data_path=args.data, seed=args.seed,
-        n_train=_given(args.n_train, fam, "n_train", 150_000), n_val=fam.get("n_val", 30_000),
-        n_test_bkg=args.n_test_bkg, n_signal=_given(args.n_signal, fam, "n_signal", 50_000),
+        n_train=args.n_train, n_test_bkg=args.n_test_bkg, n_signal=args.n_signal,
         retrain=args.retrain, epochs=args.epochs,
         precision_bits=args.precision, input_precision=args.input_precision, extra_rates_hz=tuple(args.rate),
         fprs=tuple(args.fpr), emulator=args.emulator, csim_events=args.csim_events, hls=hls,
@@ -234,12 +218,14 @@ def effective_config(args: argparse.Namespace, argv: list[str]):
     cfg = config_from_args(args)
     if args.config is None:
         return cfg
-    from flow.config_file import apply_flags, load_config
+    from flow.config_file import apply_flags, config_from_tree, read_tree
 
     p = argparse.ArgumentParser(add_help=False)
     _add_build_args(p)
     base = config_from_args(p.parse_args([]))
-    cfg = apply_flags(load_config(args.config), cfg, base, _explicit_flags(argv), str(args.config))
+    tree = read_tree(args.config)
+    cfg = apply_flags(config_from_tree(tree, str(args.config)), cfg, base, _explicit_flags(argv), str(args.config),
+                      file_tree=tree)
     from data.arrays import file_part
 
     if cfg.data_path is not None and not file_part(cfg.data_path).is_file():

@@ -159,6 +159,31 @@ class CWoLaOptions:
 
 
 _PATHS = ("output_dir", "data_path", "cache_dir", "weights_path", "reference_path")
+# the defaults of the fields a model family may replace (models/registry.py ``Family.build_defaults``)
+COUNT_DEFAULTS = {"n_train": 150_000, "n_val": 30_000, "n_signal": 50_000}
+HLS_FAMILY_KEYS = ("part", "clock_period_ns")  # HLSConfig fields a family may replace
+
+
+def family_defaults(model) -> dict:
+    """The build defaults of the family handling ``model`` (e.g. cicada: its part, clock and event counts); {} for
+    an unknown model or a missing model file (the build reports those with their reason)."""
+    from models.registry import get_family
+
+    try:
+        family = get_family(str(model))
+    except (ValueError, FileNotFoundError):
+        return {}
+    return family.build_defaults()  # a family declaring unknown keys raises (a bug of the registry, not of the user)
+
+
+def _resolve_hls(hls, fam: dict) -> HLSConfig:
+    """An HLSConfig is used as given; None or a mapping of HLSConfig fields (typed values) gets the family's part
+    and clock for the keys it does not set."""
+    if isinstance(hls, HLSConfig):
+        return hls
+    if hls is not None and not isinstance(hls, dict):
+        raise ValueError(f"hls: expected an HLSConfig or a mapping of its fields, got {type(hls).__name__}")
+    return HLSConfig(**{**{k: fam[k] for k in HLS_FAMILY_KEYS if k in fam}, **(hls or {})})
 
 
 @dataclass(frozen=True)
@@ -167,10 +192,11 @@ class BuildConfig:
     output_dir: Path | None = None
     data_path: Path | None = None
     seed: int = 42
-    n_train: int = 150_000
-    n_val: int = 30_000
+    # None: the model family's default (models/registry.py ``build_defaults``), else COUNT_DEFAULTS
+    n_train: int | None = None
+    n_val: int | None = None
     n_test_bkg: int | None = None  # None: as many as the working points need
-    n_signal: int = 50_000
+    n_signal: int | None = None
     retrain: bool = False
     epochs: int | None = None
     precision_bits: int | None = None
@@ -180,7 +206,8 @@ class BuildConfig:
     emulator: Emulator = Emulator.FAST
     quant_mode: QuantMode = QuantMode.QAT
     csim_events: int = 250_000  # C-sim cross-check subset when the fast emulator produces the numbers
-    hls: HLSConfig = field(default_factory=HLSConfig)
+    # None or a mapping of HLSConfig fields: the family's part / clock where not set (resolved to an HLSConfig)
+    hls: HLSConfig | dict | None = None
     tolerances: Tolerances = field(default_factory=Tolerances)
     cache_dir: Path = ROOT / ".cache"
     hardware: HardwareOptions = field(default_factory=HardwareOptions)
@@ -195,6 +222,7 @@ class BuildConfig:
     score: str | None = None  # the on-chip score of a family with several (vae21: mu2, reco); None: its default
 
     def __post_init__(self):
+        self._apply_family_defaults()
         object.__setattr__(self, "emulator", Emulator.parse(self.emulator))
         object.__setattr__(self, "quant_mode", QuantMode.parse(self.quant_mode))
         for k in _PATHS:
@@ -224,6 +252,15 @@ class BuildConfig:
         if not self.reference_tolerance >= 0:
             raise ValueError(f"--reference-tolerance must be >= 0, got {self.reference_tolerance}")
 
+    def _apply_family_defaults(self) -> None:
+        """Fields left unset (None) take the model family's defaults, then the global ones: every entry point (command
+        line, config file, sweep, Python API) gets the same.  ``replace()`` keeps the values already resolved."""
+        unset = [k for k in COUNT_DEFAULTS if getattr(self, k) is None]
+        fam = family_defaults(self.model) if unset or not isinstance(self.hls, HLSConfig) else {}
+        for k in unset:
+            object.__setattr__(self, k, int(fam.get(k, COUNT_DEFAULTS[k])))
+        object.__setattr__(self, "hls", _resolve_hls(self.hls, fam))
+
     def resolved_output_dir(self) -> Path:
         if self.output_dir is not None:
             return Path(self.output_dir)
@@ -250,7 +287,9 @@ class BuildConfig:
         _refuse_unknown(cls, d, "build_config")
         if "hls" in d:
             _refuse_unknown(HLSConfig, d["hls"], "build_config.hls")
-            d["hls"] = HLSConfig.from_dict(d["hls"])
+            fam = family_defaults(d.get("model", "vae21"))  # a partial mapping: the family's part / clock first
+            base = {**HLSConfig().to_dict(), **{k: fam[k] for k in HLS_FAMILY_KEYS if k in fam}}
+            d["hls"] = HLSConfig.from_dict({**base, **d["hls"]})
         if "tolerances" in d:
             _refuse_unknown(Tolerances, d["tolerances"], "build_config.tolerances")
             d["tolerances"] = Tolerances(**d["tolerances"])

@@ -134,8 +134,9 @@ def _deep_merge(base: dict, top: dict) -> dict:
 
 
 def config_from_tree(tree: dict, where: str) -> BuildConfig:
-    """A partial to_dict tree on top of the defaults, validated; errors name ``where``."""
-    full = _deep_merge(BuildConfig().to_dict(), tree)
+    """A partial to_dict tree on top of the defaults (the model family's where it has them: flow.config), validated;
+    errors name ``where``."""
+    full = _deep_merge(BuildConfig(model=tree.get("model", "vae21")).to_dict(), tree)
     try:
         return BuildConfig.from_dict(full)
     except (ValueError, TypeError) as exc:
@@ -217,12 +218,16 @@ def _leaves(tree: dict, prefix=()):
 
 
 def apply_flags(file_cfg: BuildConfig, flag_cfg: BuildConfig, base_cfg: BuildConfig, explicit: set[str],
-                where: str) -> BuildConfig:
+                where: str, file_tree: dict | None = None) -> BuildConfig:
     """``file_cfg`` with the command line's explicitly given flags on top.  ``flag_cfg``: the command line's
-    config; ``base_cfg``: the command line's config without any flag (for flags not in :data:`FLAG_PATHS`)."""
+    config; ``base_cfg``: the command line's config without any flag (for flags not in :data:`FLAG_PATHS`);
+    ``file_tree``: what the file itself sets (:func:`read_tree`), so that a ``--model`` flag naming another family
+    gets that family's defaults for what the file leaves unset."""
     from hls.layer_settings import merge_layers
 
     tree, flags = file_cfg.to_dict(), flag_cfg.to_dict()
+    if file_tree is not None and "model" in explicit and flag_cfg.model != file_cfg.model:
+        tree = _deep_merge(BuildConfig(model=flag_cfg.model).to_dict(), file_tree)
     base = base_cfg.to_dict()
     for dest in sorted(explicit - {"config", *LAYER_FLAGS}):
         paths = FLAG_PATHS.get(dest) or [p for p in _leaves(flags) if _get(flags, p) != _get(base, p)]

@@ -41,6 +41,15 @@ rounding cast one more (the incrementer); a ReLU (signed -> unsigned) is its own
 cycle.  A linear cast is folded into the producing layer (zero cycles).  Element-wise products of two
 variables (``QMultiply``) follow the same DSP/LUT rule with ``DSP_CYCLES`` or one LUT-multiplier cycle.
 
+Kernels applied at several positions (io_parallel; issue 20): a Conv2D is the dense product of its
+``kernel height x width x channels -> filters`` matrix at every output pixel, and a Dense on a 2-D input (Deep Sets'
+per-particle network, hls4ml's pointwise Conv1D) the same at every particle.  In io_parallel the top function's
+``PIPELINE`` unrolls the partition loop, so every position has its own multipliers and adder trees: resources are the
+per-position dense estimate times ``n_pos`` (BRAM once: the weights are shared), latency is one position's.  Global
+average pooling over ``N`` positions is a balanced adder tree per channel (``N - 1`` adders of
+``in_width + ceil(log2 N)`` bits, depth ``ceil(log2 N)``) followed by the multiplication by 1/N (a shift for N a power
+of two; a constant multiplier otherwise, not counted).  Flatten / Reshape cost nothing.
+
 Known limits: HLS may share or duplicate operators, retime across layers and pack small adders;
 the estimate ignores control logic and I/O registers.  The report prints it next to the RTL
 measurement (da4ml + Verilator, yosys) so the size of the disagreement is itself visible; the da4ml
@@ -82,6 +91,7 @@ class LayerSpec:
     saturating: bool = False
     rounding: bool = False
     relu: bool = False  # signed -> unsigned quantizer (hls4ml implements it as a ReLU function)
+    n_pos: int = 1  # dense: positions the kernel is applied at (conv output pixels, particles); pool: terms summed
 
 
 @dataclass
@@ -177,8 +187,10 @@ def estimate_dense(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
     if strategy is Strategy.RESOURCE and reuse > 1:
         width = int(math.ceil(n_in * n_out / reuse)) * spec.weight_width
         bram = int(math.ceil(width / RAMB36_WIDTH)) * int(math.ceil(reuse / RAMB36_DEPTH))
-    return LayerEstimate(spec.name, "dense", cycles, dsp, lut, ff, bram, n_mult=n_mult, n_shift=int(pow2.sum()),
-                         adder_depth=depth, notes=("DSP" if to_dsp else "LUT") + f" multipliers, acc {acc_w} b")
+    k = max(int(spec.n_pos), 1)  # io_parallel: one copy per output pixel / particle (module doc)
+    notes = ("DSP" if to_dsp else "LUT") + f" multipliers, acc {acc_w} b" + (f", x {k} positions" if k > 1 else "")
+    return LayerEstimate(spec.name, "dense", cycles, dsp * k, lut * k, ff * k, bram, n_mult=n_mult * k,
+                         n_shift=int(pow2.sum()) * k, adder_depth=depth, notes=notes)
 
 
 def estimate_dense_da(spec: LayerSpec, clock_ns: float) -> LayerEstimate:
@@ -198,9 +210,11 @@ def estimate_dense_da(spec: LayerSpec, clock_ns: float) -> LayerEstimate:
     cycles = _cycles(depth * T_ADD_NS, clock_ns) + 1
     acc_w = spec.in_width + spec.weight_width + int(math.ceil(math.log2(max(n_in, 2))))
     nz = np.rint(w * 2.0**spec.weight_frac) != 0
-    return LayerEstimate(spec.name, "dense", cycles, 0, int(round(float(pipe.cost))), cycles * n_out * acc_w, 0,
-                         n_mult=0, n_shift=int(nz.sum()), adder_depth=int(math.ceil(depth)),
-                         notes=f"distributed arithmetic: da4ml adder graph, depth {depth:g} delay units")
+    k = max(int(spec.n_pos), 1)  # one adder graph per output pixel / particle (io_parallel)
+    return LayerEstimate(spec.name, "dense", cycles, 0, int(round(float(pipe.cost))) * k, cycles * n_out * acc_w * k, 0,
+                         n_mult=0, n_shift=int(nz.sum()) * k, adder_depth=int(math.ceil(depth)),
+                         notes=f"distributed arithmetic: da4ml adder graph, depth {depth:g} delay units"
+                         + (f", x {k} positions" if k > 1 else ""))
 
 
 def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: float) -> LayerEstimate:
@@ -226,6 +240,15 @@ def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
         cycles += reuse - 1
         return LayerEstimate(spec.name, "multiply", cycles, dsp, lut, cycles * spec.n_out * out_w, 0, n_mult=spec.n_out,
                              notes="DSP" if to_dsp else "LUT")
+    if spec.kind == "pool":
+        n = max(int(spec.n_pos), 1)
+        acc_w = spec.in_width + int(math.ceil(math.log2(n))) if n > 1 else spec.in_width
+        depth = int(math.ceil(math.log2(n))) if n > 1 else 0
+        cycles = _cycles(depth * T_ADD_NS, clock_ns) + 1
+        shift = n & (n - 1) == 0
+        return LayerEstimate(spec.name, "pool", cycles, 0, spec.n_out * (n - 1) * acc_w, cycles * spec.n_out * acc_w, 0,
+                             adder_depth=depth, notes=f"sum of {n} positions per channel, acc {acc_w} b, 1/{n} "
+                             + ("a shift" if shift else "a constant multiplier (not counted)"))
     if spec.kind == "add":
         out_w = max(spec.in_width, spec.in2_width) + 1
         cycles = _cycles(T_ADD_NS, clock_ns) + 1
@@ -253,15 +276,18 @@ def _cast_spec(name: str, n: int, p, src: int, width: dict, signed: dict) -> Lay
                      relu=signed.get(src, True) and not p.signed)
 
 
-def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict) -> tuple[list[LayerSpec], int, bool]:
-    """LayerSpecs of a QDense reading the tensor ``src`` (a native HGQ2 layer's input cast, the dense layer, its
-    ReLU), with the width and signedness of its output."""
+def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict,
+                 n_pos: int = 1) -> tuple[list[LayerSpec], int, bool]:
+    """LayerSpecs of a QDense / QConv reading the tensor ``src`` (a native HGQ2 layer's input cast, the dense layer,
+    its ReLU), with the width and signedness of its output; ``n_pos``: positions the kernel is applied at (a conv's
+    output pixels, a Dense on a 2-D input's rows): the kernel is taken as (kernel size x channels, filters)."""
     from quantize.hgq_native import covering_precision
     from quantize.precision import Precision
     from quantize.qkeras import precision_of_quantizer_layer
 
     specs = []
     w = np.asarray(layer.qkernel, dtype=np.float64)
+    w = w.reshape(-1, w.shape[-1])
     b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
     n_in = w.shape[0]
     if getattr(layer, "enable_iq", False):  # native HGQ2 layer: its input quantizer is a cast before it
@@ -269,7 +295,7 @@ def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict) -> tupl
         if pi is None:
             raise ValueError(f"layer {layer.name!r}: every input quantized to zero width, no estimate")
         if precision_of_quantizer_layer(layer.iq) != prec.get(src):  # else a no-op re-cast: nothing
-            specs.append(_cast_spec(f"{layer.name}_iq", n_in, pi, src, width, signed))
+            specs.append(_cast_spec(f"{layer.name}_iq", n_in * n_pos, pi, src, width, signed))
         in_w = pi.width
     else:
         in_w = width.get(src)
@@ -281,10 +307,11 @@ def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict) -> tupl
         raise ValueError(f"layer {layer.name!r}: its input is not quantized")
     acc_w = in_w + pk.width + int(math.ceil(math.log2(max(n_in, 2))))
     specs.append(LayerSpec(layer.name, "dense", w.shape[1], in_width=in_w, weight_width=pk.width,
-                           weight_frac=pk.frac, kernel=w, bias=b))
+                           weight_frac=pk.frac, kernel=w, bias=b, n_pos=n_pos))
     act = getattr(layer.activation, "__name__", "linear")
     if act == "relu":  # hls4ml splits it into its own ReLU function
-        specs.append(LayerSpec(f"{layer.name}_relu", "quant", w.shape[1], in_width=acc_w, out_width=acc_w, relu=True))
+        specs.append(LayerSpec(f"{layer.name}_relu", "quant", w.shape[1] * n_pos, in_width=acc_w, out_width=acc_w,
+                               relu=True))
         return specs, acc_w, False
     if act != "linear":
         raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense has no estimate model")
@@ -292,7 +319,8 @@ def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict) -> tupl
 
 
 def describe_model(keras_model) -> list[LayerSpec]:
-    """LayerSpecs of a deployable model (Quantizer, QDense, QMultiply, QAdd, QSubtract), widths from its quantizers.
+    """LayerSpecs of a deployable model (Quantizer, QDense, QConv1D/2D, Flatten, global average pooling, QMultiply /
+    Multiply, QAdd, QSubtract), widths from its quantizers.
     Native HGQ2 layers: a QDense's own input quantizer is a cast before it, its ReLU a ReLU function after it, and
     per-element (heterogeneous) quantizers are costed at the one type covering all their elements
     (:func:`quantize.hgq_native.covering_precision`), as hls4ml declares one type per layer; the per-weight widths
@@ -315,12 +343,20 @@ def describe_model(keras_model) -> list[LayerSpec]:
             out.append(_cast_spec(layer.name, int(np.prod(call.out_shape)), p, ins[0], width, prev_signed))
             width[o], prev_signed[o] = p.width, p.signed
             prec[o] = precision_of_quantizer_layer(layer)
-        elif cls == "QDense":
-            specs, width[o], prev_signed[o] = _dense_specs(layer, ins[0], width, prev_signed, prec)
+        elif cls in ("QDense", "QConv1D", "QConv2D"):
+            n_pos = int(np.prod(call.out_shape[:-1]))  # output pixels / particles (1 for a Dense on a vector)
+            specs, width[o], prev_signed[o] = _dense_specs(layer, ins[0], width, prev_signed, prec, n_pos)
             out.extend(specs)
-        elif cls in ("QMultiply", "QAdd", "QSubtract"):
+        elif cls in ("Flatten", "Reshape"):  # wiring only
+            width[o], prev_signed[o], prec[o] = width[ins[0]], prev_signed.get(ins[0], True), prec.get(ins[0])
+        elif cls in ("GlobalAveragePooling1D", "GlobalAveragePooling2D"):
+            n = int(np.prod([int(d) for d in call.node.input_tensors[0].shape[1:-1]]))
+            out.append(LayerSpec(layer.name, "pool", int(call.out_shape[-1]), in_width=width[ins[0]], n_pos=n))
+            width[o] = width[ins[0]] + (int(math.ceil(math.log2(n))) if n > 1 else 0)
+            prev_signed[o] = prev_signed.get(ins[0], True)
+        elif cls in ("QMultiply", "Multiply", "QAdd", "QSubtract"):
             w1, w2 = width[ins[0]], width[ins[1]]
-            kind = "multiply" if cls == "QMultiply" else "add"
+            kind = "multiply" if cls in ("QMultiply", "Multiply") else "add"
             out.append(LayerSpec(layer.name, kind, int(np.prod(call.out_shape)), in_width=w1, in2_width=w2))
             width[o] = w1 + w2 if kind == "multiply" else max(w1, w2) + 1
             prev_signed[o] = True

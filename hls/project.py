@@ -30,11 +30,13 @@ METADATA_SCHEMA = 1
 
 
 def dense_shapes(keras_model) -> dict[str, tuple[int, int]]:
+    """(n_in, n_out) of every layer with a kernel as hls4ml validates its reuse factor: Dense (n_in, n_out); Conv1D /
+    Conv2D (kernel size x channels, filters), hls4ml's ``get_layer_mult_size``."""
     shapes = {}
     for layer in keras_model.layers:
         k = getattr(layer, "kernel", None)
-        if k is not None and len(k.shape) == 2:
-            shapes[layer.name] = (int(k.shape[0]), int(k.shape[1]))
+        if k is not None and len(k.shape) >= 2:
+            shapes[layer.name] = (int(np.prod(k.shape[:-1])), int(k.shape[-1]))
     return shapes
 
 

@@ -25,6 +25,10 @@ import numpy as np
 
 PART = "xc7vx690tffg1927-2"  # Virtex-7 690T (hls/parts.py: xc7vx690t), as the CMS calorimeter Layer-1 cards
 CLOCK_PERIOD_NS = 6.25  # 160 MHz
+# issue 20: the calorimeter anomaly trigger on a Virtex-7 690T at 160 MHz; small default counts so that a build
+# takes minutes.  Applied by flow.config.BuildConfig to every field a build does not set (models/registry.py)
+BUILD_DEFAULTS = {"part": PART, "clock_period_ns": CLOCK_PERIOD_NS, "n_train": 20_000, "n_val": 5_000,
+                  "n_signal": 5_000}
 STUDENT_INPUT_SCALE = 1.0 / 8  # firmware input = counts / 8: exact in ap_ufixed<10,7>
 TEACHER_INPUT_SCALE = 1.0 / 7
 WEIGHT_BITS = 8
@@ -63,19 +67,42 @@ def teacher_score(teacher, counts: np.ndarray, batch_size: int = 1024) -> np.nda
     return np.log(np.mean((r - x) ** 2, axis=(1, 2, 3)) + 1e-8).astype(np.float32)
 
 
-def build_student(shape=(18, 14)):
+def student_bits(cfg) -> tuple[int, tuple[int, int]]:
+    """(weight bits, (activation bits, integer bits)) of a build: the defaults, or ``--precision P`` for weights,
+    biases and activations (integer bits kept); refuses what the student cannot be built or trained with."""
+    if str(cfg.quant_mode) != "qat":
+        raise ValueError(f"--model cicada: quantization mode {cfg.quant_mode}: only qat (the student is trained at its "
+                         "precision)")
+    p = cfg.precision_bits
+    if p is None:
+        return WEIGHT_BITS, (ACT_BITS, ACT_INT)
+    if p < ACT_INT + 1:
+        raise ValueError(f"--precision {p}: cicada needs at least {ACT_INT + 1} bits (activations keep {ACT_INT} "
+                         "integer bits)")
+    return p, (p, ACT_INT)
+
+
+def dense_shapes_for_build(cfg, shape=(18, 14)) -> dict[str, tuple[int, int]]:
+    """Registry hook: (n_in, n_out) of the student's multiplying layers as hls4ml validates their reuse factors
+    (Conv2D: n_in = kernel height x width x channels, n_out = filters), from the architecture alone."""
+    student_bits(cfg)
+    h, w = (shape[0] - 3) // 2 + 1, (shape[1] - 3) // 2 + 1
+    return {"conv": (9, 4), "dense": (h * w * 4, 16), "score": (16, 1)}
+
+
+def build_student(shape=(18, 14), weight_bits: int = WEIGHT_BITS, act_bits: tuple[int, int] = (ACT_BITS, ACT_INT)):
     import keras
     from qkeras.qlayers import QActivation, QConv2D, QDense
     from qkeras.quantizers import quantized_bits, quantized_relu
 
-    wq = dict(kernel_quantizer=quantized_bits(WEIGHT_BITS, 1, alpha=1), bias_quantizer=quantized_bits(WEIGHT_BITS, 1, alpha=1))
+    wq = dict(kernel_quantizer=quantized_bits(weight_bits, 1, alpha=1), bias_quantizer=quantized_bits(weight_bits, 1, alpha=1))
     x_in = keras.Input((*shape, 1), name="image")
     x = QActivation(quantized_bits(10, 7, keep_negative=0, alpha=1), name="input_quant")(x_in)
     x = QConv2D(4, 3, strides=2, name="conv", **wq)(x)
-    x = QActivation(quantized_relu(ACT_BITS, ACT_INT), name="conv_relu")(x)
+    x = QActivation(quantized_relu(*act_bits), name="conv_relu")(x)
     x = keras.layers.Flatten(name="flat")(x)
     x = QDense(16, name="dense", **wq)(x)
-    x = QActivation(quantized_relu(ACT_BITS, ACT_INT), name="dense_relu")(x)
+    x = QActivation(quantized_relu(*act_bits), name="dense_relu")(x)
     x = QDense(1, name="score", **wq)(x)
     return keras.Model(x_in, x, name="cicada_student")
 
@@ -149,17 +176,18 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     if not len(train_ds.x_train) or not len(train_ds.x_val):
         raise ValueError("cicada needs SM training and validation images (/train/images and /val/images)")
     ep_t, ep_s = (TEACHER_EPOCHS, STUDENT_EPOCHS) if cfg.epochs is None else (int(cfg.epochs),) * 2
+    wbits, abits = student_bits(cfg)
     seed = 20 + int(cfg.seed)
     import keras
 
     keras.utils.set_random_seed(seed)
-    teacher, student = build_teacher(), build_student()
+    teacher, student = build_teacher(), build_student(weight_bits=wbits, act_bits=abits)
     counts = lambda x: np.asarray(x, np.float32)[..., 0]
     tr, va = counts(train_ds.x_train), counts(train_ds.x_val)
     fits = {"teacher": lambda m: fit_teacher(m, tr, va, ep_t),
             "student": lambda m: fit_student(m, teacher, tr, va, ep_s)}
-    mc = {"teacher_epochs": ep_t, "student_epochs": ep_s, "seed": seed, "weight_bits": WEIGHT_BITS,
-          "act_bits": [ACT_BITS, ACT_INT], "student_input_scale": STUDENT_INPUT_SCALE}
+    mc = {"teacher_epochs": ep_t, "student_epochs": ep_s, "seed": seed, "weight_bits": wbits,
+          "act_bits": list(abits), "student_input_scale": STUDENT_INPUT_SCALE}
     info = train_or_load(cfg, "cicada", mc, train_ds, {"teacher": teacher, "student": student},
                          lambda name, m: fits[name](m), timings)
     fview = float_student(student)

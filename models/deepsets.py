@@ -152,8 +152,42 @@ def train(model, mc: DeepSetsConfig, ds) -> dict:
 
 
 def config_from_build(cfg, variant: Variant = Variant.DEEPSETS) -> DeepSetsConfig:
+    """The tagger of a build: ``--precision P`` sets the bits of weights, biases and activations (integer bits kept;
+    the input port and the pooled sum keep theirs); only QAT (the tagger is trained at its precision)."""
+    if str(cfg.quant_mode) != "qat":
+        raise ValueError(f"--model {variant.value}: quantization mode {cfg.quant_mode}: only qat")
     mc = DeepSetsConfig(variant=variant, seed=31 + int(cfg.seed))
+    p = cfg.precision_bits
+    if p is not None:
+        if p < mc.act_bits[1] + 1:
+            raise ValueError(f"--precision {p}: {variant.value} needs at least {mc.act_bits[1] + 1} bits "
+                             f"(activations keep {mc.act_bits[1]} integer bits)")
+        mc = replace(mc, weight_bits=(p, mc.weight_bits[1]), act_bits=(p, mc.act_bits[1]))
     return mc if cfg.epochs is None else replace(mc, epochs=int(cfg.epochs))
+
+
+def dense_shapes(mc: DeepSetsConfig) -> dict[str, tuple[int, int]]:
+    """(n_in, n_out) of every QDense as hls4ml validates its reuse factor (a per-particle Dense becomes a pointwise
+    Conv1D: n_in = features, n_out = units)."""
+    shapes, n = {}, N_FEAT
+    for i, m in enumerate(mc.phi):
+        shapes[f"phi{i + 1}"], n = (n, m), m
+    if mc.variant is Variant.EFN:
+        shapes["pt_broadcast"] = (N_FEAT, mc.phi[-1])
+    for i, m in enumerate(mc.head):
+        shapes[f"head{i + 1}"], n = (n, m), m
+    shapes["logit"] = (n, 1)
+    return shapes
+
+
+def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
+    """Registry hook (``--model deepsets``)."""
+    return dense_shapes(config_from_build(cfg, Variant.DEEPSETS))
+
+
+def efn_dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
+    """Registry hook (``--model efn``)."""
+    return dense_shapes(config_from_build(cfg, Variant.EFN))
 
 
 def _prepare(cfg, train_ds, timings: dict, variant: Variant):

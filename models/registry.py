@@ -16,8 +16,6 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable
 
-from models.cicada import CLOCK_PERIOD_NS as CICADA_CLOCK_NS, PART as CICADA_PART  # numpy only, no TensorFlow
-
 
 def _resolve(dotted: str):
     module, _, attr = dotted.partition(":")
@@ -84,9 +82,10 @@ class Family:
     # the RTL path (da4ml -> Verilator) and yosys run unless --no-rtl (when the tools are present), and the deployed
     # model rounds with RND (da4ml-traceable) in every build, so that plain and RTL builds deploy the same model
     rtl_by_default: bool = False
-    # build_hls.py defaults of this family for the flags not given (e.g. ("part", ...), ("clock_period", 6.25),
-    # ("n_train", ...), ("n_val", ...), ("n_signal", ...)); () = the global defaults
-    cli_defaults: tuple[tuple[str, Any], ...] = ()
+    # "module:attr" of this family's build defaults, a mapping of BuildConfig fields ("n_train", "n_val", "n_signal")
+    # and HLSConfig fields ("part", "clock_period_ns") applied by flow.config.BuildConfig to every field not given
+    # (command line, config file, sweep, Python API); "" = the global defaults
+    defaults: str = ""
 
     @property
     def handles(self) -> tuple[str, ...]:
@@ -100,6 +99,15 @@ class Family:
 
     def prepare_function(self, cfg) -> Callable:
         return _resolve(self.architecture(cfg.model).prepare)
+
+    def build_defaults(self) -> dict[str, Any]:
+        if not self.defaults:
+            return {}
+        d = dict(_resolve(self.defaults))
+        unknown = sorted(set(d) - set(BUILD_DEFAULT_KEYS))
+        if unknown:
+            raise ValueError(f"family {self.name!r}: build defaults {unknown} are not among {list(BUILD_DEFAULT_KEYS)}")
+        return d
 
     def rate_plan(self, extra_rates_hz=()):
         return _resolve(self.working_points)(tuple(extra_rates_hz)) if self.working_points else None
@@ -177,10 +185,8 @@ L1_VAE_GOALS = (25.0, 0.5, 0)
 L1_AE_GOALS = (50.0, None, None)
 # issue 20: the jet tagger on a VU13P within the L1 correlator's per-algorithm budget this toolkit assumes, 100 ns
 DEEPSETS_GOALS = (100.0, None, None)
-# issue 20: the calorimeter anomaly trigger on a Virtex-7 690T at 160 MHz (models/cicada.py: PART, CLOCK_PERIOD_NS);
-# small default counts so that a build takes minutes (the fast emulator has no Conv2D: the C-sim emulates every event)
-CICADA_CLI_DEFAULTS = (("part", CICADA_PART), ("clock_period", CICADA_CLOCK_NS), ("n_train", 20_000), ("n_val", 5_000),
-                       ("n_signal", 5_000))
+# the keys a family's build defaults may set (flow.config: COUNT_DEFAULTS and HLS_FAMILY_KEYS)
+BUILD_DEFAULT_KEYS = ("n_train", "n_val", "n_signal", "part", "clock_period_ns")
 
 FAMILIES: tuple[Family, ...] = (
     Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
@@ -208,10 +214,10 @@ FAMILIES: tuple[Family, ...] = (
            TRIGGER_STEPS, (
                Architecture("deepsets", "Deep Sets tagger: shared per-particle QDense network, mean pooling (N = 16: a "
                             "shift), head, one logit", prepare="models.deepsets:prepare_for_build",
-                            goals=DEEPSETS_GOALS),
+                            dense_shapes="models.deepsets:dense_shapes_for_build", goals=DEEPSETS_GOALS),
                Architecture("efn", "Energy Flow Network tagger: pT-weighted sum of per-particle functions of the "
                             "angles (IRC safe), head, one logit", prepare="models.deepsets:prepare_efn_for_build",
-                            goals=DEEPSETS_GOALS),
+                            dense_shapes="models.deepsets:efn_dense_shapes_for_build", goals=DEEPSETS_GOALS),
            ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan"),
     # rtl_by_default False: da4ml cannot trace the QKeras-API QConv2D (quantize.hgq_native.with_rounding has no
     # QConv2D conversion), so the RTL path is not run; the hls4ml C-sim is the bit-exact emulator
@@ -219,9 +225,10 @@ FAMILIES: tuple[Family, ...] = (
            "student regressing its loss", TRIGGER_STEPS, (
                Architecture("cicada", "quantized student (QConv2D 4 filters 3x3 stride 2, QDense 16, one output) "
                             "regressing the float conv-AE teacher's standardised log-MSE",
-                            prepare="models.cicada:prepare_for_build"),
+                            prepare="models.cicada:prepare_for_build",
+                            dense_shapes="models.cicada:dense_shapes_for_build"),
            ), data="calo", n_features=1, working_points="analysis.working_points:calo_rate_plan",
-           cli_defaults=CICADA_CLI_DEFAULTS),
+           defaults="models.cicada:BUILD_DEFAULTS"),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),

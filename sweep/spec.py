@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from flow.config import ROOT, BuildConfig, HardwareOptions, QuantMode, Tolerances
+from flow.config import ROOT, BuildConfig, HardwareOptions, QuantMode, Tolerances, family_defaults
 from hls.config import DEFAULT_PART, HLSConfig, IOType, Strategy
 
 AXES = ("mode", "precision", "reuse_factor", "strategy", "io_type", "clock_period_ns")
@@ -254,13 +254,14 @@ def expand(spec: SweepSpec) -> list[Point]:
     for a in spec.axes:
         if a not in AXES:
             raise SpecError(f"axes.{a}: unknown axis; axes: {', '.join(AXES)}")
+    fam = family_defaults(spec.model)  # e.g. cicada: its part and clock (flow.config)
     axes = {
         "mode": spec.axes.get("mode", ("qat",)),
         "precision": spec.axes.get("precision", (None,)),
         "reuse_factor": spec.axes.get("reuse_factor", (1,)),
         "strategy": spec.axes.get("strategy", ("Latency",)),
         "io_type": spec.axes.get("io_type", ("io_parallel",)),
-        "clock_period_ns": spec.axes.get("clock_period_ns", (5.0,)),
+        "clock_period_ns": spec.axes.get("clock_period_ns", (fam.get("clock_period_ns", 5.0),)),
     }
     for a, vals in axes.items():
         if len(vals) == 0:
@@ -277,7 +278,7 @@ def expand(spec: SweepSpec) -> list[Point]:
     else:
         kw.pop("cache_dir", None)
     tol = Tolerances(min_spearman_float_view=float(b["min_spearman"])) if "min_spearman" in b else Tolerances()
-    part = b.get("part", DEFAULT_PART)
+    part = b.get("part") or fam.get("part", DEFAULT_PART)
     if b.get("rtl") is not None:
         kw["hardware"] = HardwareOptions(rtl=bool(b["rtl"]))
     sdir = spec.sweep_dir()
