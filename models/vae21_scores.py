@@ -138,9 +138,11 @@ def mu2_score_layers(mu):
     return score
 
 
-def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w), and
-    the offline-only kl and total = reco + kl (beta = 1 as trained)."""
+def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) -> dict[str, np.ndarray]:
+    """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w; with
+    ``masked`` ae57's masked squared error sum_j m_j (x_j - x_hat_j)^2, vae57's on-chip form), and the
+    offline-only kl and total = the training loss with mu in place of the sample (reco + kl; masked:
+    reco / 2 + beta kl)."""
     import keras
 
     mu_name = "mu_quant" if "mu_quant" in [l.name for l in vae.layers] else "mu_dense"
@@ -150,6 +152,11 @@ def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
     if "input_quant" in [l.name for l in vae.layers]:
         xin = np.asarray(vae.get_layer("input_quant")(x), np.float64)
     r = vae.predict(x, batch_size=65536, verbose=0).astype(np.float64)
-    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     kl = -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=1)
+    if masked:
+        from data.l1 import object_mask
+
+        reco = np.sum(object_mask(x) * (xin - r) ** 2, axis=1)
+        return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
+    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}

@@ -35,7 +35,7 @@ from quantize.spec import QuantSpec
 # vae57's widths: 8-bit weights (measured on linear inputs at 6 bits: emulator/float-view Spearman 0.970 and
 # 1 kHz efficiencies 26-28 % above the float view's; at 8 bits 0.990 and within 2 %); the port for the log1p
 # inputs (models.l1_common.L1_LOG_INPUT; the linear inputs needed ap_fixed<9,7>, L1_INPUT).
-VAE57_QUANT = QuantSpec(input=L1_LOG_INPUT, weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4),
+VAE57_QUANT = QuantSpec(input=L1_LOG_INPUT, weight=(8, 1), bias=(8, 1), activation=(10, 4), mu=(12, 4), output=(10, 3),
                         precision_places=("weight", "bias"))
 # the VAE of models.vae21 with the L1 sizes, widths, seed and masked reconstruction loss.  beta 1 and seed 13 by the
 # mean validation efficiency at FPR 1e-3 (benchmarks/vae57_variants.py, QAT): linear beta 0.2 (the old default)
@@ -43,7 +43,8 @@ VAE57_QUANT = QuantSpec(input=L1_LOG_INPUT, weight=(8, 1), bias=(8, 1), activati
 # is better on validation but its latent collapsed (99.86 % of SM events score exactly 0 on chip), so the build's
 # emulator/float-view Spearman check fails (0.643 < 0.98): not deployable at defaults.
 VAE57_CONFIG = VAE21Config(n_features=57, hidden=(32, 16), latent=3, beta=1.0, epochs=30, patience=5, seed=13,
-                           quant=VAE57_QUANT, recon_mask="l1_objects", log1p=L1_LOG1P_PT)
+                           quant=VAE57_QUANT, recon_mask="l1_objects", log1p=L1_LOG1P_PT, decoder_on_chip=True)
+N_VALIDATION_SM = 800_000  # SM validation events for the score choice: 20 above FPR 2.5e-5 (1 kHz)
 
 
 def vae_config(cfg) -> VAE21Config:
@@ -64,15 +65,46 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     scale, xt, xv = l1_common.scaled(train_ds, tf)
     qvae, twin, info = train_pair(cfg, "vae57", mc.to_dict(), train_ds, lambda quantized: v.build_vae(mc, quantized),
                                   lambda m, quantized: v.train_vae(m, mc, xt, xv), timings)
-    deploy = v.deployable_model(qvae)
     fview = v.float_view(qvae, mc)
-
-    desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = encoder mu + "
-            "sum(mu^2)", "config": mc.to_dict(), "training": info, "score": "sum(mu^2)",
-            "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
-                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
+    dep = score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds)
+    desc = {"name": "vae57", "description": "quantization-aware VAE on the 57 L1 inputs; firmware = the on-chip score "
+            "chosen by --score or on a validation split", "config": mc.to_dict(), "training": info,
+            **dep["description"], "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
+    return PreparedModel(deploy=dep["deploy"], description=desc, reference_scores=dep["reference_scores"],
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc,
+                                 "candidates": dep["candidates"], "score": dep["score"]},
                          input_scaling=(np.zeros_like(scale), scale), feature_transform=tf)
+
+
+SCORE_TEXT = {"mu2": "sum(mu^2)", "reco": "masked squared error of the on-chip decoder (from mu) to the input port"}
+
+
+def score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds) -> dict:
+    """vae57's (and vae57hgq's) on-chip candidates (:func:`models.vae21.deployable_model`: ``mu2``, and ``reco``
+    with ae57's mask when the decoder is on chip), the deployed one (``--score`` or the best mean efficiency at
+    1 kHz on an L1 validation sample, :func:`models.vae21_select.choose`), its float references and the
+    report's description entries."""
+    from functools import partial
+
+    from analysis.working_points import l1_rate_plan
+    from models import vae21 as v
+    from models import vae21_select
+
+    candidates = {s: v.deployable_model(qvae, s, masked=mc.quant if s == "reco" else None)
+                  for s in vae21_select.candidate_names(mc)}
+    events = partial(_validation_features, stream=vae21_select.VALIDATION_STREAM)
+    one_khz = l1_rate_plan().working_points[0]
+    chosen, selection = vae21_select.choose(cfg, candidates, fview, lambda x: (tf(x) if tf else x) / scale, train_ds,
+                                            events, one_khz, N_VALIDATION_SM)
+    return {"deploy": candidates[chosen], "candidates": candidates, "score": chosen,
+            "reference_scores": vae21_select.reference_scores_fn(fview, twin, chosen, masked=True, beta=mc.beta),
+            "description": {"score": SCORE_TEXT[chosen], "score_name": chosen, "score_selection": selection}}
+
+
+def _validation_features(seed, n_sm, n_sig, stream):
+    from data.l1 import l1_validation_events
+
+    return l1_validation_events(seed, n_sm, n_sig, stream)
 
 
 def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
@@ -81,4 +113,8 @@ def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
 
     mc = vae_config(cfg)
     mc.quant.to_dict()
-    return deployable_dense_shapes(mc)
+    score = cfg.score or ("reco" if mc.decoder_on_chip else "mu2")  # the larger candidate when none is given
+    shapes = deployable_dense_shapes(mc, score)
+    if score == "reco":
+        shapes["mask_dense"] = (mc.n_features, mc.n_features)  # ae57's mask (models.ae57.masked_sse_layers)
+    return shapes
