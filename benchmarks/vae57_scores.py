@@ -11,7 +11,7 @@ decoder quantized (``decoder_on_chip``) under a few variants and print, per sign
 
     .venv/bin/python -m benchmarks.vae57_scores --data .cache/data/l1_57_...seed42...h5 --variants seed=13 seed=14
 
-A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs) and
+A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs, free_bits) and
 ``mu=BITS`` (the mu quantizer's bits, integer bits kept).
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from models.vae21_select import VALIDATION_STREAM
 
-KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int}
+KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float}
 FPR_1KHZ = 2.5e-5
 
 

@@ -62,11 +62,15 @@ class VAE21Config(ModelConfig):
     # the QAT decoder quantized (output quantizer at the spec's ``output`` place) so that the ``reco`` score runs on
     # chip without the learned widths (vae57: its masked squared error, models.vae21_scores.masked_reco_layers)
     decoder_on_chip: bool = False
+    # free-bits floor of the KL term per latent dimension (nats; 0 = the plain KL): against a collapsed latent
+    free_bits: float = 0.0
 
     def to_dict(self) -> dict:
         d = super().to_dict()
-        if not self.decoder_on_chip:  # absent when off: the model caches of configurations without it keep their key
-            d.pop("decoder_on_chip")
+        # absent when off: the model caches of configurations without them keep their key
+        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0)):
+            if getattr(self, k) == off:
+                d.pop(k)
         return d
 
 
@@ -79,27 +83,33 @@ def _sampling_layer_cls():
 
     @keras.saving.register_keras_serializable(package="lhcad")
     class Sampling(keras.layers.Layer):
-        """z = mu + exp(logvar / 2) * eps; adds beta * KL to the model's losses."""
+        """z = mu + exp(logvar / 2) * eps; adds beta * KL to the model's losses (each latent dimension's KL
+        floored at ``free_bits`` nats when > 0)."""
 
-        def __init__(self, beta=1.0, seed=None, **kw):
+        def __init__(self, beta=1.0, seed=None, free_bits=0.0, **kw):
             super().__init__(**kw)
             self.beta = float(beta)
             self.seed = seed
+            self.free_bits = float(free_bits)
             self._gen = keras.random.SeedGenerator(seed)
 
         def call(self, inputs, training=None):
             from keras import ops
 
             mu, logvar = inputs
-            kl = -0.5 * ops.sum(1.0 + logvar - ops.square(mu) - ops.exp(logvar), axis=-1)
-            self.add_loss(self.beta * ops.mean(kl))
+            if self.free_bits > 0:  # the floor on the batch mean per dimension (Kingma et al. 2016)
+                kl_d = -0.5 * (1.0 + logvar - ops.square(mu) - ops.exp(logvar))
+                self.add_loss(self.beta * ops.sum(ops.maximum(ops.mean(kl_d, axis=0), self.free_bits)))
+            else:
+                kl = -0.5 * ops.sum(1.0 + logvar - ops.square(mu) - ops.exp(logvar), axis=-1)
+                self.add_loss(self.beta * ops.mean(kl))
             if training:
                 eps = keras.random.normal(ops.shape(mu), seed=self._gen)
                 return mu + ops.exp(0.5 * logvar) * eps
             return mu
 
         def get_config(self):
-            return {**super().get_config(), "beta": self.beta, "seed": self.seed}
+            return {**super().get_config(), "beta": self.beta, "seed": self.seed, "free_bits": self.free_bits}
 
     return Sampling
 
@@ -146,7 +156,7 @@ def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
     from quantize.qkeras import quantizer_config
 
     logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
-    y = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    y = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, free_bits=cfg.free_bits, name="sampling")([mu, logvar])
     q = cfg.quant
     if quantized:
         from qkeras.qlayers import QActivation, QDense
@@ -172,7 +182,7 @@ def vae_tail(x, mu, cfg: VAE21Config):
     import keras
 
     logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
-    z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, free_bits=cfg.free_bits, name="sampling")([mu, logvar])
     y = z
     for i, n in enumerate(reversed(cfg.hidden)):
         y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)

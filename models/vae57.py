@@ -20,8 +20,14 @@ masked like ae57's (``m`` = 1 for the features of present objects, 0 for padded 
 :func:`models.ae57.masked_sse_loss`), so the VAE is not trained to reproduce zeros; the deployed score
 sum(mu^2) does not involve the reconstruction, so no mask is needed on chip.
 
-Deployable part: input quantizer -> encoder -> mu quantizer -> QMultiply(mu, mu) -> frozen unit-kernel
-QDense = sum(mu^2) on chip (exactly representable in float32 at the default widths: 3 terms of < 2**22).
+Deployable part (``--score``, or the best mean 1 kHz efficiency on an L1 validation sample: :func:`score_deployment`,
+vae21's candidate mechanism, :mod:`models.vae21_select`):
+
+* ``mu2``: input quantizer -> encoder -> mu quantizer -> QMultiply(mu, mu) -> frozen unit-kernel QDense = sum(mu^2);
+* ``reco``: input quantizer -> encoder -> mu -> the quantized decoder (``decoder_on_chip``; reconstruction
+  quantizer quantized_bits(10, 3) = ap_fixed<10,4>, step 2**-6 like the port) -> ae57's masked squared error
+  (:func:`models.ae57.masked_sse_layers`: the mask from the port's pT fields, the same quantity as the masked
+  training loss, times 2).
 """
 
 from __future__ import annotations
