@@ -12,7 +12,8 @@ decoder quantized (``decoder_on_chip``) under a few variants and print, per sign
     .venv/bin/python -m benchmarks.vae57_scores --data .cache/data/l1_57_...seed42...h5 --variants seed=13 seed=14
 
 A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs, free_bits) and
-``mu=BITS`` (the mu quantizer's bits, integer bits kept).
+``mu=BITS`` (the mu quantizer's bits, integer bits kept), ``linear=1`` (no log1p of the pT fields; input port and
+reconstruction at ae57's ap_fixed<13,7>, ReLUs at its ap_ufixed<12,6>).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from models.vae21_select import VALIDATION_STREAM
 
-KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float}
+KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float, "linear": int}
 FPR_1KHZ = 2.5e-5
 
 
@@ -46,12 +47,18 @@ def variant_config(over: dict):
 
     over = dict(over)
     mc = replace(VAE57_CONFIG, decoder_on_chip=True)
+    places = {p: (b, i) for p, b, i in mc.quant.pairs}
     if "mu" in over:
-        from quantize.spec import QuantSpec
-
-        places = {p: (b, i) for p, b, i in mc.quant.pairs}
         places["mu"] = (over.pop("mu"), places["mu"][1])
-        mc = replace(mc, quant=QuantSpec(precision_places=mc.quant.precision_places, **places))
+    if over.pop("linear", 0):
+        from models.ae57 import AE57_QUANT
+
+        for k in ("input", "activation", "output"):  # ae57's widths for the linear pT tails
+            places[k] = AE57_QUANT.places[k]
+        mc = replace(mc, log1p=())
+    from quantize.spec import QuantSpec
+
+    mc = replace(mc, quant=QuantSpec(precision_places=mc.quant.precision_places, **places))
     return replace(mc, **over)
 
 
@@ -101,7 +108,7 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
     from models.vae21_scores import float_scores
 
     mc = variant_config(over)
-    tf = l1_common.log1p_transform(mc, ds.feature_names)
+    tf = l1_common.log1p_transform(mc, ds.feature_names) or (lambda x: x)
     scale, xt, xv = l1_common.scaled(ds, tf)
     cfg = SimpleNamespace(cache_dir=cache_dir, retrain=False)
     qvae, twin, info = train_pair(cfg, "vae57", mc.to_dict(), ds, lambda q: v.build_vae(mc, q),
