@@ -104,7 +104,7 @@ def score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds) -> dict:
                                             events, one_khz, N_VALIDATION_SM)
     return {"deploy": candidates[chosen], "candidates": candidates, "score": chosen,
             "reference_scores": vae21_select.reference_scores_fn(fview, twin, chosen, masked=True, beta=mc.beta),
-            "description": {"score": SCORE_TEXT[chosen], "score_name": chosen, "score_selection": selection}}
+            "description": {"score": chosen, "score_formula": SCORE_TEXT[chosen], "score_selection": selection}}
 
 
 def _validation_features(seed, n_sm, n_sig, stream):
