@@ -138,6 +138,9 @@ def mu2_score_layers(mu):
     return score
 
 
+SCORE_CHUNK = 262_144  # events per float_scores pass: vae57's 4.08M x 57 float64 temporaries were ~8 GB at once
+
+
 def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) -> dict[str, np.ndarray]:
     """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w; with
     ``masked`` ae57's masked squared error sum_j m_j (x_j - x_hat_j)^2, vae57's on-chip form), and the
@@ -145,6 +148,9 @@ def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) ->
     reco / 2 + beta kl)."""
     import keras
 
+    if len(x) > SCORE_CHUNK:  # per-event quantities: chunks give the same values with bounded memory
+        parts = [float_scores(vae, x[i:i + SCORE_CHUNK], masked, beta) for i in range(0, len(x), SCORE_CHUNK)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     mu_name = "mu_quant" if "mu_quant" in [l.name for l in vae.layers] else "mu_dense"
     enc = keras.Model(vae.inputs, [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output])
     mu, lv = (a.astype(np.float64) for a in enc.predict(x, batch_size=65536, verbose=0))
