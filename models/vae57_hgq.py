@@ -23,8 +23,10 @@ Training: the ELBO of ``vae57`` plus HGQ2's resource penalty ``beta_ebops * EBOP
 ``beta_ebops`` is :data:`DEFAULT_BETA_EBOPS` (see its comment for how it was chosen); ``--hgq-beta`` is not a
 CLI option: change :class:`HGQConfig` to explore.
 
-The decoder and the log-variance head are float and not deployed (as in ``vae57``); the log-variance head
-reads the (unquantized) ReLU output of ``enc_dense2``.
+The log-variance head is float and not deployed; it reads the (unquantized) ReLU output of ``enc_dense2``.  The
+decoder is vae57's: QKeras-quantized and on chip for the ``reco`` score when vae57's ``decoder_on_chip`` (the
+default), so both models offer the same candidates, chosen by the same validation rule
+(:func:`models.vae57.score_deployment`).
 """
 
 from __future__ import annotations
