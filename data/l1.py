@@ -325,3 +325,17 @@ def read_l1_h5(path) -> L1Dataset:
                                 n_signal={k: len(v) for k, v in sig.items()}),
                     cache_path=str(path), source=str(path))
     return L1Dataset(x_tr, x_va, x_bkg, proc, sig, L1_FEATURES, meta)
+
+
+def l1_validation_events(seed: int, n_sm: int, n_signal: int, stream: int) -> dict[str, np.ndarray]:
+    """A validation sample for choosing an on-chip score (never the test sample): ``n_sm`` SM cocktail events and
+    ``n_signal`` of every signal as (N, 57) L1 features, from ``SeedSequence([seed, stream])`` (a stream the
+    dataset's train / validation / test streams, ``[seed, 57]``, do not use)."""
+    if int(stream) == 57:
+        raise ValueError("stream 57 is the dataset's own (train / validation / test): choose another")
+    seqs = np.random.SeedSequence([int(seed), int(stream)]).spawn(1 + len(BSM_SIGNALS))
+    out = {"background": _sm_l1(n_sm, seqs[0])[0]}
+    for name, s in zip(BSM_SIGNALS, seqs[1:]):
+        rng = np.random.default_rng(s)
+        out[name] = particles_to_features(l1_particles(generate(name, int(n_signal), rng), rng))
+    return out

@@ -146,20 +146,29 @@ def build_ae(cfg: AE57Config, quantized: bool):
 def deployable_model(ae, cfg: AE57Config):
     """Input quantizer -> autoencoder -> masked squared error summed on chip (layers shared with ``ae``)."""
     import keras
-    from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
-
-    from quantize.qkeras import qkeras_quantized_bits, qkeras_quantized_relu, quantizer_config
 
     inp = keras.Input((cfg.n_features,), name="features")
     xq = ae.get_layer("input_quant")(inp)
     y = xq
     for layer in ae.layers[2:]:
         y = layer(y)
-    f_in = cfg.quant.precision("input").frac
-    w, b = mask_matrices(cfg.n_features, 2.0**f_in)
+    score = masked_sse_layers(xq, y, cfg.quant)
+    return keras.Model(inp, score, name="ae57_deployable")
+
+
+def masked_sse_layers(xq, y, q: QuantSpec):
+    """The on-chip masked squared error (module docstring) from the quantized port ``xq`` and the quantized
+    reconstruction ``y`` (widths from ``q``'s ``input`` and ``output`` places): ae57's score, and vae57's ``reco``."""
+    from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
+
+    from quantize.qkeras import qkeras_quantized_bits, qkeras_quantized_relu, quantizer_config
+
+    n_features = int(xq.shape[-1])
+    f_in = q.precision("input").frac
+    w, b = mask_matrices(n_features, 2.0**f_in)
     # exact for 0, 1 and 2**f_in: step 1/2, range +-2**(f_in + 1)
     mq = qkeras_quantized_bits(max(f_in, 0) + 3, max(f_in, 0) + 1)
-    mask_dense = QDense(cfg.n_features, kernel_quantizer=mq, bias_quantizer=mq, trainable=False, name="mask_dense")
+    mask_dense = QDense(n_features, kernel_quantizer=mq, bias_quantizer=mq, trainable=False, name="mask_dense")
     m = mask_dense(xq)
     mask_dense.kernel.assign(w)
     mask_dense.bias.assign(b)
@@ -167,15 +176,15 @@ def deployable_model(ae, cfg: AE57Config):
     d = QSubtract(name="diff")([xq, y])
     # step 2**-6, range covering |input| + |reconstruction|: the identity at the default widths (input f = 6,
     # reconstruction f = 6); with a finer input port it rounds (see docstring)
-    p_diff, p_sq = score_precisions(cfg.quant)
+    p_diff, p_sq = score_precisions(q)
     d = QActivation(quantizer_config(p_diff), name="diff_quant")(d)
     md = QMultiply(name="masked_diff")([d, m])
     sq = QMultiply(name="sq")([md, md])
     sq = QActivation(quantizer_config(p_sq), name="sq_quant")(sq)
     summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
     score = summ(sq)
-    summ.kernel.assign(np.ones((cfg.n_features, 1), np.float32))
-    return keras.Model(inp, score, name="ae57_deployable")
+    summ.kernel.assign(np.ones((n_features, 1), np.float32))
+    return score
 
 
 # ------------------------------------------------------------------------------------------------

@@ -197,18 +197,20 @@ FAMILIES: tuple[Family, ...] = (
                      scores=("mu2", "reco")),),
         data="hlt21", n_features=21),
     Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",
-           (*TRIGGER_STEPS, "companion"), (
+           (*TRIGGER_STEPS[:-1], "score_candidates", TRIGGER_STEPS[-1], "companion"), (
                Architecture("ae57", "quantization-aware dense AE on the 57 L1 inputs; firmware = AE + masked squared "
                             "error on chip", prepare="models.ae57:prepare_for_build",
                             dense_shapes="models.ae57:dense_shapes_for_build", goals=L1_AE_GOALS),
-               Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = encoder "
-                            "mu + sum(mu^2)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
+               Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = the "
+                            "on-chip score chosen by --score or on a validation split (sum(mu^2) or the decoder's "
+                            "masked squared error)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
                             dense_shapes="models.vae57:dense_shapes_for_build",
-                            companion_dir="hgq_native", goals=L1_VAE_GOALS),
+                            companion_dir="hgq_native", goals=L1_VAE_GOALS, scores=("mu2", "reco")),
                Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
-                            "activation widths, trained with the EBOPs penalty; firmware = encoder mu + sum(mu^2)",
+                            "activation widths, trained with the EBOPs penalty; firmware = vae57's score candidates",
                             prepare="models.vae57_hgq:prepare_for_build",
-                            dense_shapes="models.vae57:dense_shapes_for_build", goals=L1_VAE_GOALS),
+                            dense_shapes="models.vae57:dense_shapes_for_build", goals=L1_VAE_GOALS,
+                            scores=("mu2", "reco")),
            ), data="l1_57", n_features=57, working_points="analysis.working_points:l1_rate_plan", rtl_by_default=True),
     Family("deepsets", "supervised jet tagger on up to 16 constituents (pt, deta, dphi, pid): W/top/tau vs q/g",
            TRIGGER_STEPS, (

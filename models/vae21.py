@@ -59,6 +59,19 @@ class VAE21Config(ModelConfig):
     learned_scale: bool = False
     min_sigma: float = 0.05
     log1p: tuple[str, ...] = ()
+    # the QAT decoder quantized (output quantizer at the spec's ``output`` place) so that the ``reco`` score runs on
+    # chip without the learned widths (vae57: its masked squared error, models.vae21_scores.masked_reco_layers)
+    decoder_on_chip: bool = False
+    # free-bits floor of the KL term per latent dimension (nats; 0 = the plain KL): against a collapsed latent
+    free_bits: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        # absent when off: the model caches of configurations without them keep their key
+        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0)):
+            if getattr(self, k) == off:
+                d.pop(k)
+        return d
 
 
 # the vae21 build: per-feature Gaussian likelihood with learned widths, log1p-compressed heavy-tailed features
@@ -70,27 +83,33 @@ def _sampling_layer_cls():
 
     @keras.saving.register_keras_serializable(package="lhcad")
     class Sampling(keras.layers.Layer):
-        """z = mu + exp(logvar / 2) * eps; adds beta * KL to the model's losses."""
+        """z = mu + exp(logvar / 2) * eps; adds beta * KL to the model's losses (each latent dimension's KL
+        floored at ``free_bits`` nats when > 0)."""
 
-        def __init__(self, beta=1.0, seed=None, **kw):
+        def __init__(self, beta=1.0, seed=None, free_bits=0.0, **kw):
             super().__init__(**kw)
             self.beta = float(beta)
             self.seed = seed
+            self.free_bits = float(free_bits)
             self._gen = keras.random.SeedGenerator(seed)
 
         def call(self, inputs, training=None):
             from keras import ops
 
             mu, logvar = inputs
-            kl = -0.5 * ops.sum(1.0 + logvar - ops.square(mu) - ops.exp(logvar), axis=-1)
-            self.add_loss(self.beta * ops.mean(kl))
+            if self.free_bits > 0:  # the floor on the batch mean per dimension (Kingma et al. 2016)
+                kl_d = -0.5 * (1.0 + logvar - ops.square(mu) - ops.exp(logvar))
+                self.add_loss(self.beta * ops.sum(ops.maximum(ops.mean(kl_d, axis=0), self.free_bits)))
+            else:
+                kl = -0.5 * ops.sum(1.0 + logvar - ops.square(mu) - ops.exp(logvar), axis=-1)
+                self.add_loss(self.beta * ops.mean(kl))
             if training:
                 eps = keras.random.normal(ops.shape(mu), seed=self._gen)
                 return mu + ops.exp(0.5 * logvar) * eps
             return mu
 
         def get_config(self):
-            return {**super().get_config(), "beta": self.beta, "seed": self.seed}
+            return {**super().get_config(), "beta": self.beta, "seed": self.seed, "free_bits": self.free_bits}
 
     return Sampling
 
@@ -122,7 +141,7 @@ def build_vae(cfg: VAE21Config, quantized: bool):
             x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
             x = keras.layers.ReLU(name=f"enc_relu{i + 1}")(x)
         mu = keras.layers.Dense(cfg.latent, name="mu_dense")(x)
-    y = prob_tail(x, mu, cfg, quantized) if cfg.learned_scale else vae_tail(x, mu, cfg)
+    y = prob_tail(x, mu, cfg, quantized) if cfg.learned_scale or cfg.decoder_on_chip else vae_tail(x, mu, cfg)
     vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
     return vae
 
@@ -137,7 +156,7 @@ def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
     from quantize.qkeras import quantizer_config
 
     logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
-    y = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    y = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, free_bits=cfg.free_bits, name="sampling")([mu, logvar])
     q = cfg.quant
     if quantized:
         from qkeras.qlayers import QActivation, QDense
@@ -154,7 +173,7 @@ def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
             y = keras.layers.Dense(n, name=f"dec_dense{i + 1}")(y)
             y = keras.layers.ReLU(name=f"dec_relu{i + 1}")(y)
         y = keras.layers.Dense(cfg.n_features, name="reco")(y)
-    return feature_log_sigma_cls()(min_sigma=cfg.min_sigma, name="reco_scale")(y)
+    return feature_log_sigma_cls()(min_sigma=cfg.min_sigma, name="reco_scale")(y) if cfg.learned_scale else y
 
 
 def vae_tail(x, mu, cfg: VAE21Config):
@@ -163,7 +182,7 @@ def vae_tail(x, mu, cfg: VAE21Config):
     import keras
 
     logvar = keras.layers.Dense(cfg.latent, name="logvar_dense")(x)
-    z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, name="sampling")([mu, logvar])
+    z = _sampling_layer_cls()(beta=cfg.beta, seed=cfg.seed, free_bits=cfg.free_bits, name="sampling")([mu, logvar])
     y = z
     for i, n in enumerate(reversed(cfg.hidden)):
         y = keras.layers.Dense(n, activation="relu", name=f"dec_dense{i + 1}")(y)
@@ -195,10 +214,12 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
     return fit(vae, x_train, x_val, loss, cfg, callbacks)
 
 
-def deployable_model(vae, score: str = "mu2"):
+def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
     """The on-chip ``score`` (:class:`models.vae21_scores.VAEScore`) of a quantized VAE (layers shared with
     ``vae``): ``mu2`` = encoder -> mu -> sum(mu^2); ``reco`` = encoder -> mu -> decoder -> the weighted squared
-    error to the input port (needs the ``learned_scale`` build, whose decoder is quantized)."""
+    error to the input port (needs a build whose decoder is quantized: ``learned_scale`` or ``decoder_on_chip``);
+    with ``masked`` (the model's QuantSpec, vae57) the reconstruction term is ae57's masked squared error
+    (:func:`models.ae57.masked_sse_layers`) instead of the weighted one."""
     import keras
 
     from models.vae21_scores import VAEScore, mu2_score_layers, reco_score_layers, reco_weights
@@ -208,7 +229,7 @@ def deployable_model(vae, score: str = "mu2"):
     inp = keras.Input(vae.inputs[0].shape[1:], name="features")
     names = [l.name for l in vae.layers]
     if score is VAEScore.RECO and "reco_quant" not in names:
-        raise ValueError("--score reco needs the VAE with the quantized decoder (learned_scale=True)")
+        raise ValueError("--score reco needs the VAE with the quantized decoder (learned_scale or decoder_on_chip)")
     x, xq = inp, None
     for layer in vae.layers[1:]:
         if layer.name in ("logvar_dense", "sampling"):
@@ -217,6 +238,10 @@ def deployable_model(vae, score: str = "mu2"):
         xq = x if layer.name == "input_quant" else xq
         if layer.name == "mu_quant" and score is VAEScore.MU2:
             return keras.Model(inp, mu2_score_layers(x), name="vae21_deployable")
+        if layer.name == "reco_quant" and masked is not None:
+            from models.ae57 import masked_sse_layers
+
+            return keras.Model(inp, masked_sse_layers(xq, x, masked), name="vae57_deployable_reco")
         if layer.name == "reco_quant":
             p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
             p_reco = precision_of_quantizer_layer(layer)

@@ -138,11 +138,19 @@ def mu2_score_layers(mu):
     return score
 
 
-def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w), and
-    the offline-only kl and total = reco + kl (beta = 1 as trained)."""
+SCORE_CHUNK = 262_144  # events per float_scores pass: vae57's 4.08M x 57 float64 temporaries were ~8 GB at once
+
+
+def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) -> dict[str, np.ndarray]:
+    """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w; with
+    ``masked`` ae57's masked squared error sum_j m_j (x_j - x_hat_j)^2, vae57's on-chip form), and the
+    offline-only kl and total = the training loss with mu in place of the sample (reco + kl; masked:
+    reco / 2 + beta kl)."""
     import keras
 
+    if len(x) > SCORE_CHUNK:  # per-event quantities: chunks give the same values with bounded memory
+        parts = [float_scores(vae, x[i:i + SCORE_CHUNK], masked, beta) for i in range(0, len(x), SCORE_CHUNK)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     names = [l.name for l in vae.layers]
     mu_name = "mu_quant" if "mu_quant" in names else "mu_dense"
     outs = [vae.get_layer(mu_name).output, vae.get_layer("logvar_dense").output, vae.outputs[0]]
@@ -152,6 +160,11 @@ def float_scores(vae, x: np.ndarray) -> dict[str, np.ndarray]:
     res = [a.astype(np.float64) for a in keras.Model(vae.inputs, outs).predict(x, batch_size=65536, verbose=0)]
     mu, lv, r = res[:3]
     xin = res[3] if len(res) > 3 else x.astype(np.float64)
-    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     kl = -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=1)
+    if masked:
+        from data.l1 import object_mask
+
+        reco = np.sum(object_mask(x) * (xin - r) ** 2, axis=1)
+        return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
+    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}

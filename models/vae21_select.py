@@ -25,7 +25,7 @@ VALIDATION_MIN_ABOVE = 20
 
 def candidate_names(mc) -> tuple[str, ...]:
     """The on-chip candidates a VAE configuration can deploy (``reco`` needs the quantized decoder)."""
-    return SCORE_NAMES if mc.learned_scale else (VAEScore.MU2.value,)
+    return SCORE_NAMES if mc.learned_scale or mc.decoder_on_chip else (VAEScore.MU2.value,)
 
 
 def _validation_events(seed: int, n_sm: int, n_sig: int) -> dict[str, np.ndarray]:
@@ -40,16 +40,22 @@ def _validation_events(seed: int, n_sm: int, n_sig: int) -> dict[str, np.ndarray
     return out
 
 
-def validation_table(candidates: dict, scale, seed: int, n_sm: int = N_VALIDATION_SM,
-                     n_sig: int = N_VALIDATION_SIGNAL) -> dict:
-    """Per candidate: the emulator's efficiency per signal and their mean at the validation working point."""
+def _hlt_main_wp():
     from data.generator import SM_PROCESSES
+
+    return wp.default_working_points(float(sum(v[1] for v in SM_PROCESSES.values())))[1]
+
+
+def validation_table(candidates: dict, scale, seed: int, n_sm: int = N_VALIDATION_SM,
+                     n_sig: int = N_VALIDATION_SIGNAL, events_fn=None, main=None) -> dict:
+    """Per candidate: the emulator's efficiency per signal and their mean at the validation working point.
+    ``events_fn(seed, n_sm, n_sig) -> {sample: raw features}`` (default: vae21's HLT events) and ``main`` (a
+    working point with ``name`` and ``fpr``; default: the HLT ~30 SM events/day) let another family (vae57) use it."""
     from emulation.fast import FastEmulator
 
-    events = _validation_events(seed, n_sm, n_sig)
+    events = (events_fn or _validation_events)(seed, n_sm, n_sig)
     xs = {k: scale(v).astype(np.float32) for k, v in events.items()}
-    sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
-    main = wp.default_working_points(sm_month)[1]
+    main = main if main is not None else _hlt_main_wp()
     fpr = max(main.fpr, VALIDATION_MIN_ABOVE / n_sm)
     table = {}
     for name, model in candidates.items():
@@ -65,18 +71,19 @@ def validation_table(candidates: dict, scale, seed: int, n_sm: int = N_VALIDATIO
             "candidates": table}
 
 
-def choose(cfg, candidates: dict, fview, scale, train_ds) -> tuple[str, dict]:
+def choose(cfg, candidates: dict, fview, scale, train_ds, events_fn=None, main=None,
+           n_sm_max: int = N_VALIDATION_SM) -> tuple[str, dict]:
     """(deployed score, selection record): ``cfg.score`` when given, else the best mean efficiency on the
-    validation split."""
+    validation split (``events_fn``, ``main``: :func:`validation_table`; at most ``n_sm_max`` SM events)."""
     from models.build_util import say
 
-    n_sm = N_VALIDATION_SM if cfg.n_test_bkg is None else min(N_VALIDATION_SM, cfg.n_test_bkg)
-    val = validation_table(candidates, scale, cfg.seed, n_sm, min(N_VALIDATION_SIGNAL, cfg.n_signal))
+    n_sm = n_sm_max if cfg.n_test_bkg is None else min(n_sm_max, cfg.n_test_bkg)
+    val = validation_table(candidates, scale, cfg.seed, n_sm, min(N_VALIDATION_SIGNAL, cfg.n_signal), events_fn, main)
     ranked = sorted(val["candidates"], key=lambda k: -val["candidates"][k]["mean_efficiency"])
     if cfg.score is not None:
         chosen = VAEScore.parse(cfg.score).value
         if chosen not in candidates:
-            raise ValueError(f"--score {chosen}: this vae21 configuration computes {sorted(candidates)}")
+            raise ValueError(f"--score {chosen}: this VAE configuration computes {sorted(candidates)}")
         how = "--score"
     else:
         chosen, how = ranked[0], "best mean signal efficiency on the validation split"
@@ -85,14 +92,15 @@ def choose(cfg, candidates: dict, fview, scale, train_ds) -> tuple[str, dict]:
     return chosen, {"chosen": chosen, "how": how, "validation": val}
 
 
-def reference_scores_fn(fview, twin, chosen: str):
+def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: float = 1.0):
     """``reference_scores(xs) -> (float view, float twin, offline)`` of the ``chosen`` score; ``offline`` holds
-    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``)."""
+    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``); ``masked``, ``beta``:
+    :func:`models.vae21_scores.float_scores` (vae57)."""
 
     def reference_scores(xs: dict):
         s_view, s_twin, offline = {}, {}, {}
         for k, x in xs.items():
-            v, t = float_scores(fview, x), float_scores(twin, x)
+            v, t = float_scores(fview, x, masked, beta), float_scores(twin, x, masked, beta)
             s_view[k], s_twin[k] = v[chosen], t[chosen]
             offline[k] = {**t, **{f"view_{n}": a for n, a in v.items()}}
         return s_view, s_twin, offline

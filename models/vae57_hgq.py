@@ -23,8 +23,10 @@ Training: the ELBO of ``vae57`` plus HGQ2's resource penalty ``beta_ebops * EBOP
 ``beta_ebops`` is :data:`DEFAULT_BETA_EBOPS` (see its comment for how it was chosen); ``--hgq-beta`` is not a
 CLI option: change :class:`HGQConfig` to explore.
 
-The decoder and the log-variance head are float and not deployed (as in ``vae57``); the log-variance head
-reads the (unquantized) ReLU output of ``enc_dense2``.
+The log-variance head is float and not deployed; it reads the (unquantized) ReLU output of ``enc_dense2``.  The
+decoder is vae57's: QKeras-quantized and on chip for the ``reco`` score when vae57's ``decoder_on_chip`` (the
+default), so both models offer the same candidates, chosen by the same validation rule
+(:func:`models.vae57.score_deployment`).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def build_hgq_vae(mc, hc: HGQConfig):
     import keras
     from qkeras.qlayers import QActivation
 
-    from models.vae21 import vae_tail
+    from models.vae21 import prob_tail, vae_tail
     from quantize.qkeras import quantizer_config
 
     keras.utils.set_random_seed(mc.seed)
@@ -123,7 +125,9 @@ def build_hgq_vae(mc, hc: HGQConfig):
     mu = _native_qdense(mc.latent, "mu_dense", hc, iq_conf=_act_conf(q, hc), kq_conf=_weight_conf(q, hc, "weight"),
                         bq_conf=_weight_conf(q, hc, "bias"))(x)
     mu = QActivation(quantizer_config(q.precision("mu")), name="mu_quant")(mu)
-    return keras.Model(inp, vae_tail(x, mu, mc), name="vae57hgq_qat")
+    # vae57's decoder (QKeras-quantized when it is on chip, for the ``reco`` score), the encoder HGQ2-native
+    y = prob_tail(x, mu, mc, quantized=True) if mc.decoder_on_chip else vae_tail(x, mu, mc)
+    return keras.Model(inp, y, name="vae57hgq_qat")
 
 
 def hgq_ebops(model) -> dict[str, float]:
@@ -150,7 +154,7 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     from models import vae21 as v
     from models.registry import PreparedModel
     from models.training import train_pair
-    from models.vae57 import vae_config
+    from models.vae57 import score_deployment, vae_config
 
     mc = vae_config(cfg)
     hc = HGQConfig()
@@ -160,11 +164,12 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
         cfg, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, train_ds,
         lambda quantized: build_hgq_vae(mc, hc) if quantized else v.build_vae(mc, quantized=False),
         lambda m, quantized: train_hgq_vae(m, mc, hc, xt, xv) if quantized else v.train_vae(m, mc, xt, xv), timings)
-    deploy = v.deployable_model(qvae)
     fview = v.float_view(qvae, mc)
+    dep = score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds)  # vae57's candidates and rule
     desc = {"name": "vae57hgq", "description": "vae57 with an HGQ2-native encoder (per-weight bit widths, EBOPs "
-            "penalty); firmware = encoder mu + sum(mu^2)", "config": {**mc.to_dict(), "hgq": hc.to_dict()},
-            "training": info, "score": "sum(mu^2)", "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
-    return PreparedModel(deploy=deploy, description=desc, reference_scores=v.reference_scores_fn(fview, twin),
-                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc},
+            "penalty); firmware = the on-chip score chosen as vae57's", "config": {**mc.to_dict(), "hgq": hc.to_dict()},
+            "training": info, **dep["description"], "input_port": l1_common.port_range_check(mc.quant, scale, tf)}
+    return PreparedModel(deploy=dep["deploy"], description=desc, reference_scores=dep["reference_scores"],
+                         extras={"qvae": qvae, "twin": twin, "float_view": fview, "model_config": mc,
+                                 "candidates": dep["candidates"], "score": dep["score"]},
                          input_scaling=(np.zeros_like(scale), scale), feature_transform=tf)

@@ -89,3 +89,8 @@ def test_cli_vae57_on_adc_files(tmp_path):
     md = json.loads((out / "metadata.json").read_text())  # vae57's log1p of the pT columns, upstream of the port
     assert md["feature_transform"]["features"] == [n for n in md["feature_names"] if n.endswith("_pt")]
     assert rep["model_details"]["input_port"]["covers_field_range"]
+    # issue 15: vae57's on-chip candidates, the deployed one chosen on the generated L1 validation sample
+    sc = rep["score_candidates"]
+    assert set(sc["candidates"]) == {"mu2", "reco"} and rep["model_details"]["score"] == sc["chosen"]
+    assert all(c["emulator_vs_keras_float64_mismatched"] == 0 for c in sc["candidates"].values())
+    assert sc["selection"]["validation"]["working_point"] == "l1_1kHz"

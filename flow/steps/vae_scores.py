@@ -1,4 +1,4 @@
-"""vae21's ``score_candidates`` step: every on-chip score candidate on the test sample beside the deployed one.
+"""vae21's (and vae57's) ``score_candidates`` step: every on-chip score candidate on the test sample beside the deployed one.
 
 Per candidate: its deployable model through the fast bit-exact emulator (the deployed one's numbers are the
 build's own, C-sim cross-checked) and through the quantized Keras model in float64 (0 mismatches expected), the
@@ -93,13 +93,16 @@ def score_candidates(b: Build) -> None:
     of the deployed score at ~30 SM events/day."""
     from analysis.working_points import efficiency_check
 
+    if "candidates" not in b.prepared.extras:  # an L1 model with a single score (ae57)
+        return
+    main_wp = b.plan.efficiency_check_wp if b.plan is not None and b.plan.efficiency_check_wp else MAIN_WP
     out = {}
     for name, model in b.prepared.extras["candidates"].items():
         out[name] = candidate_entry(b, name, model)
         e = out[name]
-        effs = {s: d["working_points"].get(MAIN_WP, {}).get("eff_emulator") for s, d in e["signals"].items()}
+        effs = {s: d["working_points"].get(main_wp, {}).get("eff_emulator") for s, d in e["signals"].items()}
         say(f"score {name}{' (deployed)' if e['deployed'] else ''}: emulator vs Keras {e['emulator_vs_keras_float64_mismatched']}"
-            f" mismatched; eff at {MAIN_WP}: " + ", ".join(f"{s} {v:.2e}" for s, v in effs.items() if v is not None))
+            f" mismatched; eff at {main_wp}: " + ", ".join(f"{s} {v:.2e}" for s, v in effs.items() if v is not None))
     b.report["score_candidates"] = {"chosen": b.prepared.extras["score"], "candidates": out,
                                     "selection": b.prepared.description.get("score_selection"),
                                     "offline_only": offline_entry(b)}

@@ -144,13 +144,15 @@ def _built_deployable(name: str, cfg):
     if name == "ae57":
         mc = ae57.config_from_build(cfg)
         return ae57.deployable_model(ae57.build_ae(mc, quantized=True), mc)
-    if name == "vae57":
-        return vae21.deployable_model(vae21.build_vae(vae57.vae_config(cfg), quantized=True))
-    return vae21.deployable_model(vae57_hgq.build_hgq_vae(vae57.vae_config(cfg), vae57_hgq.HGQConfig()))
+    # vae57 / vae57hgq without --score: the larger candidate too (reco: decoder + ae57's mask and masked sum)
+    mc, score = vae57.vae_config(cfg), cfg.score or "reco"
+    vae = (vae21.build_vae(mc, quantized=True) if name == "vae57"
+           else vae57_hgq.build_hgq_vae(mc, vae57_hgq.HGQConfig()))
+    return vae21.deployable_model(vae, score, masked=mc.quant if score == "reco" else None)
 
 
 @pytest.mark.parametrize("name, score", [("vae21", None), ("vae21", "mu2"), ("ae57", None), ("vae57", None),
-                                         ("vae57hgq", None)])
+                                         ("vae57", "mu2"), ("vae57hgq", None)])
 def test_declared_layer_shapes_match_the_built_model(name, score):
     """The shapes a sweep validates reuse factors with are those of the model the build converts."""
     from hls.project import dense_shapes

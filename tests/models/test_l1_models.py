@@ -37,7 +37,8 @@ def small_vae57():
     from models.vae57 import VAE57_QUANT
 
     vq = VAE57_QUANT.with_bits(6)  # the CMS-like starting point: 6-bit weights and biases
-    assert vq.places == {"input": (9, 2), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4)}
+    assert vq.places == {"input": (9, 2), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4),
+                         "output": (10, 3)}
     cfg = vae21.VAE21Config(n_features=57, hidden=(8, 6), latent=3, quant=vq)
     return vae21.deployable_model(vae21.build_vae(cfg, quantized=True))
 

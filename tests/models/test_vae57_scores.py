@@ -1,0 +1,137 @@
+"""vae57's on-chip score candidates (issue 15): the ``reco`` candidate (quantized decoder from mu, ae57's masked
+squared error to the input port) equals the quantized Keras model in float64 bit for bit (fast emulator, and the
+hls4ml C-sim in a slow test) and is the masked error the float references compute; the L1 validation sample is
+seeded and disjoint from the dataset's streams; ``--score`` and the sweep shapes know the candidates; the
+``score_candidates`` step skips a model with one score."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from emulation.agreement import exact_agreement
+from tests.models.test_l1_models import _l1_adversarial
+
+
+@pytest.fixture(scope="module")
+def small_reco_vae57():
+    """A small untrained vae57 with its decoder on chip (vae57's default widths), random weights in range, and its
+    ``reco`` deployable model."""
+    from models import vae21
+    from models.vae57 import VAE57_CONFIG
+
+    mc = replace(VAE57_CONFIG, hidden=(8, 6))
+    vae = vae21.build_vae(mc, quantized=True)
+    rng = np.random.default_rng(5)
+    for layer in vae.layers:
+        if layer.name.startswith(("enc_dense", "mu_dense", "dec_dense", "reco")) and layer.weights:
+            layer.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+    return vae21.deployable_model(vae, "reco", masked=mc.quant), vae, mc
+
+
+def _keras64(model, x):
+    from emulation.keras_ref import float64_model
+
+    return float64_model(model).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
+
+
+def test_reco_candidate_fast_emulator_equals_keras_float64(small_reco_vae57, rng, adversarial_inputs):
+    from emulation.fast import FastEmulator
+
+    deploy = small_reco_vae57[0]
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y = FastEmulator(deploy).predict(x)[:, 0]
+    a = exact_agreement(y, _keras64(deploy, x), float32_tolerance=False)
+    assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
+    assert np.all(y >= 0) and np.unique(y).size > 1000
+
+
+def test_reco_candidate_is_the_masked_squared_error(small_reco_vae57, rng):
+    """On L1-like events whose objects all sit well above the port's LSB, the on-chip score equals the masked
+    squared error of the quantized VAE's reconstruction (float_scores(masked=True)) up to the rounding of the
+    differences and squares to 2**-6: padded slots and MET eta do not count."""
+    from data.l1 import object_mask
+    from models.vae21_scores import float_scores
+
+    deploy, vae, _ = small_reco_vae57
+    x = np.abs(rng.normal(0.8, 0.5, (3000, 57))) + 0.05
+    x[:, 1::3] = rng.uniform(-2.5, 2.5, (3000, 19))
+    n_obj = rng.integers(0, 19, 3000)
+    x[np.repeat(np.arange(19)[None, :] >= np.maximum(n_obj, 1)[:, None], 3, axis=1)] = 0.0
+    x[:, 1] = 0.0  # MET eta
+    x = x.astype(np.float32)
+    on_chip = deploy.predict(x, batch_size=4096, verbose=0)[:, 0]
+    ref = float_scores(vae, x, masked=True)
+    np.testing.assert_allclose(on_chip, ref["reco"], rtol=0.02, atol=0.05 * 57 * 2**-6 * 10)
+    assert np.corrcoef(on_chip, ref["reco"])[0, 1] > 0.999
+    # the unmasked error differs: the mask matters on these events
+    xin = np.asarray(vae.get_layer("input_quant")(x), np.float64)
+    unmasked = np.sum((xin - vae.predict(x, verbose=0)) ** 2, axis=1)
+    assert np.mean(np.abs(unmasked - on_chip)) > 10 * np.mean(np.abs(ref["reco"] - on_chip))
+    assert np.all(object_mask(x)[:, 1] == 0)
+    np.testing.assert_allclose(ref["total"], 0.5 * ref["reco"] + ref["kl"])
+
+
+def test_score_range_and_headroom_of_the_reco_candidate(small_reco_vae57):
+    from models.ae57 import score_precisions
+    from models.vae21_select import headroom, score_range
+
+    deploy, _, mc = small_reco_vae57
+    s_max, lsb = score_range(deploy)
+    _, p_sq = score_precisions(mc.quant)
+    assert (s_max, lsb) == (57 * p_sq.max, p_sq.step)
+    h = headroom({"l1_1kHz": s_max - 4 * lsb, "sat": s_max}, s_max, lsb)
+    assert h["l1_1kHz"]["headroom_lsb"] == 4 and not h["l1_1kHz"]["saturated"] and h["sat"]["saturated"]
+
+
+def test_l1_validation_events_are_seeded_and_not_the_dataset_stream():
+    from data.l1 import l1_validation_events
+
+    a = l1_validation_events(3, 2000, 200, 271828)
+    b = l1_validation_events(3, 2000, 200, 271828)
+    c = l1_validation_events(4, 2000, 200, 271828)
+    assert set(a) == {"background", "LQ_btau", "A_4l", "h0_tautau", "hpm_taunu"}
+    assert a["background"].shape == (2000, 57) and a["A_4l"].shape == (200, 57)
+    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["background"], c["background"])
+    with pytest.raises(ValueError, match="stream 57"):
+        l1_validation_events(3, 10, 10, 57)
+
+
+def test_vae57_candidates_score_option_and_sweep_shapes():
+    from flow.config import BuildConfig
+    from models.registry import get_family
+    from models.vae21_select import candidate_names
+    from models.vae57 import VAE57_CONFIG, dense_shapes_for_build
+
+    assert candidate_names(VAE57_CONFIG) == ("mu2", "reco")
+    assert candidate_names(replace(VAE57_CONFIG, decoder_on_chip=False)) == ("mu2",)
+    for model in ("vae57", "vae57hgq"):
+        get_family(model).validate(BuildConfig(model=model, score="reco"))
+        with pytest.raises(ValueError, match="--score kl"):
+            get_family(model).validate(BuildConfig(model=model, score="kl"))
+    reco = dense_shapes_for_build(BuildConfig(model="vae57"))
+    assert reco["mask_dense"] == (57, 57) and reco["reco"] == (32, 57) and reco["score_sum"] == (57, 1)
+    mu2 = dense_shapes_for_build(BuildConfig(model="vae57", score="mu2"))
+    assert "reco" not in mu2 and mu2["score_sum"] == (3, 1)
+
+
+def test_decoder_flag_keeps_other_model_cache_keys():
+    """``decoder_on_chip`` is absent from the configuration dict when off (vae21's cached models keep their key)."""
+    from models.vae21 import VAE21_BUILD
+    from models.vae57 import VAE57_CONFIG
+
+    assert "decoder_on_chip" not in VAE21_BUILD.to_dict()
+    assert VAE57_CONFIG.to_dict()["decoder_on_chip"] is True
+
+
+@pytest.mark.slow
+def test_reco_candidate_csim_equals_keras(small_reco_vae57, rng, adversarial_inputs, tmp_path):
+    from emulation.csim import CSimEmulator
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    deploy = small_reco_vae57[0]
+    project_dir, _, _ = build_project(deploy, HLSConfig(), tmp_path / "vae57reco", {"model": "small-vae57-reco"})
+    x = _l1_adversarial(rng, adversarial_inputs)
+    a = exact_agreement(CSimEmulator(project_dir).predict(x)[:, 0], _keras64(deploy, x), float32_tolerance=False)
+    assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
