@@ -312,13 +312,15 @@ def asimov_z(s: float, b: float, sigma_b: float = 0.0) -> float:
 
 # ---- the hunt ------------------------------------------------------------------------------------
 def threshold_for_efficiency(scores: np.ndarray, eff: float) -> float:
-    """Score threshold keeping the fraction ``eff`` of events (``score > threshold``); eff = 1 keeps all."""
-    if eff >= 1.0:
+    """Score threshold keeping the fraction ``eff`` of events (``score > threshold``; round(eff n) events when the
+    scores have no ties); a fraction that rounds to all events (eff = 1 among them) gives -inf."""
+    if not eff >= 0:
+        raise ValueError(f"the selection efficiency must be >= 0, got {eff}")
+    n = len(scores)
+    k = int(round(eff * n))
+    if k >= n:
         return -np.inf
-    k = int(round(eff * len(scores)))
-    if k <= 0:
-        return float(np.max(scores))
-    return float(np.partition(np.asarray(scores), len(scores) - k - 1)[len(scores) - k - 1])
+    return float(np.partition(np.asarray(scores), n - k - 1)[n - k - 1])
 
 
 def hunt_window(mjj: np.ndarray, scores: np.ndarray | None, w: Window, edges: np.ndarray,
