@@ -285,8 +285,8 @@ def discovery_significance(n_obs: float, b: float, db: float) -> tuple[float, fl
     if db < 1e-4 * b:
         # pyhf's Poisson-constrained background (tau = (b/db)^2) is numerically unstable as db -> 0; the limit is
         # the known-background q0, whose asymptotic Z is exact in closed form
-        p0 = float(norm.sf(asimov_z(n_obs - b, b)))
-        return p0, float(norm.isf(p0))
+        z = asimov_z(n_obs - b, b)
+        return float(norm.sf(z)), z
     # signal template of the size of the excess, so that the fitted mu is O(1) (the minimiser's comfort zone)
     s_scale = float(max(n_obs - b, np.sqrt(b), 1.0))
     model = pyhf.simplemodels.uncorrelated_background(signal=[s_scale], bkg=[float(b)], bkg_uncertainty=[db])

@@ -242,3 +242,33 @@ def test_hunt_window_rows_recomputed_from_their_parts():
     # no scores: every cut is the whole spectrum
     r = h.hunt_window(mjj, None, w, edges, cuts=(0.5,))[0]
     assert r["threshold"] is None and r["n_selected"] == len(mjj) and r["efficiency"] == 0.5
+
+
+def test_discovery_significance_edges_by_hand():
+    """No excess: p0 = 1/2 and Z = 0 exactly; a small excess with pyhf gives 0 < Z < 1 (on/off likelihood ratio
+    by hand); a huge excess on a known background keeps the closed-form (finite) Z; b <= 0 is refused."""
+    from scipy.stats import norm
+
+    assert h.discovery_significance(100, 100, 5.0) == (0.5, 0.0)
+    assert h.discovery_significance(100, 100, 0.0) == (0.5, 0.0)
+    assert h.discovery_significance(80, 100, 5.0) == (0.5, 0.0)
+    # n = 105, b = 100 +- 5: tau = b / db^2 = 4, m = 400
+    n, b, tau = 105.0, 100.0, 4.0
+    bh, bhh = b, (n + tau * b) / (1 + tau)
+    q0 = 2 * ((n * math.log(n) - n + tau * b * math.log(tau * b) - tau * b)
+              - (n * math.log(bhh) - bhh + tau * b * math.log(tau * bhh) - tau * bhh))
+    p0, z = h.discovery_significance(n, b, 5.0)
+    assert z == pytest.approx(math.sqrt(q0), rel=2e-4) and 0 < z < 1 and p0 == pytest.approx(norm.sf(z), rel=1e-9)
+    del bh
+    # known background: Z = sqrt(2 (n ln(n / b) - (n - b))), finite even where p0 underflows
+    _, z = h.discovery_significance(1e4, 1e3, 0.0)
+    assert z == pytest.approx(math.sqrt(2 * (1e4 * math.log(10.0) - 9e3)), rel=1e-12)
+    p0, z = h.discovery_significance(1200, 1000, 0.0)
+    assert z == pytest.approx(math.sqrt(2 * (1200 * math.log(1.2) - 200)), rel=1e-12)
+    assert p0 == pytest.approx(norm.sf(z), rel=1e-12)
+    # with an uncertainty, pyhf's p0 is floored at 1e-300 (Z = 37.05) instead of underflowing to 0
+    p0, z = h.discovery_significance(1e4, 1e3, 10.0)
+    assert p0 == 1e-300 and z == pytest.approx(norm.isf(1e-300), rel=1e-12)
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="must be > 0"):
+            h.discovery_significance(10, bad, 1.0)

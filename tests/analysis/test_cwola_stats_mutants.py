@@ -1,0 +1,102 @@
+"""Fast known answers for analysis/cwola_stats.py (the mutation run of issue 22 executes them per mutant):
+pseudo-experiments recomputed by hand from the same seeded draws, the failure bookkeeping where toys are empty, and
+the null p-value summary on a hand-sized sample (fractions counted by hand, KS against scipy's exact kstwo)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import kstwo
+
+from analysis import cwola as h
+from analysis.cwola_stats import PVALUE_LEVELS, null_pvalue_summary, pseudo_experiments, tightest_cut_toys
+
+
+def _setup(total):
+    ws = h.make_windows(3200, 4800)
+    edges = h.fit_edges(ws, 2900, 6900)
+    sr = h.sr_bins(edges, ws[3])
+    shape = h._bin_integrals(np.array([0.0, 9.0, 5.0, 0.2]), edges)
+    return edges, sr, shape * (total / shape.sum())
+
+
+def test_pseudo_experiments_recomputed_by_hand():
+    edges, sr, mu = _setup(2e4)
+    k = np.random.default_rng(1).poisson(mu).astype(float)
+    fit = h.fit_dijet(k, edges, ~sr)
+    t = pseudo_experiments(fit, k, edges, ~sr, sr, n_toys=4, seed=7)
+    m = fit.expected(edges)
+    b_true, db_fit = fit.prediction(edges, sr)
+    rng = np.random.default_rng(7)
+    b, db, dev = [], [], []
+    for _ in range(4):
+        f = h.fit_dijet(rng.poisson(m).astype(float), edges, ~sr)
+        b.append(f.prediction(edges, sr)[0])
+        db.append(f.prediction(edges, sr)[1])
+        dev.append(f.deviance)
+    b, db, dev = map(np.array, (b, db, dev))
+    pulls = (b - b_true) / db
+    ku, mu_u = k[~sr], m[~sr]
+    d_obs = 2 * sum(mi - ki + (ki * math.log(ki / mi) if ki > 0 else 0.0) for ki, mi in zip(ku, mu_u))
+    sd = math.sqrt(sum((x - b.mean()) ** 2 for x in b) / 3)
+    sp = math.sqrt(sum((x - pulls.mean()) ** 2 for x in pulls) / 3)
+    expect = {"n_toys": 4, "n_failed": 0, "seed": 7, "b_true": b_true, "db_fit": db_fit, "deviance_data": d_obs,
+              "std_b_toys": sd, "mean_b_toys": b.mean(), "mean_db_toys": db.mean(), "spread_ratio": sd / db_fit,
+              "pull_mean": pulls.mean(), "pull_width": sp, "pull_mean_error": sp / 2.0,
+              "pull_width_robust": (np.quantile(pulls, 0.8413) - np.quantile(pulls, 0.1587)) / 2,
+              "deviance_pvalue_toys": float(np.mean(dev >= d_obs))}
+    assert set(t) == set(expect)
+    for key, v in expect.items():
+        assert t[key] == pytest.approx(v, rel=1e-6), key
+    assert 0 < t["deviance_pvalue_toys"] < 1  # some toys fit worse than the data, some better
+    # the row wrapper refits the row's counts outside the SR and draws the same toys
+    row = {"counts": k.tolist(), "b_sr": 1.0}
+    assert tightest_cut_toys(row, edges, sr, 4, 7) == t
+    assert tightest_cut_toys(row, edges, sr, 0, 7) is None
+    assert tightest_cut_toys({**row, "b_sr": None}, edges, sr, 4, 7) is None
+    # two toys are enough for a spread
+    t2 = pseudo_experiments(fit, k, edges, ~sr, sr, n_toys=2, seed=7)
+    assert t2["pull_width"] == pytest.approx(abs(pulls[0] - pulls[1]) / math.sqrt(2), rel=1e-6)
+    assert t2["spread_ratio"] == pytest.approx(abs(b[0] - b[1]) / math.sqrt(2) / db_fit, rel=1e-6)
+    for n in (1, 0):
+        with pytest.raises(ValueError, match="at least 2 toys"):
+            pseudo_experiments(fit, k, edges, ~sr, sr, n_toys=n, seed=0)
+
+
+def test_pseudo_experiments_count_failed_toys():
+    """A fit of 0.02 expected events: toys with no event in the fit range cannot be fitted and are counted."""
+    edges, sr, mu = _setup(0.02)
+    fit = h.FitResult(np.array([math.log(0.02 / h._bin_integrals(np.array([0.0, 9.0, 5.0, 0.2]), edges).sum()),
+                                9.0, 5.0, 0.2]), np.zeros((4, 4)), True, 0.0, 0.0, 1)
+    t = pseudo_experiments(fit, np.zeros(len(mu)), edges, ~sr, sr, n_toys=6, seed=2)
+    rng = np.random.default_rng(2)
+    empty = sum(int(rng.poisson(fit.expected(edges))[~sr].sum() == 0) for _ in range(6))
+    assert empty == 6 and t["n_failed"] == 6 and t["n_toys"] == 6 and t["seed"] == 2
+    assert t["spread_ratio"] is None and t["pull_mean"] is None and t["pull_width"] is None
+    assert t["deviance_pvalue_toys"] is None and "std_b_toys" not in t
+    assert t["b_true"] == pytest.approx(fit.expected(edges)[sr].sum(), rel=1e-12) and t["db_fit"] == 0.0
+    assert t["deviance_data"] == pytest.approx(2 * fit.expected(edges)[~sr].sum(), rel=1e-12)  # k = 0: 2 sum mu
+
+
+def test_null_pvalue_summary_by_hand():
+    s = null_pvalue_summary([0.01, 0.2, 0.5, 0.5, 0.04, None, float("nan")])
+    assert s["n_cells"] == 5 and s["n_excess"] == 3 and s["fraction_excess"] == pytest.approx(0.6)
+    assert s["fraction_p0_at_most"] == pytest.approx({"0.001": 0.0, "0.01": 0.2, "0.05": 0.4, "0.1": 0.4,
+                                                      "0.25": 0.6})
+    assert s["expected_fraction"] == {f"{a:g}": a for a in PVALUE_LEVELS} and PVALUE_LEVELS[0] == 0.001
+    # 2 p0 of the excesses: 0.02, 0.08, 0.4; linear-interpolated quantiles
+    assert s["quantiles_2p0_given_excess"] == pytest.approx({"0.1": 0.032, "0.25": 0.05, "0.5": 0.08, "0.75": 0.24,
+                                                             "0.9": 0.336})
+    # KS distance to U(0, 1): max(1/3 - 0.02, 2/3 - 0.08, 1 - 0.4) = 0.6, exact two-sided p-value for n = 3
+    assert s["ks_2p0_vs_uniform"]["statistic"] == pytest.approx(0.6)
+    assert s["ks_2p0_vs_uniform"]["pvalue"] == pytest.approx(kstwo.sf(0.6, 3), rel=1e-9)
+    one = null_pvalue_summary([0.5, 0.1])
+    assert one["n_excess"] == 1 and one["ks_2p0_vs_uniform"] is None
+    assert one["quantiles_2p0_given_excess"] == pytest.approx({f"{q:g}": 0.2 for q in (0.1, 0.25, 0.5, 0.75, 0.9)})
+    two = null_pvalue_summary([0.1, 0.3])
+    assert two["ks_2p0_vs_uniform"] is not None and two["fraction_excess"] == 1.0
+    none = null_pvalue_summary([0.5, 0.5])
+    assert none["n_excess"] == 0 and none["quantiles_2p0_given_excess"] is None and none["ks_2p0_vs_uniform"] is None
+    for bad in ([None], [], [float("nan")]):
+        with pytest.raises(ValueError, match="no local p-values"):
+            null_pvalue_summary(bad)
