@@ -126,7 +126,8 @@ def test_prediction_propagates_a_known_covariance():
     assert fit.prediction(edges, sr)[1] == 0.0
 
 
-@pytest.mark.parametrize("n_params,truth", [(4, (9.0, 5.0, 0.2)), (3, (9.0, 5.0, 0.0))])
+# truths away from fit_dijet's starting points (a start at the truth would hide a p3 left free)
+@pytest.mark.parametrize("n_params,truth", [(4, (9.5, 5.2, 0.1)), (3, (8.0, 5.5, 0.0))])
 def test_fit_on_asimov_data_returns_the_truth(n_params, truth):
     """Counts = the expected spectrum of known parameters: the maximum-likelihood fit reproduces it (SR prediction,
     zero chi2 and deviance), its nll is sum(mu - k ln mu) at the truth, ndf = fitted bins - free parameters."""
@@ -179,8 +180,11 @@ def test_fit_statistics_on_poisson_data_recomputed_by_hand():
     assert fit.ndf == int(use.sum()) - 4 and fit.valid
     assert fit.chi2_pvalue == pytest.approx(chi2.sf(fit.chi2, fit.ndf), rel=1e-9)
     assert fit.deviance_pvalue == pytest.approx(chi2.sf(fit.deviance, fit.ndf), rel=1e-9)
-    with pytest.raises(ValueError, match="no events"):
+    with pytest.raises(ValueError, match="^no events in the fit range"):
         h.fit_dijet(np.zeros_like(k_all), edges, use)
+    # a 0/1 integer mask selects bins like the boolean one
+    f01 = h.fit_dijet(k_all, edges, use.astype(int).tolist())
+    assert f01.ndf == fit.ndf and f01.chi2 == pytest.approx(fit.chi2, rel=1e-9)
 
 
 def test_threshold_for_efficiency_counts_by_hand():
@@ -272,3 +276,75 @@ def test_discovery_significance_edges_by_hand():
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match="must be > 0"):
             h.discovery_significance(10, bad, 1.0)
+
+
+def test_fit_on_degenerate_spectra_stays_within_its_limits():
+    """One event, or all events in the last bin: the likelihood has no interior maximum, the shape parameters end
+    at their documented limits (p1 in [-50, 200], p2 in [-50, 50], p3 in [-10, 10]); a single bin holding 1e9
+    events in a falling-spectrum fit converges from no starting point."""
+    ws, edges = _grid()
+    use = ~h.sr_bins(edges, ws[3])
+    n = len(use)
+    one = h.fit_dijet(np.eye(n)[0], edges, use)  # a single event is enough to fit
+    last = h.fit_dijet(50 * np.eye(n)[-1], edges, use)
+    for f in (one, last):
+        assert f.valid and -50 <= f.params[1] <= 200 and -50 <= f.params[2] <= 50 and -10 <= f.params[3] <= 10
+    assert one.params[3] == pytest.approx(-10, abs=1e-3)
+    assert last.params[1:] == pytest.approx([-50, -50, 10], abs=1e-3)
+    with pytest.raises(RuntimeError, match="^dijet fit did not converge from any starting point$"):
+        h.fit_dijet(1e9 * np.eye(n)[5], edges, use)
+
+
+def test_fisher_covariance_defaults_integer_parameters_and_low_counts():
+    ws, edges = _grid()
+    use = ~h.sr_bins(edges, ws[3])
+    p = [0, 9, 5, 0]  # integers: the finite-difference steps must not be truncated
+    cov = h.fisher_covariance(p, edges, use)  # default: all 4 parameters free
+    np.testing.assert_allclose(cov, h.fisher_covariance(np.array(p, float), edges, use, 4), rtol=1e-9)
+    jac = _analytic_jacobian(np.array(p, float), edges, 4)[use]
+    mu = _quad_bins(lambda m: dijet_function(m, 1.0, 9.0, 5.0, 0.0), edges)[use]
+    np.testing.assert_allclose(cov, np.linalg.inv(jac.T @ (jac / mu[:, None])), rtol=2e-4)
+    # ~40 events: most bins expect < 1 event; var(ln p0) is still 1 / (expected events)
+    lnp0 = math.log(40.0 / mu.sum())
+    mu40 = 40.0 * mu / mu.sum()
+    assert np.count_nonzero(mu40 < 1) > 10
+    assert h.fisher_covariance(np.array([lnp0, 9.0, 5.0, 0.0]), edges, use, 1)[0, 0] == pytest.approx(1 / 40.0,
+                                                                                                     rel=1e-6)
+
+
+def test_poisson_deviance_and_gof_silent_and_strict():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # empty bins: no divide-by-zero / invalid warnings from k ln(k / mu)
+        assert poisson_deviance([0, 3, 0], [1.5, 3, 0.25]) == pytest.approx(3.5, rel=1e-12)
+        assert poisson_deviance(np.array([1, 2]), np.array([2, 2])) == pytest.approx(2 * (1 - math.log(2)), rel=1e-12)
+    assert math.isnan(gof_pvalue(float("inf"), 3)) and math.isnan(gof_pvalue(2.0, -1))
+
+
+def test_asimov_z_small_uncertainty_branch_and_known_b_switch():
+    # sigma_b = 0.5 on b = 4 (tau = 16): still the on/off likelihood ratio, not the known-background formula
+    s, b, sb = 6.0, 4.0, 0.5
+    tau = b / sb**2
+    n, m = s + b, tau * b
+    bhh = (n + m) / (1 + tau)
+    q0 = 2 * ((n * math.log(n) - n + m * math.log(m) - m) - (n * math.log(bhh) - bhh + m * math.log(tau * bhh) - tau * bhh))
+    assert asimov_z(s, b, sb) == pytest.approx(math.sqrt(q0), rel=1e-9)
+    assert asimov_z(s, b, sb) < asimov_z(s, b)
+    # db < 1e-4 b takes the known-background closed form exactly; b = 0.5 is a valid background
+    assert h.discovery_significance(1200, 1000, 0.05)[1] == pytest.approx(math.sqrt(2 * (1200 * math.log(1.2) - 200)),
+                                                                          rel=1e-13)
+    assert h.discovery_significance(1200, 1000, 0.5)[1] < h.discovery_significance(1200, 1000, 0.05)[1]
+    assert h.discovery_significance(3, 0.5, 0.0)[1] == pytest.approx(math.sqrt(2 * (3 * math.log(6) - 2.5)), rel=1e-12)
+
+
+def test_threshold_for_efficiency_is_the_order_statistic():
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        n = int(rng.integers(5, 60))
+        s = rng.normal(size=n)
+        eff = float(rng.uniform(0.0, 0.95))
+        k = int(round(eff * n))
+        t = h.threshold_for_efficiency(s, eff)
+        if k < n:
+            assert t == np.sort(s)[n - k - 1] and int(np.sum(s > t)) == k
