@@ -36,7 +36,7 @@ TARGETS = {
     # test_cwola_stats.py's 200-toy test takes ~25 s per mutant: the fast known answers instead
     "analysis/cwola_stats.py": ["tests/analysis/test_cwola_stats_mutants.py",
                                 "tests/analysis/test_cwola_stats.py::test_null_pvalue_summary_uniform_and_not"],
-    "analysis/eff_bootstrap.py": ["tests/analysis/test_eff_bootstrap.py"],
+    "analysis/eff_bootstrap.py": ["tests/analysis/test_eff_bootstrap.py", "tests/analysis/test_eff_bootstrap_reference.py"],
     "analysis/score_candidates.py": ["tests/analysis/test_score_candidates.py"],
     "analysis/references.py": ["tests/analysis/test_references.py"],
     "analysis/budgets.py": ["tests/analysis/test_budgets.py"],

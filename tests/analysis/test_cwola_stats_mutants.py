@@ -100,3 +100,61 @@ def test_null_pvalue_summary_by_hand():
     for bad in ([None], [], [float("nan")]):
         with pytest.raises(ValueError, match="no local p-values"):
             null_pvalue_summary(bad)
+
+
+def test_pseudo_experiment_bookkeeping_with_known_refits(monkeypatch):
+    """The refits replaced by fits of known outcome (normalisation shifted by delta, its sigma known): b_toy =
+    b_true e^delta, db_toy = b_toy sigma; toys with db = 0 carry no pull; a toy whose deviance equals the data's
+    counts as 'at least'; 0/1 integer masks are masks."""
+    import analysis.cwola_stats as cs
+
+    edges, sr, mu = _setup(2e3)
+    k = np.round(mu)
+    truth = np.array([math.log(2e3 / h._bin_integrals(np.array([0.0, 9.0, 5.0, 0.2]), edges).sum()), 9.0, 5.0, 0.2])
+    b_true = float(h._bin_integrals(truth, edges)[sr].sum())
+    d_obs = 2 * sum(m - x + (x * math.log(x / m) if x > 0 else 0.0) for x, m in zip(k[~sr], mu[~sr]))
+
+    def run(plan, sigma_fit, n_toys=None):
+        it = iter(plan)
+
+        def fake(counts, edges_, use):
+            d, s, dev = next(it)
+            cov = np.zeros((4, 4))
+            cov[0, 0] = s**2
+            return h.FitResult(truth + np.array([d, 0, 0, 0]), cov, True, 0.0, 0.0, 1, dev)
+
+        monkeypatch.setattr(cs, "fit_dijet", fake)
+        cov = np.zeros((4, 4))
+        cov[0, 0] = sigma_fit**2
+        fit = h.FitResult(truth, cov, True, 0.0, 0.0, 1)
+        return pseudo_experiments(fit, k, edges, (~sr).astype(int).tolist(), sr.astype(int).tolist(),
+                                  n_toys or len(plan), seed=1)
+
+    plan = [(0.1, 0.0, d_obs), (-0.05, 0.02, d_obs + 1), (0.02, 1e-4, d_obs - 1), (0.0, 0.01, d_obs)]
+    t = run(plan, sigma_fit=0.5 / b_true)  # db_fit = 0.5 events
+    b = b_true * np.exp([p[0] for p in plan])
+    db = b * np.array([p[1] for p in plan])
+    pulls = (b[1:] - b_true) / db[1:]
+    assert t["b_true"] == pytest.approx(b_true, rel=1e-12) and t["db_fit"] == pytest.approx(0.5, rel=1e-6)
+    assert t["deviance_data"] == pytest.approx(d_obs, rel=1e-12)
+    assert t["deviance_pvalue_toys"] == 0.75  # d_obs, d_obs + 1 and the tie d_obs, not d_obs - 1
+    assert t["mean_b_toys"] == pytest.approx(b.mean(), rel=1e-9) and t["mean_db_toys"] == pytest.approx(db.mean(), rel=1e-6)
+    assert t["spread_ratio"] == pytest.approx(np.std(b, ddof=1) / 0.5, rel=1e-6)
+    assert t["pull_mean"] == pytest.approx(pulls.mean(), rel=1e-6)
+    assert t["pull_width"] == pytest.approx(np.std(pulls, ddof=1), rel=1e-6)
+    assert t["pull_mean_error"] == pytest.approx(np.std(pulls, ddof=1) / math.sqrt(3), rel=1e-6)
+    # one toy with db > 0: a pull mean but no width; none: no pull at all; db_fit = 0: no spread ratio
+    t1 = run([(0.1, 0.0, 1.0), (0.05, 0.01, 1.0)], sigma_fit=0.0)
+    assert t1["pull_mean"] == pytest.approx(((b_true * math.exp(0.05)) - b_true) / (b_true * math.exp(0.05) * 0.01),
+                                            rel=1e-6)
+    assert t1["pull_width"] is None and t1["pull_mean_error"] is None and t1["pull_width_robust"] is None
+    assert t1["spread_ratio"] is None and t1["db_fit"] == 0.0
+    t0 = run([(0.1, 0.0, 1.0), (0.05, 0.0, 1.0)], sigma_fit=1.0)
+    assert t0["pull_mean"] is None and t0["pull_width"] is None and t0["std_b_toys"] > 0
+    # the row wrapper takes 0/1 integer SR masks too
+    monkeypatch.setattr(cs, "fit_dijet", h.fit_dijet)
+    row = {"counts": k.tolist(), "b_sr": 1.0}
+    assert (tightest_cut_toys(row, edges, sr.astype(int).tolist(), 2, 5)
+            == tightest_cut_toys(row, edges, sr, 2, 5))
+    with pytest.raises(ValueError, match="^no local p-values to summarise$"):
+        null_pvalue_summary([])
