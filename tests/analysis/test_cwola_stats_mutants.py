@@ -58,6 +58,9 @@ def test_pseudo_experiments_recomputed_by_hand():
     t2 = pseudo_experiments(fit, k, edges, ~sr, sr, n_toys=2, seed=7)
     assert t2["pull_width"] == pytest.approx(abs(pulls[0] - pulls[1]) / math.sqrt(2), rel=1e-6)
     assert t2["spread_ratio"] == pytest.approx(abs(b[0] - b[1]) / math.sqrt(2) / db_fit, rel=1e-6)
+    assert t2["pull_mean_error"] == pytest.approx(abs(pulls[0] - pulls[1]) / 2, rel=1e-6)
+    # two pulls: the 15.87 / 84.13 % quantiles interpolate linearly between them
+    assert t2["pull_width_robust"] == pytest.approx(abs(pulls[0] - pulls[1]) * (0.8413 - 0.1587) / 2, rel=1e-6)
     for n in (1, 0):
         with pytest.raises(ValueError, match="at least 2 toys"):
             pseudo_experiments(fit, k, edges, ~sr, sr, n_toys=n, seed=0)
@@ -112,7 +115,8 @@ def test_pseudo_experiment_bookkeeping_with_known_refits(monkeypatch):
     k = np.round(mu)
     truth = np.array([math.log(2e3 / h._bin_integrals(np.array([0.0, 9.0, 5.0, 0.2]), edges).sum()), 9.0, 5.0, 0.2])
     b_true = float(h._bin_integrals(truth, edges)[sr].sum())
-    d_obs = 2 * sum(m - x + (x * math.log(x / m) if x > 0 else 0.0) for x, m in zip(k[~sr], mu[~sr]))
+    d_hand = 2 * sum(m - x + (x * math.log(x / m) if x > 0 else 0.0) for x, m in zip(k[~sr], mu[~sr]))
+    d_obs = h.poisson_deviance(k[~sr], h._bin_integrals(truth, edges)[~sr])  # bit-equal to the data's: a true tie
 
     def run(plan, sigma_fit, n_toys=None):
         it = iter(plan)
@@ -136,7 +140,7 @@ def test_pseudo_experiment_bookkeeping_with_known_refits(monkeypatch):
     db = b * np.array([p[1] for p in plan])
     pulls = (b[1:] - b_true) / db[1:]
     assert t["b_true"] == pytest.approx(b_true, rel=1e-12) and t["db_fit"] == pytest.approx(0.5, rel=1e-6)
-    assert t["deviance_data"] == pytest.approx(d_obs, rel=1e-12)
+    assert t["deviance_data"] == d_obs and d_obs == pytest.approx(d_hand, rel=1e-9)
     assert t["deviance_pvalue_toys"] == 0.75  # d_obs, d_obs + 1 and the tie d_obs, not d_obs - 1
     assert t["mean_b_toys"] == pytest.approx(b.mean(), rel=1e-9) and t["mean_db_toys"] == pytest.approx(db.mean(), rel=1e-6)
     assert t["spread_ratio"] == pytest.approx(np.std(b, ddof=1) / 0.5, rel=1e-6)

@@ -98,5 +98,13 @@ def test_threshold_by_definition_and_limits():
     be, bv, _, _ = _sample(n=1500)
     r = rel_diff_bootstrap(be, bv, {"s": np.ones(3)}, {"s": np.ones(3)}, 1.0 / 1500, n_boot=3)
     assert r["n_background_above"] == 1 and r["seed"] == 20261204 and r["n_boot"] == 3  # one SM event allowed
+    # n_allowed = 1: k = max(1000, 100) = 1000 SM events per score, against the reference
+    se, sv = {"s": np.linspace(5.0, 9.0, 60)}, {"s": np.linspace(5.0, 9.0, 60) + 0.01}
+    got = rel_diff_bootstrap(be, bv, se, sv, 1.5 / 1500, n_boot=4, seed=5)["signals"]["s"]
+    n_allowed, n_idx, ref = _reference(be, bv, se, sv, 1.5 / 1500, 4, 5)
+    ok = np.array([x for x in ref["s"] if x is not None])
+    assert n_allowed == 1 and 1000 < n_idx < 1500 and len(ok) == 4 and np.std(ok) > 0
+    assert got["std"] == pytest.approx(np.std(ok), rel=1e-9, abs=1e-12)
+    assert got["p16"] == pytest.approx(np.percentile(ok, 16), rel=1e-9, abs=1e-12)
     with pytest.raises(ValueError, match="^emulator and float view need the same SM events$"):
         rel_diff_bootstrap(be, bv[:-1], {}, {}, 0.01)
