@@ -15,6 +15,10 @@ _FD_STEP = ("the central-difference step h = 1e-5 (1e-6) x max(1, |p|) divided i
 _Q0_POI = ("pyhf's hypotest with test_stat='q0' sets mu = 0 whatever poi_test is (it says so: 'q0 test statistic "
            "only used for fit configuration with POI set to zero'; p0 equal for 0, 1 and None)")
 _ASTYPE_NONE = "astype(None) is astype(float64)"
+_F32_PATH = ("the condition for comparing in float32 (speed only): every valid fixed type's bounds are 2^k, -2^k, "
+             "2^k - step/2 or -2^k - step/2 (or -step/2); float32 rounds the latter towards the power of two and no "
+             "float32 lies between such a bound and its rounding, so float32 and float64 comparisons give the same "
+             "masks (and a float64 x compared with an exactly representable float32 bound is the float64 comparison)")
 _INT_SUM = "sum(dtype=None) of searchsorted's int64 (intp) counts is an int64 sum"
 
 EQUIVALENT = {
@@ -77,6 +81,10 @@ EQUIVALENT = {
     **{f"analysis.eff_bootstrap.x_rel_diff_bootstrap__mutmut_{i}": _INT_COUNTS for i in (3, 5, 7, 9, 54)},
     **{f"analysis.eff_bootstrap.x_rel_diff_bootstrap__mutmut_{i}": "the wording of the result's 'source' label, not "
        "a figure" for i in (145, 146, 147)},
+    # quantize/precision.py: out_of_range_np's float32 fast path
+    **{f"quantize.precision.x_out_of_range_np__mutmut_{i}": _F32_PATH for i in (19, 20, 21, 23, 24, 26, 27)},
+    **{f"quantize.precision.x_out_of_range_np__mutmut_{i}": "the float64 copy's dtype/copy flags: astype(None) is "
+       "float64, and a copy or a view holds the same values" for i in (33, 34, 36, 37)},
     # analysis/working_points.py
     "analysis.working_points.x_threshold_at_fpr__mutmut_3": "selecting in the scores' own dtype: the threshold is "
         "float() of one element and `s > t` compares exactly for integer / float16 / float32 / float64 scores",
