@@ -148,6 +148,10 @@ def _results(dest: Path, mutmut: str, functions: tuple[str, ...] | None = None) 
 def run_module(module: str, tests: list[str], mutmut: str, keep: Path | None, max_children: int,
                run: bool = True) -> ModuleResult:
     work = Path(tempfile.mkdtemp(prefix="mutmut_")) if keep is None else keep / module.replace("/", "_")
+    if run and keep is not None and work.exists():
+        # mutmut keeps the results of an earlier run for every unchanged function (even when the tests changed):
+        # a new run starts from an empty tree
+        shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     try:
         if run:
