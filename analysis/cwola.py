@@ -188,7 +188,9 @@ def fit_dijet(counts: np.ndarray, edges: np.ndarray, use_bins: np.ndarray, n_par
     """Binned Poisson maximum-likelihood fit of the dijet function to ``counts`` in the bins ``use_bins``.
 
     ``n_params`` 3 fixes p3 = 0.  Several starting points (MIGRAD); the best valid minimum is kept; its
-    covariance is the inverse expected Fisher information (:func:`fisher_covariance`)."""
+    covariance is the inverse expected Fisher information (:func:`fisher_covariance`).  The shape parameters are
+    limited to p1 in [-50, 200], p2 in [-50, 50], p3 in [-10, 10], so that a degenerate spectrum (a handful of
+    events) ends at a limit instead of running away."""
     from iminuit import Minuit
 
     counts = np.asarray(counts, np.float64)
@@ -285,17 +287,13 @@ def discovery_significance(n_obs: float, b: float, db: float) -> tuple[float, fl
     if db < 1e-4 * b:
         # pyhf's Poisson-constrained background (tau = (b/db)^2) is numerically unstable as db -> 0; the limit is
         # the known-background q0, whose asymptotic Z is exact in closed form
-        p0 = float(norm.sf(asimov_z(n_obs - b, b)))
-        return p0, float(norm.isf(p0))
-    # signal template of the size of the excess, so that the fitted mu is O(1) (the minimiser's comfort zone)
-    s_scale = float(max(n_obs - b, np.sqrt(b), 1.0))
-    model = pyhf.simplemodels.uncorrelated_background(signal=[s_scale], bkg=[float(b)], bkg_uncertainty=[db])
+        z = asimov_z(n_obs - b, b)
+        return float(norm.sf(z)), z
+    # signal template of the size of the excess: the fitted mu is 1, inside pyhf's default bounds (0, 10)
+    model = pyhf.simplemodels.uncorrelated_background(signal=[float(n_obs - b)], bkg=[float(b)], bkg_uncertainty=[db])
     data = [float(n_obs)] + model.config.auxdata
-    bounds = model.config.suggested_bounds()
-    bounds[model.config.poi_index] = (0.0, max(10.0, 5.0 * n_obs / s_scale))
-    init = model.config.suggested_init()
-    p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0", par_bounds=bounds, init_pars=init))
-    p0 = min(max(p0, 1e-300), 0.5)
+    p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0"))
+    p0 = max(p0, 1e-300)  # q0 >= 0 gives p0 <= 0.5; floored so that Z stays finite (37.05)
     return p0, float(max(norm.isf(p0), 0.0))
 
 
@@ -312,13 +310,15 @@ def asimov_z(s: float, b: float, sigma_b: float = 0.0) -> float:
 
 # ---- the hunt ------------------------------------------------------------------------------------
 def threshold_for_efficiency(scores: np.ndarray, eff: float) -> float:
-    """Score threshold keeping the fraction ``eff`` of events (``score > threshold``); eff = 1 keeps all."""
-    if eff >= 1.0:
+    """Score threshold keeping the fraction ``eff`` of events (``score > threshold``; round(eff n) events when the
+    scores have no ties); a fraction that rounds to all events (eff = 1 among them) gives -inf."""
+    if not eff >= 0:
+        raise ValueError(f"the selection efficiency must be >= 0, got {eff}")
+    n = len(scores)
+    k = int(round(eff * n))
+    if k >= n:
         return -np.inf
-    k = int(round(eff * len(scores)))
-    if k <= 0:
-        return float(np.max(scores))
-    return float(np.partition(np.asarray(scores), len(scores) - k - 1)[len(scores) - k - 1])
+    return float(np.partition(np.asarray(scores), n - k - 1)[n - k - 1])
 
 
 def hunt_window(mjj: np.ndarray, scores: np.ndarray | None, w: Window, edges: np.ndarray,

@@ -84,3 +84,20 @@ def test_evaluate_budgets_full_record_by_hand():
     u = evaluate_budgets(Budgets(latency_ns=None, lut_percent=5.0, dsp=8), {}, resources)
     assert u["lut_percent"] == {"limit": 5.0, "unit": "% of part LUTs", "sources": {}, "passed": None, "decided_by": []}
     assert u["dsp"]["passed"] is True and (u["failed"], u["passed"], u["enforced"]) == ([], True, False)
+
+
+def test_ii_budget_by_hand():
+    """The initiation-interval budget: II x clock period (ns / cycles) per source, or a source's own ii_ns; 25 ns
+    (one bunch crossing at 40 MHz) by default; any positive limit is legal, 0 is not, None disables it."""
+    assert Budgets(ii_ns=0.5).ii_ns == 0.5 and Budgets(ii_ns=None).ii_ns is None
+    for bad in (0, -25.0):
+        with pytest.raises(ValueError, match=rf"^--ii-budget-ns must be > 0, got {bad}$"):
+            Budgets(ii_ns=bad)
+    latency = {"hls_estimate": {"ii_ns": 30.0, "ii": 1, "ns": 5.0, "cycles": 1},
+               "rtl_simulation": {"cycles": 8, "ns": 40.0, "ii": 1}}  # 1 x 40 ns / 8 cycles = 5 ns
+    b = evaluate_budgets(Budgets(latency_ns=None), latency, {})
+    assert b["ii_ns"] == {"limit": 25.0, "unit": "ns between accepted events (bunch-crossing spacing 25 ns at 40 MHz)",
+                          "passed": True, "decided_by": ["rtl_simulation"],
+                          "sources": {"rtl_simulation": {"value": 5.0, "pass": True},
+                                      "hls_estimate": {"value": 30.0, "pass": False}}}
+    assert "ii_ns" not in evaluate_budgets(Budgets(latency_ns=None, ii_ns=None), latency, {})

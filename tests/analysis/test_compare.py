@@ -64,3 +64,18 @@ def test_working_point_choice_and_undefined_differences():
     h2 = _report("b", 10.0, 0.8, 0.5, 400, 25.0)
     h2["signals"] = {"B": h2["signals"]["A"]}
     assert compare.comparison(q, h2)["relative_difference"]["signals"] == {}
+
+
+def test_missing_entries_and_one_sided_sources():
+    """A report without working points compares none; an EBOPs error is carried; a latency/resource source only one
+    side has still gets its row, all differences undefined."""
+    q = _report("a", 1000.0, 0.8, 0.2, 400, 25.0)
+    h = _report("b", 750.0, 0.8, 0.2, 300, 25.0)
+    del q["working_points"]
+    h["ebops"]["error"] = "no HGQ layers"
+    h["latency_resources"]["sources"]["rtl_simulation"] = {"latency_ns": 20.0, "lut": None, "ff": None, "dsp": None}
+    c = compare.comparison(q, h)
+    assert c["working_point"] is None and c["hgq"]["ebops_error"] == "no HGQ layers"
+    assert c["relative_difference"]["latency_resources"] == {
+        "rtl_simulation": {"latency_ns": None, "lut": None, "ff": None, "dsp": None},
+        "yosys_synthesis": {"latency_ns": 0.0, "lut": -0.25, "ff": 0.0, "dsp": None}}

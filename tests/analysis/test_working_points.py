@@ -315,3 +315,11 @@ def test_efficiency_check_excess_z_is_none_within_the_limit_and_when_unbounded()
                               "none": {"working_points": {"w": {**e, "eff_rel_diff_emu_vs_view": None}}}}, "w", 0.1)
     assert ec["signals"]["in"]["excess_z"] is None and ec["signals"]["in"]["status"] == "within_limit"
     assert ec["signals"]["none"]["excess_z"] is None and ec["signals"]["none"]["status"] == "failed"
+
+
+def test_threshold_at_fpr_refuses_an_fpr_that_keeps_every_event():
+    s = np.arange(10.0)
+    assert wp.threshold_at_fpr(s, 0.9) == (0.0, 9)  # 9 allowed: the lowest score, 9 above it
+    for fpr in (1.0, 1.5):
+        with pytest.raises(ValueError, match=r"^FPR 1(\.5)? keeps all 10 background events: no threshold below"):
+            wp.threshold_at_fpr(s, fpr)
