@@ -91,23 +91,10 @@ def main(argv=None) -> int:
 
         fview = v.float_view(m, mc)
         deploy = v.deployable_model(m, "reco", masked=mc.quant)
-        checks, sat = {}, {}
         emu = {k: _predict64(deploy, x) for k, x in val.items()}
         view = {k: float_scores(fview, x, True, mc.beta)["reco"] for k, x in val.items()}
-        fpr = wp.l1_rate_plan().working_points[0].fpr
-        te, ne = wp.threshold_at_fpr(emu["background"], fpr)
-        tv, nv = wp.threshold_at_fpr(view["background"], fpr)
-        sigs = {}
-        for k in val:
-            if k == "background":
-                continue
-            pe = wp.paired_efficiency_difference(emu[k], te, view[k], tv)
-            sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
-                       "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view,
-                       "rel_diff_stat": pe.eff_rel_diff_stat, "n_only_emulator": pe.n_selected_only_emulator,
-                       "n_only_float_view": pe.n_selected_only_float_view}
-        ec = wp.decide_efficiency_check({"working_point": "l1_1kHz", "max_rel_diff": 0.10,
-                                         "significance_z": wp.EFFICIENCY_CHECK_Z, "signals": sigs})
+        ec, (ne, nv) = validation_efficiency_check(emu, view, wp.l1_rate_plan().working_points[0].fpr)
+        sigs = ec["signals"]
         from scipy.stats import spearmanr
 
         rho = float(spearmanr(emu["background"], view["background"]).statistic)
@@ -139,6 +126,27 @@ def main(argv=None) -> int:
     if a.json:
         a.json.write_text(json.dumps(rows, indent=2, default=float))
     return 0
+
+
+def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: float = 0.10):
+    """The build's efficiency check (analysis.working_points: paired emulator vs float view efficiency, each at its
+    own threshold at ``fpr`` of its "background" scores, limit ``max_rel``, failed beyond EFFICIENCY_CHECK_Z sigma)
+    on score dicts {"background": ..., <signal>: ...}; returns (check, (SM events above each threshold))."""
+    from analysis import working_points as wp
+
+    te, ne = wp.threshold_at_fpr(emu["background"], fpr)
+    tv, nv = wp.threshold_at_fpr(view["background"], fpr)
+    sigs = {}
+    for k in emu:
+        if k == "background":
+            continue
+        pe = wp.paired_efficiency_difference(emu[k], te, view[k], tv)
+        sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
+                   "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view, "rel_diff_stat": pe.eff_rel_diff_stat,
+                   "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view}
+    ec = wp.decide_efficiency_check({"working_point": f"fpr_{fpr:g}", "max_rel_diff": max_rel,
+                                     "significance_z": wp.EFFICIENCY_CHECK_Z, "signals": sigs})
+    return ec, (ne, nv)
 
 
 def _predict64(model, x, chunk=65536):
