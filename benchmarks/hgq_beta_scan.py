@@ -12,8 +12,8 @@ deployed ``reco`` score: the quantized Keras model (float64, what the emulator r
 the float view (shadow weights, no quantizers).  This is what chose DEFAULT_BETA_EBOPS after the score became
 ``reco`` (issue 15):
 
-    .venv/bin/python -m benchmarks.hgq_beta_scan --data .cache/data/l1_57_...h5 --betas 0 1e-8 1e-7 \
-        --skip-vae57 --validation 800000
+    .venv/bin/python -m benchmarks.hgq_beta_scan --data .cache/data/l1_57_...h5 --betas 1e-7 1e-8 --n-bkg 400000 \
+        --skip-vae57 --validation 800000 --json scan.json
 """
 
 from __future__ import annotations
