@@ -83,7 +83,7 @@ def test_cli_deepsets_end_to_end(tmp_path):
     out = tmp_path / "ds"
     rc = build_hls.main(["--model", "deepsets", "--output", str(out), "--cache-dir", str(tmp_path / "cache"),
                          "--n-train", "3000", "--n-test-bkg", "10300", "--n-signal", "300", "--epochs", "3",
-                         "--min-spearman", "0.5"])
+                         "--min-spearman", "0.5", "--no-rtl"])  # the RTL default: test_cicada.py's CLI test
     rep = json.loads((out / "report" / "report.json").read_text())
     assert rc == 0 and rep["model"] == "deepsets"
     assert rep["agreement"]["emulator_vs_keras"]["n_mismatched"] == 0
