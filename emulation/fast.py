@@ -371,12 +371,9 @@ class FastEmulator:
     def predict(self, x: np.ndarray, chunk: int = 8192, threads: int | None = None) -> np.ndarray:
         """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
         ``threads`` threads (default: the CPUs this process may use), each with single-threaded BLAS."""
-        x = np.asarray(x)
-        if x.ndim > 2:  # a multi-dimensional input (particles x features, an image): held flattened, row-major
-            x = x.reshape(len(x), -1)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}) (or the model's input shape "
-                             f"flattening to it), got {x.shape}")
+        from emulation import input_batch
+
+        x = input_batch(x, self.n_inputs)  # a multi-dimensional input (particles, an image): held flattened
         out = np.empty((len(x), self.n_outputs), dtype=np.float64)
         if len(x) == 0:
             return out
