@@ -91,6 +91,7 @@ def test_student_rnd_variant_traces_to_da4ml_bit_exact(trained):
     from da4ml.converter import trace_model
     from da4ml.trace import comb_trace
 
+    from emulation.da4ml_interp import Da4mlEmulator
     from emulation.keras_ref import float64_model
     from models.cicada import student_input
     from quantize.hgq_native import input_precision, kif, with_rounding
@@ -106,6 +107,7 @@ def test_student_rnd_variant_traces_to_da4ml_bit_exact(trained):
     inp, out = trace_model(var, inputs_kif=kif(p))
     comb = comb_trace(inp, out)
     got = np.asarray(comb.predict(quantize_np(x, p).reshape(len(x), -1)), np.float64).reshape(-1)
+    assert int(np.sum(Da4mlEmulator(var).predict(x)[:, 0] != got)) == 0  # the emulator on the image port
     assert np.unique(ref).size > 10  # a non-trivial output
     assert int(np.sum(got != ref)) == 0
     # the variant differs from the RND_CONV student only by rounding: close, and the same ranking
