@@ -47,6 +47,7 @@ def _exact(model, x: np.ndarray, monkeypatch):
     return emu, ref
 
 
+@pytest.mark.slow  # ~5 s: a C kernel compile and 6000 images in float64 Keras
 def test_cicada_student_bit_exact(monkeypatch, tmp_path):
     from emulation.fast_plan import load_plan, save_plan
 
@@ -57,6 +58,7 @@ def test_cicada_student_bit_exact(monkeypatch, tmp_path):
     assert int(np.sum(load_plan(save_plan(emu, tmp_path / "plan.npz")).predict(x) != ref)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(Variant))
 def test_deepsets_bit_exact(variant, monkeypatch):
     from tests.models.test_deepsets import _jets, _random_model
