@@ -4,6 +4,16 @@ vae57hgq at several EBOPs weights on the same cached L1 data, with vae57's recip
 Keras model's score on the SM test events.
 
     .venv/bin/python -m benchmarks.hgq_beta_scan --data .cache/data/l1_57_...h5 --betas 1e-7 1e-6 1e-5 --json scan.json
+
+``--validation N_SM``: also, per vae57hgq, the build's efficiency check (emulator vs float view, paired, at 1 kHz,
+limit 10 %, failed beyond 2 sigma: analysis.working_points) on the L1 VALIDATION sample that chooses the score
+(data.l1.l1_validation_events, stream models.vae21_select.VALIDATION_STREAM; never the test sample), for the
+deployed ``reco`` score: the quantized Keras model (float64, what the emulator reproduces bit-exactly) against
+the float view (shadow weights, no quantizers).  This is what chose DEFAULT_BETA_EBOPS after the score became
+``reco`` (issue 15):
+
+    .venv/bin/python -m benchmarks.hgq_beta_scan --data .cache/data/l1_57_...h5 --betas 1e-7 1e-8 --n-bkg 400000 \
+        --skip-vae57 --validation 800000 --json scan.json
 """
 
 from __future__ import annotations
@@ -26,6 +36,10 @@ def main(argv=None) -> int:
     p.add_argument("--n-bkg", type=int, default=1_000_000, help="SM test events used (>= 400000 for 10 above 1 kHz)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--json", type=Path)
+    p.add_argument("--skip-vae57", action="store_true", help="do not train vae57 (QKeras API) as the reference")
+    p.add_argument("--validation", type=int, default=0, metavar="N_SM",
+                   help="SM validation events for the efficiency check of each vae57hgq (0: skip)")
+    p.add_argument("--n-val-signal", type=int, default=10_000)
     a = p.parse_args(argv)
 
     from analysis import working_points as wp
@@ -63,11 +77,41 @@ def main(argv=None) -> int:
                           **{k: (round(d["auc"], 4), round(d["eff_1kHz"], 4)) for k, d in row["signals"].items()}}),
               flush=True)
 
-    t0 = time.perf_counter()
-    q = v.build_vae(mc, quantized=True)
-    info = v.train_vae(q, mc, xt, xv)
-    info["seconds"] = round(time.perf_counter() - t0, 1)
-    evaluate("vae57", q, info)
+    val = None
+    if a.validation:
+        from data.l1 import l1_validation_events
+        from models.vae21_select import VALIDATION_STREAM
+
+        val = {k: tf(x) / scale for k, x in
+               l1_validation_events(mc.seed, a.validation, a.n_val_signal, VALIDATION_STREAM).items()}
+
+    def validation_check(name, m, row):
+        """The build's efficiency check on the validation sample (reco score, as deployed by default)."""
+        from models.vae21_scores import float_scores
+
+        fview = v.float_view(m, mc)
+        deploy = v.deployable_model(m, "reco", masked=mc.quant)
+        emu = {k: _predict64(deploy, x) for k, x in val.items()}
+        view = {k: float_scores(fview, x, True, mc.beta)["reco"] for k, x in val.items()}
+        ec, (ne, nv) = validation_efficiency_check(emu, view, wp.l1_rate_plan().working_points[0].fpr)
+        sigs = ec["signals"]
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(emu["background"], view["background"]).statistic)
+        row["validation_check"] = {"n_sm": a.validation, "n_sm_above_emulator": ne, "n_sm_above_view": nv,
+                                   "spearman_sm": rho, **ec}
+        print(json.dumps({"model": name, "validation_check_passed": ec["passed"], "spearman_sm": round(rho, 4),
+                          **{k: f"emu {d['eff_emulator']:.2e} view {d['eff_float_view']:.2e} rel "
+                                f"{(d['rel_diff'] if d['rel_diff'] is not None else float('nan')):+.1%} +- "
+                                f"{(d['rel_diff_stat'] or 0):.1%} {d['status']}" for k, d in sigs.items()}}),
+              flush=True)
+
+    if not a.skip_vae57:
+        t0 = time.perf_counter()
+        q = v.build_vae(mc, quantized=True)
+        info = v.train_vae(q, mc, xt, xv)
+        info["seconds"] = round(time.perf_counter() - t0, 1)
+        evaluate("vae57", q, info)
     for beta in a.betas:
         t0 = time.perf_counter()
         hc = replace(HGQConfig(), beta_ebops=beta)
@@ -75,9 +119,43 @@ def main(argv=None) -> int:
         info = train_hgq_vae(m, mc, hc, xt, xv)
         info["seconds"] = round(time.perf_counter() - t0, 1)
         evaluate(f"vae57hgq beta={beta:g}", m, info)
+        if val is not None:
+            validation_check(f"vae57hgq beta={beta:g}", m, rows[-1])
+        if a.json:
+            a.json.write_text(json.dumps(rows, indent=2, default=float))
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=2))
+        a.json.write_text(json.dumps(rows, indent=2, default=float))
     return 0
+
+
+def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: float = 0.10):
+    """The build's efficiency check (analysis.working_points: paired emulator vs float view efficiency, each at its
+    own threshold at ``fpr`` of its "background" scores, limit ``max_rel``, failed beyond EFFICIENCY_CHECK_Z sigma)
+    on score dicts {"background": ..., <signal>: ...}; returns (check, (SM events above each threshold))."""
+    from analysis import working_points as wp
+
+    te, ne = wp.threshold_at_fpr(emu["background"], fpr)
+    tv, nv = wp.threshold_at_fpr(view["background"], fpr)
+    sigs = {}
+    for k in emu:
+        if k == "background":
+            continue
+        pe = wp.paired_efficiency_difference(emu[k], te, view[k], tv)
+        sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
+                   "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view, "rel_diff_stat": pe.eff_rel_diff_stat,
+                   "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view}
+    ec = wp.decide_efficiency_check({"working_point": f"fpr_{fpr:g}", "max_rel_diff": max_rel,
+                                     "significance_z": wp.EFFICIENCY_CHECK_Z, "signals": sigs})
+    return ec, (ne, nv)
+
+
+def _predict64(model, x, chunk=65536):
+    """The quantized Keras model in float64 (emulation.keras_ref: what the emulator reproduces bit-exactly)."""
+    from emulation.keras_ref import float64_model
+
+    m64 = float64_model(model)
+    return np.concatenate([np.asarray(m64(x[i:i + chunk].astype(np.float64)), np.float64)[:, 0]
+                           for i in range(0, len(x), chunk)])
 
 
 if __name__ == "__main__":

@@ -235,3 +235,31 @@ def test_hgq_rtl_variant_equals_keras(small_hgq, rng, adversarial_inputs, tmp_pa
     # RND vs RND_CONV differ only on ties: most events agree with the original model
     y0 = float64_model(deploy).predict(x.astype(np.float64), batch_size=8192, verbose=0)[:, 0]
     assert 0 < np.count_nonzero(y0 != y64) < len(x) / 2
+
+
+def test_validation_efficiency_check_catches_a_clipped_signal_tail():
+    """benchmarks/hgq_beta_scan.py's validation check (what chose DEFAULT_BETA_EBOPS, issue 15) is the build's
+    efficiency check: identical scores pass with rel diff 0; a firmware score that clips the tail only signal
+    events reach (the vae57hgq failure: emulator -19.7 % vs its float view on A_4l at 1 kHz) fails; a small
+    difference of a few events stays within the limit or not significant."""
+    from benchmarks.hgq_beta_scan import validation_efficiency_check
+
+    rng = np.random.default_rng(15)
+    view = {"background": rng.normal(0, 1, 200_000), "sig": rng.normal(2.5, 1, 20_000)}
+    ec, (ne, nv) = validation_efficiency_check(view, view, 1e-3)
+    assert ec["passed"] and ne == nv == 200 and ec["signals"]["sig"]["rel_diff"] == 0.0
+    thr = 2.0  # below the SM threshold (~3.1): events moved there are not selected
+    # the emulator's score clips 60 % of the signal events beyond the SM threshold
+    hi = view["sig"] > 3.0
+    clipped = view["sig"].copy()
+    clipped[hi & (rng.random(len(clipped)) < 0.6)] = thr - 1e-3
+    ec, _ = validation_efficiency_check(view, {"background": view["background"], "sig": clipped}, 1e-3)
+    d = ec["signals"]["sig"]
+    assert d["rel_diff"] > 1.0 and d["status"] == "failed" and not ec["passed"]  # view selects 2.5x the emulator
+    ec, _ = validation_efficiency_check({"background": view["background"], "sig": clipped}, view, 1e-3)
+    assert ec["signals"]["sig"]["rel_diff"] == pytest.approx(-0.6, abs=0.03) and not ec["passed"]
+    few = view["sig"].copy()
+    few[np.flatnonzero(hi)[:3]] = thr - 1e-3  # 3 of the selected events lost: -0.1 %
+    ec, _ = validation_efficiency_check({"background": view["background"], "sig": few}, view, 1e-3)
+    assert ec["passed"] and ec["signals"]["sig"]["status"] == "within_limit"
+    assert ec["signals"]["sig"]["n_only_float_view"] == 3 and ec["signals"]["sig"]["n_only_emulator"] == 0
