@@ -9,7 +9,8 @@ arithmetic as the firmware (and the hls4ml C-simulation): exact accumulation, th
 quantizer.  The emulator checks the 53-bit bound for every layer when it is built and refuses a model
 where it does not hold, rather than return approximate numbers.
 
-Supported layers: InputLayer, Quantizer (QActivation), QDense (linear activation; a native HGQ2 QDense also with
+Supported layers: InputLayer, Quantizer (QActivation), QConv2D (channels-last, valid padding, strides: its dense-equivalent
+matrix on the row-major flattened image), Flatten/Reshape (no-ops on flat tensors), QDense (linear activation; a native HGQ2 QDense also with
 its own input quantizer and a ReLU inside), QMultiply, QAdd, QSubtract.  Quantizers are homogeneous (one
 :class:`Precision`) or per element (HGQ2-native ``kif``/``kbi``: each element its own integer and fractional bits,
 rounding and overflow as in ``quantizers.fixed_point``; :class:`_ElemQuant`), weights per weight (the quantized
@@ -122,12 +123,19 @@ class FastEmulator:
         self._steps = []  # (kind, out_id, in_ids, params)
         self._input_ids = [id(t) for t in keras_model.inputs]
         self._output_ids = [id(t) for t in keras_model.outputs]
-        self.n_inputs = int(keras_model.inputs[0].shape[-1])
+        self.input_shape = tuple(int(d) for d in keras_model.inputs[0].shape[1:])
+        self.n_inputs = math.prod(self.input_shape)
         self.n_outputs = int(keras_model.outputs[0].shape[-1])
         bounds: dict[int, _Bound | None] = {i: None for i in self._input_ids}
+        alias: dict[int, int] = {}  # Flatten/Reshape outputs: the same flat tensor as their input
         for call in layer_calls(keras_model):
-            layer, cls, ins, out = call.layer, call.cls, call.ins, call.out
-            if cls == "Quantizer":
+            layer, cls, out = call.layer, call.cls, call.out
+            ins = [alias.get(i, i) for i in call.ins]
+            if cls in ("Flatten", "Reshape"):  # row-major (channels-last) flattening: a no-op on flat tensors
+                alias[out] = ins[0]
+            elif cls == "QConv2D":
+                self._add_conv2d(layer, ins[0], out, call, bounds)
+            elif cls == "Quantizer":
                 self._add_quantizer(layer.name, layer, ins[0], out, call.out_shape, bounds)
             elif cls == "QDense":
                 if getattr(layer, "enable_oq", False):
@@ -170,8 +178,47 @@ class FastEmulator:
             else:
                 raise ValueError(
                     f"layer {layer.name!r} of class {cls} is not supported by the fast emulator; "
-                    "supported: Quantizer, QDense, QMultiply, QAdd, QSubtract (use the C-sim emulator)"
+                    "supported: Quantizer, QDense, QConv2D, Flatten, Reshape, QMultiply, QAdd, QSubtract "
+                    "(use the C-sim emulator)"
                 )
+        self._output_ids = [alias.get(i, i) for i in self._output_ids]
+
+    def _add_conv2d(self, layer, src, out, call, bounds):
+        """QConv2D (channels-last, 'valid' padding, any strides, no dilation, linear activation) as the
+        equivalent dense layer on the row-major flattened image: column (oh, ow, c) holds the quantized kernel
+        at the rows of its receptive field.  The same products and sums as the convolution, so exact."""
+        if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
+            raise ValueError(f"layer {layer.name!r}: QConv2D with its own input/output quantizer is not supported")
+        if layer.data_format != "channels_last" or layer.padding != "valid" or tuple(layer.dilation_rate) != (1, 1) \
+                or getattr(layer, "groups", 1) != 1:
+            raise ValueError(f"layer {layer.name!r}: only channels_last, padding='valid', no dilation or groups "
+                             f"is supported (got {layer.data_format}, {layer.padding}, {layer.dilation_rate})")
+        act = getattr(layer.activation, "__name__", "linear")
+        if act not in ("linear", None):
+            raise ValueError(f"layer {layer.name!r}: QConv2D activation {act!r} is not supported (use QActivation)")
+        bx = bounds[src]
+        if bx is None:
+            raise ValueError(f"layer {layer.name!r}: needs a quantizer before it (unquantized input)")
+        h, w_, ci = (int(d) for d in call.node.input_tensors[0].shape[1:])
+        oh, ow, co = (int(d) for d in call.out_shape)
+        k = np.asarray(layer.qkernel, dtype=np.float64)  # (kh, kw, ci, co)
+        kh, kw = k.shape[:2]
+        sh, sw = layer.strides
+        W = np.zeros((h, w_, ci, oh, ow, co))
+        for i in range(oh):
+            for j in range(ow):
+                W[i * sh:i * sh + kh, j * sw:j * sw + kw, :, i, j, :] = k
+        W = W.reshape(h * w_ * ci, oh * ow * co)
+        b = None
+        if layer.bias is not None:
+            b = np.tile(np.asarray(layer.qbias, dtype=np.float64), oh * ow)
+        fw = _frac_bits(k)
+        fb = _frac_bits(b) if b is not None else 0
+        col = np.abs(W).sum(axis=0).max() * bx.max_abs + (np.abs(b).max() if b is not None else 0.0)
+        bd = _Bound(float(col), max(bx.frac + fw, fb))
+        self._check(layer, bd, bx, _Bound(float(np.abs(k).max()), fw))
+        self._steps.append(("dense", out, [src], (W, b)))
+        bounds[out] = bd
 
     @classmethod
     def from_steps(cls, steps, input_ids, output_ids, n_inputs: int, n_outputs: int, threads: int | None = None):
@@ -204,6 +251,8 @@ class FastEmulator:
             return out
         if not shape:
             raise ValueError(f"layer {name!r}: per-element quantizer on a tensor of unknown shape")
+        if len(shape) > 1:
+            raise ValueError(f"layer {name!r}: per-element quantizer on a {len(shape)}-d tensor is not supported")
         e = _ElemQuant.of(qlayer, shape, name)
         self._steps.append(("quant_elem", out, [src], e))
         bounds[out] = e.bound
@@ -281,8 +330,12 @@ class FastEmulator:
         """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
         ``threads`` threads (default: the CPUs this process may use), each with single-threaded BLAS."""
         x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"emulator expects inputs of shape (n, {self.n_inputs}), got {x.shape}")
+        shape = getattr(self, "input_shape", (self.n_inputs,))
+        if x.ndim >= 2 and math.prod(x.shape[1:]) == self.n_inputs:  # e.g. (n, 18, 14) images for (18, 14, 1)
+            x = x.reshape(len(x), self.n_inputs)
+        else:
+            raise ValueError(f"emulator expects inputs of shape (n, {', '.join(map(str, shape))}) or "
+                             f"(n, {self.n_inputs}), got {x.shape}")
         out = np.empty((len(x), self.n_outputs), dtype=np.float64)
         if len(x) == 0:
             return out
