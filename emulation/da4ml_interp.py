@@ -52,8 +52,8 @@ class Da4mlEmulator:
         self.threads = int(threads)
         inp, out = trace_model(keras_model, inputs_kif=kif(self.input_precision))
         self.comb = comb_trace(inp, out)
-        self.n_inputs = int(keras_model.inputs[0].shape[-1])
-        self.n_outputs = int(keras_model.outputs[0].shape[-1])
+        self.n_inputs = int(np.prod(keras_model.inputs[0].shape[1:]))  # images, particle lists: the flat port
+        self.n_outputs = int(np.prod(keras_model.outputs[0].shape[1:]))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = input_batch(x, self.n_inputs)

@@ -9,9 +9,13 @@ arithmetic as the firmware (and the hls4ml C-simulation): exact accumulation, th
 quantizer.  The emulator checks the 53-bit bound for every layer when it is built and refuses a model
 where it does not hold, rather than return approximate numbers.
 
-Supported layers: InputLayer, Quantizer (QActivation), QConv2D (channels-last, valid padding, strides: its dense-equivalent
-matrix on the row-major flattened image), Flatten/Reshape (no-ops on flat tensors), QDense (linear activation; a native HGQ2 QDense also with
-its own input quantizer and a ReLU inside), QMultiply, QAdd, QSubtract.  Quantizers are homogeneous (one
+Supported layers: InputLayer, Quantizer (QActivation), QDense (linear activation; a native HGQ2 QDense also with
+its own input quantizer and a ReLU inside), QMultiply, QAdd, QSubtract, and the layers of the issue-20 families
+lowered to the same exact dense products on the flattened (channels-last) tensor: a QDense on a multi-dimensional
+input (the Deep Sets per-particle network: the kernel applied to every particle, ``kron(I, W)``), QConv2D (any
+stride, 'valid' or 'same' padding, dilation; a column per output pixel and filter), GlobalAveragePooling1D over a
+power-of-two number of positions (a sum with weights 2**-k, exact), Flatten (the same values) and a plain Multiply
+(the EFN pT weighting).  Quantizers are homogeneous (one
 :class:`Precision`) or per element (HGQ2-native ``kif``/``kbi``: each element its own integer and fractional bits,
 rounding and overflow as in ``quantizers.fixed_point``; :class:`_ElemQuant`), weights per weight (the quantized
 kernel is used as it is).  Anything else raises ``ValueError`` naming the layer.
@@ -113,6 +117,39 @@ def _blas_controller():
     return _CONTROLLER
 
 
+def _conv2d_matrix(w: np.ndarray, in_shape, strides, padding: str, dilation) -> np.ndarray:
+    """The (H*W*C, Ho*Wo*F) matrix of a channels-last 2-D convolution with kernel ``w`` (kh, kw, C, F): row-major
+    flattening of input and output as Keras' Flatten does, so ``x.reshape(n, -1) @ M`` is the convolution."""
+    kh, kw, c, f = w.shape
+    h, wd, c_in = in_shape
+    if c_in != c:
+        raise ValueError(f"conv kernel has {c} input channels, the input {c_in}")
+    (sh, sw), (dh, dw) = strides, dilation
+    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if padding == "valid":
+        ho, wo, pt, pl = (h - ekh) // sh + 1, (wd - ekw) // sw + 1, 0, 0
+    elif padding == "same":
+        ho, wo = -(-h // sh), -(-wd // sw)
+        pt = max((ho - 1) * sh + ekh - h, 0) // 2
+        pl = max((wo - 1) * sw + ekw - wd, 0) // 2
+    else:
+        raise ValueError(f"padding {padding!r} is not supported")
+    m = np.zeros((h * wd * c, ho * wo * f), dtype=np.float64)
+    for oy in range(ho):
+        for ox in range(wo):
+            col = (oy * wo + ox) * f
+            for ky in range(kh):
+                iy = oy * sh + ky * dh - pt
+                if not 0 <= iy < h:
+                    continue
+                for kx in range(kw):
+                    ix = ox * sw + kx * dw - pl
+                    if 0 <= ix < wd:
+                        row = (iy * wd + ix) * c
+                        m[row:row + c, col:col + f] += w[ky, kx]
+    return m
+
+
 class FastEmulator:
     name = "fast"
     label = "fast exact emulator (float64 BLAS on fixed-point values)"
@@ -122,19 +159,20 @@ class FastEmulator:
         self._compiled = self._kernel = None
         self._steps = []  # (kind, out_id, in_ids, params)
         self._input_ids = [id(t) for t in keras_model.inputs]
-        self._output_ids = [id(t) for t in keras_model.outputs]
-        self.input_shape = tuple(int(d) for d in keras_model.inputs[0].shape[1:])
-        self.n_inputs = math.prod(self.input_shape)
-        self.n_outputs = int(keras_model.outputs[0].shape[-1])
+        self.n_inputs = int(math.prod(int(d) for d in keras_model.inputs[0].shape[1:]))
+        self.n_outputs = int(math.prod(int(d) for d in keras_model.outputs[0].shape[1:]))
         bounds: dict[int, _Bound | None] = {i: None for i in self._input_ids}
-        alias: dict[int, int] = {}  # Flatten/Reshape outputs: the same flat tensor as their input
+        alias: dict[int, int] = {}  # Flatten: its output is its input's values (every tensor is held flattened)
         for call in layer_calls(keras_model):
             layer, cls, out = call.layer, call.cls, call.out
             ins = [alias.get(i, i) for i in call.ins]
-            if cls in ("Flatten", "Reshape"):  # row-major (channels-last) flattening: a no-op on flat tensors
+            in_shape = tuple(int(d) for d in call.node.input_tensors[0].shape[1:])
+            if cls == "Flatten":
                 alias[out] = ins[0]
+            elif cls == "GlobalAveragePooling1D":
+                self._add_pooling(layer, ins[0], out, in_shape, bounds)
             elif cls == "QConv2D":
-                self._add_conv2d(layer, ins[0], out, call, bounds)
+                self._add_conv2d(layer, ins[0], out, in_shape, bounds)
             elif cls == "Quantizer":
                 self._add_quantizer(layer.name, layer, ins[0], out, call.out_shape, bounds)
             elif cls == "QDense":
@@ -149,21 +187,17 @@ class FastEmulator:
                                               tuple(call.node.input_tensors[0].shape[1:]), bounds)
                 w = np.asarray(layer.qkernel, dtype=np.float64)
                 b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
-                bx = bounds[src]
-                if bx is None:
-                    raise ValueError(f"layer {layer.name!r}: needs a quantizer before it (unquantized input)")
-                fw = _frac_bits(w)
-                fb = _frac_bits(b) if b is not None else 0
-                frac = max(bx.frac + fw, fb)
-                col = np.abs(w).sum(axis=0).max() * bx.max_abs + (np.abs(b).max() if b is not None else 0.0)
-                bd = _Bound(float(col), frac)
-                self._check(layer, bd, bx, _Bound(float(np.abs(w).max()), fw))
+                positions = int(math.prod(in_shape[:-1]))
+                if positions > 1:  # the same kernel on every position (particle) of a multi-dimensional input
+                    w = np.kron(np.eye(positions), w)
+                    b = np.tile(b, positions) if b is not None else None
                 pre = out if act == "linear" else f"{layer.name}/pre"
-                self._steps.append(("dense", pre, [src], (w, b)))
+                self._add_dense_step(layer, src, pre, w, b, bounds)
                 if act == "relu":
                     self._steps.append(("relu", out, [pre], None))
-                bounds[out] = bd
-            elif cls in ("QMultiply", "QAdd", "QSubtract"):
+                    bounds[out] = bounds[pre]
+            elif cls in ("QMultiply", "Multiply", "QAdd", "QSubtract"):
+                cls = "QMultiply" if cls == "Multiply" else cls  # a plain Multiply of quantized tensors: exact
                 bs = [bounds[i] for i in ins]
                 if any(b is None for b in bs):
                     raise ValueError(f"layer {layer.name!r}: needs quantized inputs")
@@ -178,47 +212,54 @@ class FastEmulator:
             else:
                 raise ValueError(
                     f"layer {layer.name!r} of class {cls} is not supported by the fast emulator; "
-                    "supported: Quantizer, QDense, QConv2D, Flatten, Reshape, QMultiply, QAdd, QSubtract "
-                    "(use the C-sim emulator)"
+                    "supported: Quantizer, QDense, QConv2D, GlobalAveragePooling1D, Flatten, Multiply, QMultiply, "
+                    "QAdd, QSubtract (use the C-sim emulator)"
                 )
-        self._output_ids = [alias.get(i, i) for i in self._output_ids]
+        self._output_ids = [alias.get(id(t), id(t)) for t in keras_model.outputs]
 
-    def _add_conv2d(self, layer, src, out, call, bounds):
-        """QConv2D (channels-last, 'valid' padding, any strides, no dilation, linear activation) as the
-        equivalent dense layer on the row-major flattened image: column (oh, ow, c) holds the quantized kernel
-        at the rows of its receptive field.  The same products and sums as the convolution, so exact."""
-        if getattr(layer, "enable_iq", False) or getattr(layer, "enable_oq", False):
-            raise ValueError(f"layer {layer.name!r}: QConv2D with its own input/output quantizer is not supported")
-        if layer.data_format != "channels_last" or layer.padding != "valid" or tuple(layer.dilation_rate) != (1, 1) \
-                or getattr(layer, "groups", 1) != 1:
-            raise ValueError(f"layer {layer.name!r}: only channels_last, padding='valid', no dilation or groups "
-                             f"is supported (got {layer.data_format}, {layer.padding}, {layer.dilation_rate})")
-        act = getattr(layer.activation, "__name__", "linear")
-        if act not in ("linear", None):
-            raise ValueError(f"layer {layer.name!r}: QConv2D activation {act!r} is not supported (use QActivation)")
+    def _add_dense_step(self, layer, src, out, w, b, bounds):
+        """An exact dense product ``x @ w + b`` on the flattened tensor ``src`` (bounds checked)."""
         bx = bounds[src]
         if bx is None:
             raise ValueError(f"layer {layer.name!r}: needs a quantizer before it (unquantized input)")
-        h, w_, ci = (int(d) for d in call.node.input_tensors[0].shape[1:])
-        oh, ow, co = (int(d) for d in call.out_shape)
-        k = np.asarray(layer.qkernel, dtype=np.float64)  # (kh, kw, ci, co)
-        kh, kw = k.shape[:2]
-        sh, sw = layer.strides
-        W = np.zeros((h, w_, ci, oh, ow, co))
-        for i in range(oh):
-            for j in range(ow):
-                W[i * sh:i * sh + kh, j * sw:j * sw + kw, :, i, j, :] = k
-        W = W.reshape(h * w_ * ci, oh * ow * co)
-        b = None
-        if layer.bias is not None:
-            b = np.tile(np.asarray(layer.qbias, dtype=np.float64), oh * ow)
-        fw = _frac_bits(k)
+        fw = _frac_bits(w)
         fb = _frac_bits(b) if b is not None else 0
-        col = np.abs(W).sum(axis=0).max() * bx.max_abs + (np.abs(b).max() if b is not None else 0.0)
+        col = np.abs(w).sum(axis=0).max() * bx.max_abs + (np.abs(b).max() if b is not None else 0.0)
         bd = _Bound(float(col), max(bx.frac + fw, fb))
-        self._check(layer, bd, bx, _Bound(float(np.abs(k).max()), fw))
-        self._steps.append(("dense", out, [src], (W, b)))
+        self._check(layer, bd, bx, _Bound(float(np.abs(w).max()), fw))
+        self._steps.append(("dense", out, [src], (w, b)))
         bounds[out] = bd
+
+    def _add_pooling(self, layer, src, out, in_shape, bounds):
+        """GlobalAveragePooling1D over (positions, channels): the mean, a sum with weights 2**-k when the number of
+        positions is a power of two (exact); anything else is refused (1/n is not a dyadic number)."""
+        cfg = layer.get_config()
+        if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("keepdims", False):
+            raise ValueError(f"layer {layer.name!r}: only channels_last GlobalAveragePooling1D without keepdims")
+        n, c = in_shape
+        if n & (n - 1):
+            raise ValueError(f"layer {layer.name!r}: a mean over {n} positions (not a power of two) is not exact")
+        self._add_dense_step(layer, src, out, np.kron(np.full((n, 1), 1.0 / n), np.eye(c)), None, bounds)
+
+    def _add_conv2d(self, layer, src, out, in_shape, bounds):
+        """A QConv2D (QKeras API: linear or ReLU inside, no own quantizers) as the dense product of its matrix."""
+        cfg = layer.get_config()
+        if getattr(layer, "enable_oq", False) or getattr(layer, "enable_iq", False):
+            raise ValueError(f"layer {layer.name!r}: QConv2D with its own input/output quantizer is not supported")
+        if cfg.get("groups", 1) != 1 or cfg.get("data_format", "channels_last") != "channels_last":
+            raise ValueError(f"layer {layer.name!r}: only channels_last QConv2D without groups is supported")
+        act = getattr(layer.activation, "__name__", "linear")
+        if act not in ("linear", "relu"):
+            raise ValueError(f"layer {layer.name!r}: QConv2D activation {act!r} is not supported (use QActivation)")
+        w = np.asarray(layer.qkernel, dtype=np.float64)
+        b = np.asarray(layer.qbias, dtype=np.float64) if layer.bias is not None else None
+        m = _conv2d_matrix(w, in_shape, tuple(cfg["strides"]), cfg["padding"], tuple(cfg["dilation_rate"]))
+        positions = m.shape[1] // w.shape[-1]
+        pre = out if act == "linear" else f"{layer.name}/pre"
+        self._add_dense_step(layer, src, pre, m, np.tile(b, positions) if b is not None else None, bounds)
+        if act == "relu":
+            self._steps.append(("relu", out, [pre], None))
+            bounds[out] = bounds[pre]
 
     @classmethod
     def from_steps(cls, steps, input_ids, output_ids, n_inputs: int, n_outputs: int, threads: int | None = None):
@@ -251,9 +292,10 @@ class FastEmulator:
             return out
         if not shape:
             raise ValueError(f"layer {name!r}: per-element quantizer on a tensor of unknown shape")
-        if len(shape) > 1:
-            raise ValueError(f"layer {name!r}: per-element quantizer on a {len(shape)}-d tensor is not supported")
         e = _ElemQuant.of(qlayer, shape, name)
+        if len(shape) > 1:  # held flattened, as every tensor here
+            e = _ElemQuant(*(np.broadcast_to(np.asarray(getattr(e, a), np.float64), shape).reshape(-1)
+                             for a in ("step", "lo", "hi", "live", "span")), e.rounding, e.overflow)
         self._steps.append(("quant_elem", out, [src], e))
         bounds[out] = e.bound
         return out
@@ -329,13 +371,9 @@ class FastEmulator:
     def predict(self, x: np.ndarray, chunk: int = 8192, threads: int | None = None) -> np.ndarray:
         """Bit-exact outputs for ``x`` (n, n_inputs); chunks of ``chunk`` events (cache-sized) run on
         ``threads`` threads (default: the CPUs this process may use), each with single-threaded BLAS."""
-        x = np.asarray(x)
-        shape = getattr(self, "input_shape", (self.n_inputs,))
-        if x.ndim >= 2 and math.prod(x.shape[1:]) == self.n_inputs:  # e.g. (n, 18, 14) images for (18, 14, 1)
-            x = x.reshape(len(x), self.n_inputs)
-        else:
-            raise ValueError(f"emulator expects inputs of shape (n, {', '.join(map(str, shape))}) or "
-                             f"(n, {self.n_inputs}), got {x.shape}")
+        from emulation import input_batch
+
+        x = input_batch(x, self.n_inputs)  # a multi-dimensional input (particles, an image): held flattened
         out = np.empty((len(x), self.n_outputs), dtype=np.float64)
         if len(x) == 0:
             return out

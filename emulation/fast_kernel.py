@@ -65,6 +65,24 @@ class _Gen:
         self.decl.append(_arr(name, a))
         return name
 
+    def const_int(self, a) -> str:
+        name = f"I{self.n}"
+        self.n += 1
+        a = np.asarray(a, dtype=np.int64).ravel()
+        self.decl.append(f"static const int {name}[{max(len(a), 1)}] = {{{', '.join(str(int(v)) for v in a) or '0'}}};")
+        return name
+
+
+def _row_ranges(w: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile of ``tile`` output columns, the first and one-past-the-last input row holding a non-zero weight: the
+    rows outside contribute exact zeros (a convolution's matrix, the block-diagonal per-particle kernel), so the
+    kernel skips them without changing any sum (the accumulator starts at the bias or +0.0)."""
+    nz = (w != 0).reshape(w.shape[0], -1, tile).any(axis=2)  # (rows, tiles)
+    anyr = nz.any(axis=0)
+    lo = np.where(anyr, nz.argmax(axis=0), 0)
+    hi = np.where(anyr, w.shape[0] - nz[::-1].argmax(axis=0), 0)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
 
 def _width(shapes, t) -> int:
     s = shapes[t]
@@ -86,10 +104,15 @@ def _emit(g: _Gen, kind, out, ins, params, names, shapes) -> None:
         cw = g.const(w)
         init = f"{g.const(b)}[j]" if b is not None else "0.0"
         tile = next(t for t in (TILE, 4, 2, 1) if w_out % t == 0)  # outputs accumulated together (in registers)
+        lo, hi = _row_ranges(w, tile)  # the rows a tile of outputs reads (a conv's window, a particle's features)
+        if lo.any() or (hi != w.shape[0]).any():
+            rows = f"int i = {g.const_int(lo)}[jt / {tile}]; i < {g.const_int(hi)}[jt / {tile}]; ++i"
+        else:
+            rows = f"int i = 0; i < {w.shape[0]}; ++i"
         g.body.append(
             f"for (int jt = 0; jt < {w_out}; jt += {tile}) {{ double acc[{tile}][B]; "
             f"for (int t = 0; t < {tile}; ++t) for (int b = 0; b < B; ++b) acc[t][b] = {init.replace('[j]', '[jt + t]')}; "
-            f"for (int i = 0; i < {w.shape[0]}; ++i) for (int t = 0; t < {tile}; ++t) {{ const double w = {cw}[i * {w_out} + jt + t]; "
+            f"for ({rows}) for (int t = 0; t < {tile}; ++t) {{ const double w = {cw}[i * {w_out} + jt + t]; "
             f"for (int b = 0; b < B; ++b) acc[t][b] += {a}[i][b] * w; }} "
             f"for (int t = 0; t < {tile}; ++t) for (int b = 0; b < B; ++b) {o}[jt + t][b] = acc[t][b]; }}")
     elif kind == "quant":

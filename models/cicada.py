@@ -12,11 +12,11 @@ Inputs are :mod:`data.calo` region images, (N, 18, 14) ET counts (LSB 0.5 GeV, 1
   standardised with the training sample's mean and std (8-bit weights/biases in [-2, 2) cannot reach a raw
   log-MSE of about -6); the standardisation is monotone, so the student's output is the deployed score.
 
-Status (issue 20, first half): the student converts with hls4ml 1.3 ``io_parallel`` (Conv2D included) and its
-C simulation equals float64 Keras exactly (tests/models/test_cicada.py).  Registered on the build flow
-(``build_hls.py --model cicada``, :func:`prepare_for_build`).  Not yet done: the fast emulator
-(QConv2D unsupported: the build falls back to the C simulation, reason in the report) and the da4ml RTL path
-(quantize.hgq_native.with_rounding has no QConv2D conversion).
+Status (issue 20): the student converts with hls4ml 1.3 ``io_parallel`` (Conv2D included) and its C simulation
+equals float64 Keras exactly (tests/models/test_cicada.py).  Registered on the build flow (``build_hls.py --model
+cicada``, :func:`prepare_for_build`) with the RTL path on by default: the deployed model is the RND variant
+(``quantize.hgq_native.with_rounding`` converts the QConv2D), traced by da4ml, simulated by Verilator and synthesized
+by yosys; the fast emulator evaluates the QConv2D as an exact dense product (``emulation.fast``).
 """
 
 from __future__ import annotations

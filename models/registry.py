@@ -220,9 +220,11 @@ FAMILIES: tuple[Family, ...] = (
                Architecture("efn", "Energy Flow Network tagger: pT-weighted sum of per-particle functions of the "
                             "angles (IRC safe), head, one logit", prepare="models.deepsets:prepare_efn_for_build",
                             dense_shapes="models.deepsets:efn_dense_shapes_for_build", goals=DEEPSETS_GOALS),
-           ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan"),
-    # rtl_by_default False: da4ml cannot trace the QKeras-API QConv2D (quantize.hgq_native.with_rounding has no
-    # QConv2D conversion), so the RTL path is not run; the hls4ml C-sim is the bit-exact emulator
+           ), data="jets", n_features=4, working_points="analysis.working_points:jet_rate_plan",
+           rtl_by_default=True),
+    # rtl_by_default: like the L1 families, the RND variant of the deployed model (quantize.hgq_native.with_rounding
+    # converts cicada's QConv2D/Flatten and deepsets' pooling) runs through da4ml -> Verilator (RTL latency) and yosys
+    # (resources) by default
     Family("cicada", "calorimeter-image anomaly detection (18 x 14 region ET counts): conv AE teacher, quantized "
            "student regressing its loss", TRIGGER_STEPS, (
                Architecture("cicada", "quantized student (QConv2D 4 filters 3x3 stride 2, QDense 16, one output) "
@@ -230,7 +232,7 @@ FAMILIES: tuple[Family, ...] = (
                             prepare="models.cicada:prepare_for_build",
                             dense_shapes="models.cicada:dense_shapes_for_build"),
            ), data="calo", n_features=1, working_points="analysis.working_points:calo_rate_plan",
-           defaults="models.cicada:BUILD_DEFAULTS"),
+           defaults="models.cicada:BUILD_DEFAULTS", rtl_by_default=True),
     Family("cwola", "CWoLa hunting on dijets: per-window QAT classifiers (nested k-fold), bump hunt; firmware = "
            "classifier logit of the deployed window", HUNT_STEPS, (Architecture("cwola"),), report=ReportKind.HUNT,
            options=("cwola",)),

@@ -2,7 +2,8 @@
 
 da4ml 0.6 traces HGQ2 models into Verilog but implements only TRN and RND (round half up) rounding;
 the QKeras-API quantizers round half to even (RND_CONV).  :func:`with_rounding` rebuilds a model made of
-``Quantizer``, ``QDense`` (QKeras-API, or native HGQ2 with its own input quantizer and a ReLU),
+``Quantizer``, ``QDense`` (QKeras-API, or native HGQ2 with its own input quantizer and a ReLU), ``QConv2D``
+(QKeras-API, any stride/padding, no groups; hgq2's da4ml tracer implements the native QConv2D), ``Flatten``,
 ``QMultiply``/``QAdd``/``QSubtract`` layers as a native HGQ2 model (``kif``
 quantizers, frozen) in which every quantizer keeps its width, integer bits and overflow mode but rounds
 with ``rounding``.  The weights are copied *already quantized* (``qkernel``/``qbias``), so they are exactly
@@ -49,12 +50,21 @@ def _weight_precision(layer, attr: str) -> Precision | None:
     return precision_of_quantizer_layer(q)
 
 
+def _conv2d_args(layer) -> dict:
+    """The geometry of a QConv2D ``layer`` (for its native-HGQ2 copy)."""
+    c = layer.get_config()
+    if c.get("groups", 1) != 1:
+        raise ValueError(f"layer {layer.name!r}: grouped QConv2D is not supported")
+    return {k: c[k] for k in ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate")}
+
+
 def _dense_copy(layer, x, rounding: Rounding):
-    """The native-HGQ2 copy of the QDense ``layer`` (see :func:`with_rounding`), called on ``x``: (copy, its output)."""
-    from hgq.layers import QDense
+    """The native-HGQ2 copy of the QDense (or QConv2D) ``layer`` (see :func:`with_rounding`), called on ``x``:
+    (copy, its output).  A QConv2D keeps its geometry (filters, kernel size, strides, padding, dilation)."""
+    from hgq.layers import QConv2D, QDense
 
     if getattr(layer, "enable_oq", False):
-        raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
+        raise ValueError(f"layer {layer.name!r}: a layer with its own output quantizer is not supported")
     act = getattr(layer.activation, "__name__", "linear")
     if act not in ("linear", "relu"):
         raise ValueError(f"layer {layer.name!r}: activation {act!r} inside QDense is not supported")
@@ -75,8 +85,10 @@ def _dense_copy(layer, x, rounding: Rounding):
         else:
             raise ValueError(f"layer {layer.name!r}: per-element input quantizer rounding "
                              f"{layer.iq.quantizer.round_mode} cannot be replaced")
-    new = QDense(
-        layer.units, use_bias=layer.bias is not None, name=layer.name, activation=None if act == "linear" else act,
+    is_conv = layer.__class__.__name__ == "QConv2D"
+    cls, geometry = (QConv2D, _conv2d_args(layer)) if is_conv else (QDense, {"units": layer.units})
+    new = cls(
+        **geometry, use_bias=layer.bias is not None, name=layer.name, activation=None if act == "linear" else act,
         kq_conf=_qconf(pk, rounding, "weight"),
         bq_conf=_qconf(pb, rounding, "bias") if pb is not None else None,
         iq_conf=iq_conf, enable_iq=iq_conf is not None, enable_oq=False, enable_ebops=False,
@@ -111,9 +123,10 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
                 raise ValueError(f"layer {layer.name!r}: only homogeneous fixed-point quantizers can be converted")
             new = Quantizer(_qconf(p, rounding, "datalane"), name=layer.name)
             out = new(ins[0])
-        elif cls == "QDense":
+        elif cls in ("QDense", "QConv2D"):
             new, out = _dense_copy(layer, ins[0], rounding)
-        elif cls in ("GlobalAveragePooling1D", "Multiply"):  # parameter-free (deepsets pooling, EFN pT weighting)
+        elif cls in ("GlobalAveragePooling1D", "Multiply", "Flatten"):  # parameter-free (deepsets pooling, EFN pT
+            # weighting, cicada's flatten between conv and dense)
             new = layer.__class__.from_config(layer.get_config())
             out = new(ins if cls == "Multiply" else ins[0])
         elif cls in merge:
@@ -124,13 +137,14 @@ def with_rounding(model, rounding: Rounding = Rounding.RND, name: str | None = N
         else:
             raise ValueError(
                 f"layer {layer.name!r} of class {cls} cannot be converted to the RTL variant; "
-                "supported: Quantizer, QDense, QMultiply, QAdd, QSubtract"
+                "supported: Quantizer, QDense, QConv2D, Flatten, GlobalAveragePooling1D, Multiply, QMultiply, QAdd, "
+                "QSubtract"
             )
         copies.append((layer, new))
         tensors[call.out] = out
     result = keras.Model(inp, tensors[id(model.outputs[0])], name=name or f"{model.name}_{rounding.value.lower()}")
     for old, new in copies:
-        if old.__class__.__name__ == "QDense":
+        if old.__class__.__name__ in ("QDense", "QConv2D"):
             np.testing.assert_array_equal(np.asarray(new.qkernel), np.asarray(old.qkernel),
                                           err_msg=f"{old.name}: kernel changed when re-quantized")
     return result

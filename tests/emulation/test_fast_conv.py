@@ -45,22 +45,31 @@ def test_fast_cicada_student_bit_exact(backend, monkeypatch):
     assert np.array_equal(emu.predict(x.reshape(len(x), -1)), y)
 
 
-def test_fast_conv_refusals():
+def test_fast_conv_same_padding_exact_and_refusals():
     import keras
     from qkeras.qlayers import QActivation, QConv2D
     from qkeras.quantizers import quantized_bits
 
     from emulation.fast import FastEmulator
+    from emulation.keras_ref import float64_model
 
-    inp = keras.Input((6, 6, 1))
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((7, 6, 2))
     x = QActivation(quantized_bits(8, 3, alpha=1), name="q")(inp)
-    y = QConv2D(2, 3, padding="same", kernel_quantizer=quantized_bits(6, 1, alpha=1), name="c_same")(x)
-    with pytest.raises(ValueError, match="c_same.*padding='valid'"):
-        FastEmulator(keras.Model(inp, keras.layers.Flatten()(y)))
+    y = QConv2D(3, 3, strides=2, padding="same", kernel_quantizer=quantized_bits(6, 1, alpha=1),
+                bias_quantizer=quantized_bits(6, 1, alpha=1), name="c_same")(x)
+    y = QActivation(quantized_bits(7, 2, alpha=1), name="oq")(y)
+    m = keras.Model(inp, keras.layers.Flatten()(y))
+    rng = np.random.default_rng(9)
+    for v in m.get_layer("c_same").weights:
+        v.assign(rng.normal(0, 0.6, v.shape).astype("float32"))
+    xs = rng.normal(0, 4, (3000, 7, 6, 2))
+    ref = np.asarray(float64_model(m).predict(xs, verbose=0), dtype=np.float64)
+    got = FastEmulator(m).predict(xs)
+    assert got.shape == ref.shape == (3000, 4 * 3 * 3)
+    assert np.array_equal(got, ref), f"{int(np.sum(got != ref))} mismatches"
     z = keras.layers.MaxPooling2D(2, name="pool")(x)
     with pytest.raises(ValueError, match="'pool' of class MaxPooling2D is not supported"):
         FastEmulator(keras.Model(inp, keras.layers.Flatten()(z)))
-    emu = FastEmulator(keras.Model(inp, keras.layers.Flatten()(
-        QConv2D(2, 3, kernel_quantizer=quantized_bits(6, 1, alpha=1), name="c")(x))))
-    with pytest.raises(ValueError, match=r"inputs of shape \(n, 6, 6, 1\) or \(n, 36\)"):
-        emu.predict(np.zeros((3, 5, 5)))
+    with pytest.raises(ValueError):
+        FastEmulator(m).predict(np.zeros((3, 5, 5)))

@@ -44,7 +44,7 @@ def test_config_refuses_impossible_values(kw, msg):
 
 def test_family_registry():
     assert registered_names() == ["ae57", "cicada", "cwola", "deepsets", "efn", "vae21", "vae57", "vae57hgq"]
-    assert get_family("cicada").data == "calo" and not get_family("cicada").rtl_by_default
+    assert get_family("cicada").data == "calo" and get_family("cicada").rtl_by_default
     assert get_family("deepsets") is get_family("efn") and get_family("deepsets").data == "jets"
     assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
     assert get_family("vae57").architecture("vae57").companion == "vae57hgq"

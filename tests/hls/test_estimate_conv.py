@@ -92,8 +92,10 @@ def test_precision_reaches_the_families_and_bad_values_are_refused():
     from models.deepsets import config_from_build
 
     assert student_bits(BuildConfig(model="cicada", precision_bits=6)) == (6, (6, 4))
-    mc = config_from_build(BuildConfig(model="deepsets", precision_bits=7))
-    assert mc.weight_bits == (7, 1) and mc.act_bits == (7, 4)
+    mc = config_from_build(BuildConfig(model="deepsets", precision_bits=9))
+    assert mc.weight_bits == (9, 1) and mc.act_bits == (9, 6)
+    with pytest.raises(ValueError, match="at least 7 bits"):
+        config_from_build(BuildConfig(model="deepsets", precision_bits=6))
     with pytest.raises(ValueError, match="at least 5 bits"):
         student_bits(BuildConfig(model="cicada", precision_bits=4))
     with pytest.raises(ValueError, match="only qat"):
