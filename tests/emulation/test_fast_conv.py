@@ -25,6 +25,7 @@ def _images(n, rng):
     return x * (rng.random((n, 1, 1, 1)) < 0.7)
 
 
+@pytest.mark.slow  # ~10 s for both backends (a family exactness test, like tests/emulation/test_fast_families.py)
 @pytest.mark.parametrize("backend", ["auto", "numpy"])
 def test_fast_cicada_student_bit_exact(backend, monkeypatch):
     from emulation.fast import FastEmulator
