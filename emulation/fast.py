@@ -175,6 +175,8 @@ class FastEmulator:
                 self._add_conv2d(layer, ins[0], out, in_shape, bounds)
             elif cls == "Quantizer":
                 self._add_quantizer(layer.name, layer, ins[0], out, call.out_shape, bounds)
+            elif cls == "QUnaryFunctionLUT":
+                self._add_lut(layer, ins[0], out, in_shape, bounds)
             elif cls == "QDense":
                 if getattr(layer, "enable_oq", False):
                     raise ValueError(f"layer {layer.name!r}: QDense with its own output quantizer is not supported")
@@ -213,9 +215,12 @@ class FastEmulator:
                 raise ValueError(
                     f"layer {layer.name!r} of class {cls} is not supported by the fast emulator; "
                     "supported: Quantizer, QDense, QConv2D, GlobalAveragePooling1D, Flatten, Multiply, QMultiply, "
-                    "QAdd, QSubtract (use the C-sim emulator)"
+                    "QAdd, QSubtract, QUnaryFunctionLUT (use the C-sim emulator)"
                 )
         self._output_ids = [alias.get(id(t), id(t)) for t in keras_model.outputs]
+        # the output's magnitude bound and LSB (exact for sums of non-negative terms, e.g. a VAE's scores)
+        out_bound = bounds.get(self._output_ids[0])
+        self.output_range = None if out_bound is None else (out_bound.max_abs, 2.0 ** -out_bound.frac)
 
     def _add_dense_step(self, layer, src, out, w, b, bounds):
         """An exact dense product ``x @ w + b`` on the flattened tensor ``src`` (bounds checked)."""
@@ -229,6 +234,36 @@ class FastEmulator:
         self._check(layer, bd, bx, _Bound(float(np.abs(w).max()), fw))
         self._steps.append(("dense", out, [src], (w, b)))
         bounds[out] = bd
+
+    def _add_lut(self, layer, src, out, in_shape, bounds):
+        """hgq2's ``QUnaryFunctionLUT`` (homogeneous input and table): its input quantizer, then a lookup in the table
+        of every value of that quantizer's grid, evaluated by the layer itself in float32 as hls4ml builds its ROM."""
+        import keras
+
+        if not getattr(layer, "enable_oq", False):
+            raise ValueError(f"layer {layer.name!r}: a lookup table needs its output quantizer")
+        if getattr(layer, "enable_iq", False):
+            p = precision_of_quantizer_layer(layer.iq)
+        else:  # reloaded through hgq2's QKeras-compat patch (input quantizer dropped): its input's quantizer's grid
+            prod = next((st for st in reversed(self._steps) if st[1] == src), None)
+            p = prod[3] if prod is not None and prod[0] == "quant" else None
+        if p is None:
+            raise ValueError(f"layer {layer.name!r}: a lookup table needs a homogeneous quantizer on its input")
+        n = int(round((p.max - p.min) / p.step)) + 1
+        if n > 2**20:
+            raise ValueError(f"layer {layer.name!r}: a table of {n} entries is too large")
+        if getattr(layer, "enable_iq", False):
+            src = self._add_quantizer(f"{layer.name}/iq", layer.iq, src, f"{layer.name}/iq", in_shape, bounds)
+        grid = p.min + p.step * np.arange(n, dtype=np.float64)
+        width = int(math.prod(in_shape))
+        y = keras.ops.convert_to_numpy(layer(np.repeat(grid[:, None], width, axis=1).reshape(n, *in_shape)
+                                             .astype(np.float32)))
+        y = np.asarray(y, np.float64).reshape(n, width)
+        if np.any(y != y[:, :1]):
+            raise ValueError(f"layer {layer.name!r}: a table per element is not supported (one table for all)")
+        table = y[:, 0].copy()
+        self._steps.append(("lut", out, [src], (table, float(p.min), float(p.step))))
+        bounds[out] = _Bound(float(np.max(np.abs(table))), _frac_bits(table))
 
     def _add_pooling(self, layer, src, out, in_shape, bounds):
         """GlobalAveragePooling1D over (positions, channels): the mean, a sum with weights 2**-k when the number of
@@ -267,6 +302,7 @@ class FastEmulator:
         without Keras)."""
         self = cls.__new__(cls)
         self.threads, self._compiled, self._kernel, self._steps = threads, None, None, list(steps)
+        self.output_range = None
         self._input_ids, self._output_ids = list(input_ids), list(output_ids)
         self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
         return self
@@ -344,6 +380,11 @@ class FastEmulator:
             elif kind == "relu":
                 plan.append((kind, out, ins, None))
                 units[out] = u_in
+            elif kind == "lut":  # index = value / step - min / step; the table held in its own LSB
+                table, lo, step = params
+                u_out = 2.0 ** -_frac_bits(table)
+                plan.append((kind, out, ins, (table / u_out, lo / step, u_in / step)))
+                units[out] = u_out
             elif kind == "QMultiply":
                 plan.append((kind, out, ins, None))
                 units[out] = u_in * units[ins[1]]
@@ -456,6 +497,10 @@ class FastEmulator:
                 vals[out] = y
             elif kind == "QMultiply":
                 vals[out] = a * vals[ins[1]]
+            elif kind == "lut":
+                table, lo, factor = params
+                idx = (a * factor if factor != 1.0 else a) - lo
+                vals[out] = table[idx.astype(np.intp)]
             else:
                 fa, fb = params
                 b = vals[ins[1]] * fb if fb != 1.0 else vals[ins[1]]

@@ -136,6 +136,10 @@ def _emit(g: _Gen, kind, out, ins, params, names, shapes) -> None:
         g.body.append(f"{loop} {o}[j][b] = {a}[j][b] < 0.0 ? 0.0 : {a}[j][b];")  # NaN passes through, as np.maximum
     elif kind == "QMultiply":
         g.body.append(f"{loop} {o}[j][b] = {a}[j][b] * {names[ins[1]]}[j][b];")
+    elif kind == "lut":  # the input is on its quantizer's grid: an exact integer index
+        table, lo, factor = params
+        v = f"{a}[j][b]" + (f" * {_lit(factor)}" if factor != 1.0 else "")
+        g.body.append(f"{loop} {o}[j][b] = {g.const(table)}[(long)({v} - {_lit(lo)})];")
     elif kind in ("QAdd", "QSubtract"):
         fa, fb = params
         op = "+" if kind == "QAdd" else "-"

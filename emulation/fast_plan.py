@@ -36,6 +36,10 @@ def _encode(kind: str, params, arrays: dict, i: int):
         if b is not None:
             arrays[f"s{i}_b"] = np.asarray(b, dtype=np.float64)
         return {"bias": b is not None}
+    if kind == "lut":
+        table, lo, step = params
+        arrays[f"s{i}_table"] = np.asarray(table, dtype=np.float64)
+        return {"lo": float(lo), "step": float(step)}
     if params is not None:
         raise ValueError(f"step {i} ({kind}): unexpected parameters")
     return None
@@ -50,6 +54,8 @@ def _decode(kind: str, meta, arrays, i: int):
                           Overflow(meta["overflow"]))
     if kind == "dense":
         return np.asarray(arrays[f"s{i}_w"]), (np.asarray(arrays[f"s{i}_b"]) if meta["bias"] else None)
+    if kind == "lut":
+        return np.asarray(arrays[f"s{i}_table"]), float(meta["lo"]), float(meta["step"])
     return None
 
 

@@ -50,6 +50,10 @@ average pooling over ``N`` positions is a balanced adder tree per channel (``N -
 ``in_width + ceil(log2 N)`` bits, depth ``ceil(log2 N)``) followed by the multiplication by 1/N (a shift for N a power
 of two; a constant multiplier otherwise, not counted).  Flatten / Reshape cost nothing.
 
+Lookup tables (hgq2's ``QUnaryFunctionLUT``, hls4ml's ``unary_lut``: a ROM indexed by the input's bits, one copy per
+element in io_parallel): a ROM of ``2^in_width`` words of ``out_width`` bits costs ``out_width * ceil(2^in_width / 64)``
+LUT6 (64-deep distributed ROM per output bit; the F7/F8 multiplexers of deeper ROMs are not counted) and one cycle.
+
 Known limits: HLS may share or duplicate operators, retime across layers and pack small adders;
 the estimate ignores control logic and I/O registers.  The report prints it next to the RTL
 measurement (da4ml + Verilator, yosys) so the size of the disagreement is itself visible; the da4ml
@@ -79,7 +83,7 @@ class LayerSpec:
     """What the estimate needs to know about one layer (no TensorFlow objects)."""
 
     name: str
-    kind: str  # "dense" | "quant" | "multiply" | "add"
+    kind: str  # "dense" | "quant" | "multiply" | "add" | "pool" | "lut"
     n_out: int
     in_width: int = 0  # bits of the (first) input
     in2_width: int = 0  # bits of the second input (multiply)
@@ -249,6 +253,10 @@ def estimate_layer(spec: LayerSpec, strategy: Strategy, reuse: int, clock_ns: fl
         return LayerEstimate(spec.name, "pool", cycles, 0, spec.n_out * (n - 1) * acc_w, cycles * spec.n_out * acc_w, 0,
                              adder_depth=depth, notes=f"sum of {n} positions per channel, acc {acc_w} b, 1/{n} "
                              + ("a shift" if shift else "a constant multiplier (not counted)"))
+    if spec.kind == "lut":
+        lut = spec.n_out * spec.out_width * int(math.ceil(2.0**spec.in_width / 64))
+        return LayerEstimate(spec.name, "lut", 1, 0, lut, spec.n_out * spec.out_width, 0,
+                             notes=f"ROM of 2^{spec.in_width} x {spec.out_width} b per element")
     if spec.kind == "add":
         out_w = max(spec.in_width, spec.in2_width) + 1
         cycles = _cycles(T_ADD_NS, clock_ns) + 1
@@ -320,7 +328,7 @@ def _dense_specs(layer, src: int, width: dict, signed: dict, prec: dict,
 
 def describe_model(keras_model) -> list[LayerSpec]:
     """LayerSpecs of a deployable model (Quantizer, QDense, QConv1D/2D, Flatten, global average pooling, QMultiply /
-    Multiply, QAdd, QSubtract), widths from its quantizers.
+    Multiply, QAdd, QSubtract, QUnaryFunctionLUT), widths from its quantizers.
     Native HGQ2 layers: a QDense's own input quantizer is a cast before it, its ReLU a ReLU function after it, and
     per-element (heterogeneous) quantizers are costed at the one type covering all their elements
     (:func:`quantize.hgq_native.covering_precision`), as hls4ml declares one type per layer; the per-weight widths
@@ -347,6 +355,12 @@ def describe_model(keras_model) -> list[LayerSpec]:
             n_pos = int(np.prod(call.out_shape[:-1]))  # output pixels / particles (1 for a Dense on a vector)
             specs, width[o], prev_signed[o] = _dense_specs(layer, ins[0], width, prev_signed, prec, n_pos)
             out.extend(specs)
+        elif cls == "QUnaryFunctionLUT":
+            p_in, p_out = precision_of_quantizer_layer(layer.iq), precision_of_quantizer_layer(layer.oq)
+            n = int(np.prod(call.out_shape))
+            out.append(_cast_spec(f"{layer.name}/iq", n, p_in, ins[0], width, prev_signed))
+            out.append(LayerSpec(layer.name, "lut", n, in_width=p_in.width, out_width=p_out.width))
+            width[o], prev_signed[o], prec[o] = p_out.width, p_out.signed, p_out
         elif cls in ("Flatten", "Reshape"):  # wiring only
             width[o], prev_signed[o], prec[o] = width[ins[0]], prev_signed.get(ins[0], True), prec.get(ins[0])
         elif cls in ("GlobalAveragePooling1D", "GlobalAveragePooling2D"):

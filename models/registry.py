@@ -191,10 +191,10 @@ BUILD_DEFAULT_KEYS = ("n_train", "n_val", "n_signal", "part", "clock_period_ns")
 FAMILIES: tuple[Family, ...] = (
     Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
         Architecture("vae21", "quantization-aware VAE (per-feature Gaussian likelihood) on the 21 HLT features; "
-                     "firmware = the on-chip score chosen by --score or on a validation split (sum(mu^2) or the "
-                     "decoder's weighted squared error)",
+                     "firmware = the on-chip score chosen by --score or on a validation split (sum(mu^2), the "
+                     "decoder's weighted squared error, the KL term with its log-variance table, or their sum)",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
-                     scores=("mu2", "reco")),),
+                     scores=("mu2", "reco", "kl", "total")),),
         data="hlt21", n_features=21),
     Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",
            (*TRIGGER_STEPS[:-1], "score_candidates", TRIGGER_STEPS[-1], "companion"), (

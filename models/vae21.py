@@ -218,26 +218,36 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
     """The on-chip ``score`` (:class:`models.vae21_scores.VAEScore`) of a quantized VAE (layers shared with
     ``vae``): ``mu2`` = encoder -> mu -> sum(mu^2); ``reco`` = encoder -> mu -> decoder -> the weighted squared
     error to the input port (needs a build whose decoder is quantized: ``learned_scale`` or ``decoder_on_chip``);
-    with ``masked`` (the model's QuantSpec, vae57) the reconstruction term is ae57's masked squared error
-    (:func:`models.ae57.masked_sse_layers`) instead of the weighted one."""
+    ``kl`` = the KL term with the log-variance head (quantized after training) and its lookup table; ``total`` =
+    reco + kl; with ``masked`` (the model's QuantSpec, vae57) the reconstruction term is ae57's masked squared error
+    (:func:`models.ae57.masked_sse_layers`) instead of the weighted one (``mu2`` and ``reco`` only)."""
     import keras
 
-    from models.vae21_scores import VAEScore, mu2_score_layers, reco_score_layers, reco_weights
+    from models.vae21_scores import (VAEScore, kl_score_layers, logvar_layers, mu2_score_layers, reco_score_layers,
+                                     reco_weights, total_score_layers)
     from quantize.qkeras import precision_of_quantizer_layer
 
     score = VAEScore.parse(score)
     inp = keras.Input(vae.inputs[0].shape[1:], name="features")
     names = [l.name for l in vae.layers]
-    if score is VAEScore.RECO and "reco_quant" not in names:
-        raise ValueError("--score reco needs the VAE with the quantized decoder (learned_scale or decoder_on_chip)")
-    x, xq = inp, None
+    if score in (VAEScore.RECO, VAEScore.TOTAL) and "reco_quant" not in names:
+        raise ValueError(f"--score {score}: needs the VAE with the quantized decoder (learned_scale or decoder_on_chip)")
+    if masked is not None and score in (VAEScore.KL, VAEScore.TOTAL):
+        raise ValueError(f"--score {score}: on chip for vae21's likelihood VAE only (masked reconstruction: mu2, reco)")
+    x, xq, h, kl = inp, None, None, None
     for layer in vae.layers[1:]:
         if layer.name in ("logvar_dense", "sampling"):
             continue
+        if layer.name == "mu_dense":
+            h = x
         x = layer(x)
         xq = x if layer.name == "input_quant" else xq
         if layer.name == "mu_quant" and score is VAEScore.MU2:
             return keras.Model(inp, mu2_score_layers(x), name="vae21_deployable")
+        if layer.name == "mu_quant" and score in (VAEScore.KL, VAEScore.TOTAL):
+            kl = kl_score_layers(x, logvar_layers(h, vae.get_layer("logvar_dense"), int(x.shape[-1])))
+            if score is VAEScore.KL:
+                return keras.Model(inp, kl, name="vae21_deployable_kl")
         if layer.name == "reco_quant" and masked is not None:
             from models.ae57 import masked_sse_layers
 
@@ -246,6 +256,8 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
             p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
             p_reco = precision_of_quantizer_layer(layer)
             out = reco_score_layers(xq, x, reco_weights(vae), p_in, p_reco)
+            if score is VAEScore.TOTAL:
+                return keras.Model(inp, total_score_layers(out, kl), name="vae21_deployable_total")
             return keras.Model(inp, out, name="vae21_deployable_reco")
     raise ValueError(f"no {score} score layers found in {vae.name}")
 
@@ -359,12 +371,16 @@ def deployable_dense_shapes(cfg: VAE21Config, score: str = "mu2") -> dict[str, t
     dims = [cfg.n_features, *cfg.hidden]
     shapes = {f"enc_dense{i + 1}": (dims[i], dims[i + 1]) for i in range(len(cfg.hidden))}
     shapes["mu_dense"] = (dims[-1], cfg.latent)
-    shapes["score_sum"] = (cfg.latent, 1)
-    if score == "reco":
+    if score in ("mu2", "total"):
+        shapes["score_sum"] = (cfg.latent, 1)
+    if score in ("reco", "total"):
         ddims = [cfg.latent, *reversed(cfg.hidden)]
         shapes.update({f"dec_dense{i + 1}": (ddims[i], ddims[i + 1]) for i in range(len(cfg.hidden))})
         shapes["reco"] = (ddims[-1], cfg.n_features)
         shapes["score_sum"] = (cfg.n_features, 1)
+    if score in ("kl", "total"):
+        shapes.update({"logvar_dense": (dims[-1], cfg.latent), "kl_mu_sum": (cfg.latent, 1),
+                       "kl_lv_sum": (cfg.latent, 1)})
     return shapes
 
 

@@ -11,7 +11,11 @@ Candidates (``--score``):
 
 * ``mu2``  = sum(mu^2) (encoder only), the CMS L1 anomaly-trigger score;
 * ``reco`` = sum_j w_j (x_j - x_hat_j)^2, w_j = 1 / (2 sigma_j^2) quantized: the NLL up to its constant, the
-  decoder run on chip from mu (mu in place of the sample).
+  decoder run on chip from mu (mu in place of the sample);
+* ``kl`` = 0.5 sum_k (mu_k^2 + exp(lv_k) - lv_k - 1), the KL term with the log-variance lv: the log-variance head
+  (trained in float, quantized after training: ``logvar_q``) feeds a lookup table of g(lv) = exp(lv) - lv - 1
+  (hgq2's ``QUnaryFunctionLUT``, converted by hls4ml's bit-exact flow to a ROM);
+* ``total`` = reco + kl: the training loss with mu in place of the sample (vae21's beta is 1).
 
 On chip: ``QSubtract(input port, reconstruction)`` -> ``diff_quant`` -> ``QMultiply`` -> ``sq_quant`` -> a frozen
 ``QDense(21 -> 1)`` with kernel w (no bias), all standard layers of hls4ml's bit-exact flow.
@@ -26,7 +30,7 @@ import numpy as np
 
 from quantize.precision import Precision
 
-SCORE_NAMES = ("mu2", "reco")
+SCORE_NAMES = ("mu2", "reco", "kl", "total")
 W_BITS, W_INT = 16, 9  # QKeras quantized_bits(16, 9): weights up to 2**9 with step 2**-6
 SQ_FRAC = 8  # fractional bits of the squared differences
 
@@ -34,6 +38,8 @@ SQ_FRAC = 8  # fractional bits of the squared differences
 class VAEScore(enum.StrEnum):
     MU2 = "mu2"
     RECO = "reco"
+    KL = "kl"
+    TOTAL = "total"
 
     @classmethod
     def parse(cls, s) -> "VAEScore":
@@ -136,6 +142,88 @@ def mu2_score_layers(mu):
     score = summ(sq)
     summ.kernel.assign(np.ones((int(mu.shape[-1]), 1), dtype="float32"))
     return score
+
+
+# the KL candidates' log-variance on chip: QKeras quantized_bits(10, 3) = ap_fixed<10,4>, [-8, 8) in steps of 1/64
+# (1024 table entries); g(lv) = exp(lv) - lv - 1 in [0, 2973) at steps of 2**-LUT_FRAC (ap_ufixed<12 + LUT_FRAC, 12>)
+LV_BITS, LV_INT = 10, 3
+LUT_INT, LUT_FRAC = 12, 6
+LV_W_FRAC = 10  # fractional bits of the post-training-quantized log-variance head's weights and biases
+
+
+def register_lut_function():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="lhcad", name="kl_lv_term")
+    def kl_lv_term(x):
+        """g(lv) = exp(lv) - lv - 1, rounded to the table's LSB inside the function: on the table's input grid no
+        value lies near a rounding tie (tested), so float32 (hls4ml's table, Keras) and float64 (the reference
+        clone) give the same entries."""
+        from keras import ops
+
+        return ops.round((ops.exp(x) - x - 1.0) * 2.0**LUT_FRAC) * 2.0**-LUT_FRAC
+
+    return kl_lv_term
+
+
+def logvar_layers(h, logvar_dense, n_latent: int):
+    """The on-chip log-variance head from the last hidden layer ``h``: ``logvar_dense``'s trained float weights in a
+    ``QDense`` (post-training quantized at LV_W_FRAC fractional bits, integer bits from the weights' range), then
+    ``logvar_q`` (ap_fixed<10,4>) and the table of g(lv); returns g(lv)."""
+    from hgq.config import QuantizerConfig
+    from hgq.layers import QUnaryFunctionLUT
+    from qkeras.qlayers import QActivation, QDense
+
+    from quantize.qkeras import qkeras_quantized_bits, quantizer_config
+
+    w, b = (np.asarray(a, np.float64) for a in logvar_dense.get_weights())
+    q = {}
+    for k, a in (("kernel", w), ("bias", b)):
+        i = max(0, math.ceil(math.log2(max(float(np.max(np.abs(a))), 1e-9) * (1 + 2.0**-LV_W_FRAC))))
+        q[f"{k}_quantizer"] = qkeras_quantized_bits(1 + i + LV_W_FRAC, i)
+    dense = QDense(n_latent, **q, name="logvar_dense")
+    lv = dense(h)
+    dense.set_weights([w.astype(np.float32), b.astype(np.float32)])
+    lv = QActivation(quantizer_config(Precision.from_qkeras(LV_BITS, LV_INT)), name="logvar_q")(lv)
+    iq = QuantizerConfig("kif", "datalane", k0=1, i0=LV_INT, f0=LV_BITS - 1 - LV_INT, round_mode="RND_CONV",
+                         overflow_mode="SAT", trainable=False)
+    oq = QuantizerConfig("kif", "table", k0=0, i0=LUT_INT, f0=LUT_FRAC, round_mode="RND", overflow_mode="SAT",
+                         trainable=False)
+    lut = QUnaryFunctionLUT(register_lut_function(), iq_conf=iq, oq_conf=oq, allow_heterogeneous_input=False,
+                            allow_heterogeneous_table=False, enable_iq=True, enable_oq=True, enable_ebops=False,
+                            name="kl_lut")
+    # hgq2's QKeras-compat patch drops the table's input quantizer (it equals logvar_q: hls4ml reads the table's
+    # range from it); restore it
+    from quantize.hgq_native import restore_native_flags
+
+    return restore_native_flags(lut, iq_conf=iq, enable_ebops=False)(lv)
+
+
+def _frozen_sum(x, weight: float, name: str):
+    """sum_k weight * x_k as a frozen QDense (kernel exact in quantized_bits(W_BITS, W_INT))."""
+    from qkeras.qlayers import QDense
+
+    from quantize.qkeras import qkeras_quantized_bits
+
+    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(W_BITS, W_INT), trainable=False, name=name)
+    y = summ(x)
+    summ.kernel.assign(np.full((int(x.shape[-1]), 1), weight, dtype="float32"))
+    return y
+
+
+def kl_score_layers(mu, g_lv):
+    """0.5 sum_k mu_k^2 + 0.5 sum_k g(lv_k) on chip: ``QMultiply(mu, mu)``, two frozen half-kernel sums, ``QAdd``."""
+    from qkeras.qlayers import QAdd, QMultiply
+
+    sq = QMultiply(name="kl_mu_squared")([mu, mu])
+    return QAdd(name="kl")([_frozen_sum(sq, 0.5, "kl_mu_sum"), _frozen_sum(g_lv, 0.5, "kl_lv_sum")])
+
+
+def total_score_layers(reco, kl):
+    """reco + kl (vae21's beta = 1) on chip: a ``QAdd`` of the two scores."""
+    from qkeras.qlayers import QAdd
+
+    return QAdd(name="total")([reco, kl])
 
 
 SCORE_CHUNK = 262_144  # events per float_scores pass: vae57's 4.08M x 57 float64 temporaries were ~8 GB at once

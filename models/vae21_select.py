@@ -24,8 +24,11 @@ VALIDATION_MIN_ABOVE = 20
 
 
 def candidate_names(mc) -> tuple[str, ...]:
-    """The on-chip candidates a VAE configuration can deploy (``reco`` needs the quantized decoder)."""
-    return SCORE_NAMES if mc.learned_scale or mc.decoder_on_chip else (VAEScore.MU2.value,)
+    """The on-chip candidates a VAE configuration can deploy: ``reco`` needs the quantized decoder; ``kl`` and
+    ``total`` (the log-variance head and its lookup table) are built for vae21's likelihood VAE (``learned_scale``)."""
+    if mc.learned_scale:
+        return SCORE_NAMES
+    return (VAEScore.MU2.value, VAEScore.RECO.value) if mc.decoder_on_chip else (VAEScore.MU2.value,)
 
 
 def _validation_events(seed: int, n_sm: int, n_sig: int) -> dict[str, np.ndarray]:
@@ -110,10 +113,15 @@ def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: fl
 
 def score_range(model) -> tuple[float, float]:
     """(largest value, LSB) of a vae21 deployable score: sum(mu^2) <= latent * max|mu|^2, step LSB(mu)^2;
-    the weighted squared error <= sum_j w_j * max(square), step LSB(w) * LSB(square)."""
+    the weighted squared error <= sum_j w_j * max(square), step LSB(w) * LSB(square); kl and total: the sum of
+    their parts' largest values (the table's largest entry for g(lv)), at the finest of their LSBs."""
     from quantize.qkeras import precision_of_quantizer_layer
 
     names = [l.name for l in model.layers]
+    if "kl" in names:  # kl, total: sums of non-negative terms, the fast emulator's exact bound of its output
+        from emulation.fast import FastEmulator
+
+        return FastEmulator(model).output_range
     w = np.asarray(model.get_layer("score_sum").qkernel, np.float64).ravel()
     if "sq_quant" in names:
         p = precision_of_quantizer_layer(model.get_layer("sq_quant"))

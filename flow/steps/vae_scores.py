@@ -71,13 +71,13 @@ def candidate_entry(b: Build, name: str, model) -> dict:
 
 
 def offline_entry(b: Build) -> dict:
-    """The candidates that are not on chip (KL with the log-variance, total = reco + beta KL with mu in place of
-    the sample): AUC and efficiency of the float twin and the float view, each at its own thresholds."""
+    """The candidates that are not on chip (vae57: KL with the log-variance, total = reco + beta KL with mu in place
+    of the sample): AUC and efficiency of the float twin and the float view, each at its own thresholds."""
     from analysis import working_points as wp
 
     st, off = b.family_state, b.family_state["offline"]
     out = {}
-    for name in ("kl", "total"):
+    for name in [n for n in ("kl", "total") if n not in b.prepared.extras["candidates"]]:
         for src, key in (("float_twin", name), ("float_view", f"view_{name}")):
             thr = {w.name: wp.threshold_at_fpr(off["background"][key], w.fpr)[0] for w in st["wps"]}
             sigs = [s for s in b.xs if s != "background"]

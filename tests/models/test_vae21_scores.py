@@ -1,6 +1,7 @@
 """vae21's on-chip score candidates: the reco score graph (decoder on chip, weighted squared error to the input
-port) equals the quantized Keras model in float64 bit for bit in the fast emulator and the hls4ml C-sim; the
-headroom check fails a threshold in saturation; --score is validated; the log1p feature transform."""
+port) and the kl / total graphs (log-variance head and its lookup table) equal the quantized Keras model in float64
+bit for bit in the fast emulator and the hls4ml C-sim; the headroom check fails a threshold in saturation; --score
+is validated; the log1p feature transform."""
 
 import numpy as np
 import pytest
@@ -69,8 +70,10 @@ def test_reco_needs_the_decoder_and_unknown_scores_are_refused(small_vae):
 
     with pytest.raises(ValueError, match="quantized decoder"):
         deployable_model(small_vae[0], "reco")
-    with pytest.raises(ValueError, match="'mu2', 'reco'"):
-        deployable_model(small_vae[0], "kl")
+    with pytest.raises(ValueError, match="'mu2', 'reco', 'kl', 'total'"):
+        deployable_model(small_vae[0], "elbo")
+    with pytest.raises(ValueError, match="--score total: needs the VAE with the quantized decoder"):
+        deployable_model(small_vae[0], "total")
 
 
 def test_score_option_validated_per_family():
@@ -80,8 +83,105 @@ def test_score_option_validated_per_family():
     get_family("vae21").validate(BuildConfig(model="vae21", score="RECO"))
     with pytest.raises(ValueError, match="--score reco: --model ae57 computes a single score"):
         get_family("ae57").validate(BuildConfig(model="ae57", score="reco"))
-    with pytest.raises(ValueError, match="--score kl: --model vae21 computes"):
-        get_family("vae21").validate(BuildConfig(model="vae21", score="kl"))
+    get_family("vae21").validate(BuildConfig(model="vae21", score="total"))
+    with pytest.raises(ValueError, match="--score elbo: --model vae21 computes"):
+        get_family("vae21").validate(BuildConfig(model="vae21", score="elbo"))
+    with pytest.raises(ValueError, match="--score kl: --model vae57 computes"):
+        get_family("vae57").validate(BuildConfig(model="vae57", score="kl"))
+
+
+@pytest.fixture(scope="module")
+def kl_vae(prob_vae):
+    """prob_vae with a log-variance head scaled up, so that lv spans and saturates the table's input range."""
+    from models.vae21 import VAE21_PROB_QUANT, VAE21Config, build_vae
+
+    cfg = VAE21Config(hidden=(8, 6), latent=3, quant=VAE21_PROB_QUANT, learned_scale=True)
+    vae = build_vae(cfg, quantized=True)
+    vae.set_weights(prob_vae.get_weights())
+    lv = vae.get_layer("logvar_dense")
+    lv.set_weights([w * 4 for w in lv.get_weights()])
+    return vae
+
+
+@pytest.fixture(scope="module")
+def kl_deploys(kl_vae):
+    from models.vae21 import deployable_model
+
+    return {s: deployable_model(kl_vae, s) for s in ("kl", "total", "reco")}
+
+
+def test_kl_table_is_the_same_in_float32_and_float64():
+    """Every entry of g(lv) = exp(lv) - lv - 1 on the table's input grid (1024 values) is the same whether computed
+    in float32 (hls4ml's ROM, the Keras model) or float64 (the reference clone), and within half an LSB of g."""
+    import keras
+
+    from models.vae21_scores import LUT_FRAC, LV_BITS, LV_INT, register_lut_function
+
+    f = register_lut_function()
+    grid = np.arange(-2**(LV_BITS - 1), 2**(LV_BITS - 1)) * 2.0**(LV_INT + 1 - LV_BITS)
+    t32 = np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid.astype(np.float32)))), np.float64)
+    t64 = np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid, dtype="float64"))), np.float64)
+    assert grid.size == 1024 and grid.min() == -8.0 and grid.max() == 8.0 - 2.0**-6
+    np.testing.assert_array_equal(t32, t64)
+    exact = np.exp(grid) - grid - 1
+    assert np.max(np.abs(t64 - exact)) <= 2.0**-(LUT_FRAC + 1) + 1e-9 * np.max(exact)
+    assert np.all(t64 >= 0) and t64[np.argmin(np.abs(grid))] == 0
+
+
+def test_kl_and_total_graphs_fast_emulator_equal_keras_float64(kl_deploys, rng, adversarial_inputs, monkeypatch):
+    import keras
+
+    from emulation.fast import FastEmulator
+
+    x = adversarial_inputs(rng, 21)
+    for name in ("kl", "total"):
+        d = kl_deploys[name]
+        ref = _keras64(d, x)
+        emu = FastEmulator(d)
+        assert emu.backend == "native C kernel"
+        a = exact_agreement(emu.predict(x)[:, 0], ref, float32_tolerance=False)
+        assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0, name
+        assert np.all(ref >= 0) and np.unique(ref).size > 1000
+        lv = keras.Model(d.inputs, d.get_layer("logvar_q").output).predict(x, verbose=0)
+        assert lv.min() == -8.0 and lv.max() == 8.0 - 2.0**-6  # both ends of the table are exercised
+    monkeypatch.setenv("LHC_TRIGGER_FAST_BACKEND", "numpy")
+    y = FastEmulator(kl_deploys["total"]).predict(x)[:, 0]
+    assert exact_agreement(y, _keras64(kl_deploys["total"], x), float32_tolerance=False).n_mismatched == 0
+
+
+def test_total_is_reco_plus_kl_and_kl_is_the_kl_term(kl_vae, kl_deploys, rng):
+    """On chip, total = reco + kl exactly; kl follows the float KL term 0.5 sum(mu^2 + exp(lv) - lv - 1) of the
+    quantized VAE (its log-variance head in float) within the table's and the head's rounding."""
+    from emulation.fast import FastEmulator
+    from models.vae21_scores import float_scores
+
+    x = rng.normal(0, 1, (5000, 21)).astype(np.float32)
+    s = {k: FastEmulator(d).predict(x)[:, 0] for k, d in kl_deploys.items()}
+    np.testing.assert_array_equal(s["total"], s["reco"] + s["kl"])
+    import keras
+
+    ref = float_scores(kl_vae, x)["kl"]
+    lv = keras.Model(kl_vae.inputs, kl_vae.get_layer("logvar_dense").output).predict(x, verbose=0)
+    inside = np.all((lv > -7.9) & (lv < 7.9), axis=1)  # lv within the table's range [-8, 8)
+    assert inside.mean() > 0.5 and np.corrcoef(s["kl"][inside], ref[inside])[0, 1] > 0.999
+    np.testing.assert_allclose(s["kl"][inside], ref[inside], rtol=0.02, atol=0.05)
+
+
+def test_kl_plan_file_and_estimate(kl_deploys, rng, tmp_path):
+    from emulation.fast import FastEmulator
+    from emulation.fast_plan import load_plan, save_plan
+    from hls.config import HLSConfig
+    from hls.estimate import describe_model, estimate
+
+    emu = FastEmulator(kl_deploys["total"])
+    x = rng.normal(0, 2, (3000, 21))
+    np.testing.assert_array_equal(load_plan(save_plan(emu, tmp_path / "plan.npz")).predict(x), emu.predict(x))
+    specs = describe_model(kl_deploys["kl"])
+    (lut,) = [s for s in specs if s.kind == "lut"]
+    assert (lut.n_out, lut.in_width, lut.out_width) == (3, 10, 18)
+    est = estimate(specs, HLSConfig())
+    row = next(l for l in est.layers if l.kind == "lut")
+    assert row.LUT == 3 * 18 * 16 and row.cycles == 1  # 1024-deep ROM: 16 LUT6 per output bit and element
 
 
 def test_headroom_check_fails_a_threshold_in_saturation(reco_deploy):
@@ -124,4 +224,32 @@ def test_reco_graph_csim_equals_keras_float64(reco_deploy, rng, adversarial_inpu
     project_dir, _, _ = build_project(reco_deploy, HLSConfig(), tmp_path / "reco", {"model": "small-vae21-reco"})
     x = adversarial_inputs(rng, 21)
     a = exact_agreement(CSimEmulator(project_dir).predict(x)[:, 0], _keras64(reco_deploy, x), float32_tolerance=False)
+    assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
+
+
+def test_kl_score_range_is_the_largest_reachable_value(kl_deploys):
+    """kl <= 0.5 latent max|mu|^2 + 0.5 latent max g(lv) (the table's largest entry, g(8 - 2^-6)), at the finer of
+    the two LSBs; total adds reco's range."""
+    from models.vae21_scores import LUT_FRAC
+    from models.vae21_select import score_range
+
+    m = 2.0**4  # mu: ap_fixed<12,5>, |mu| <= 16
+    g_max = np.round((np.exp(8 - 2**-6) - (8 - 2**-6) - 1) * 2**LUT_FRAC) * 2.0**-LUT_FRAC
+    s_max, lsb = score_range(kl_deploys["kl"])
+    assert s_max == 0.5 * 3 * m * m + 0.5 * 3 * g_max and lsb == 0.5 * min(2.0**-7 * 2.0**-7, 2.0**-LUT_FRAC)
+    r_max, r_lsb = score_range(kl_deploys["reco"])
+    t_max, t_lsb = score_range(kl_deploys["total"])
+    assert t_max == r_max + s_max and t_lsb == min(r_lsb, lsb)
+
+
+@pytest.mark.slow
+def test_kl_and_total_graphs_csim_equal_keras_float64(kl_deploys, rng, adversarial_inputs, tmp_path):
+    from emulation.csim import CSimEmulator
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    x = adversarial_inputs(rng, 21)
+    project_dir, _, _ = build_project(kl_deploys["total"], HLSConfig(), tmp_path / "total", {"model": "small-total"})
+    a = exact_agreement(CSimEmulator(project_dir).predict(x)[:, 0], _keras64(kl_deploys["total"], x),
+                        float32_tolerance=False)
     assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
