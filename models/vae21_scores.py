@@ -144,9 +144,12 @@ def mu2_score_layers(mu):
     return score
 
 
-# the KL candidates' log-variance on chip: QKeras quantized_bits(10, 3) = ap_fixed<10,4>, [-8, 8) in steps of 1/64
-# (1024 table entries); g(lv) = exp(lv) - lv - 1 in [0, 2973) at steps of 2**-LUT_FRAC (ap_ufixed<12 + LUT_FRAC, 12>)
-LV_BITS, LV_INT = 10, 3
+# the KL candidates' log-variance on chip: QKeras quantized_bits(11, 5) = ap_fixed<11,6>, [-32, 32) in steps of 1/32
+# (2048 table entries). The default build's trained head gives lv in [-15.3, 0.4] on its 2.1M SM test events and
+# [-14.7, 0.4] on every signal (a narrow posterior is the anomalous side). g(lv) = exp(lv) - lv - 1 at steps of
+# 2**-LUT_FRAC in ap_ufixed<12 + LUT_FRAC, 12>: g(-32) = 31, and the table saturates at 4096 for lv > 8.3 (a posterior
+# 64x wider than the prior, never seen).
+LV_BITS, LV_INT = 11, 5
 LUT_INT, LUT_FRAC = 12, 6
 LV_W_FRAC = 10  # fractional bits of the post-training-quantized log-variance head's weights and biases
 
@@ -157,8 +160,8 @@ def register_lut_function():
     @keras.saving.register_keras_serializable(package="lhcad", name="kl_lv_term")
     def kl_lv_term(x):
         """g(lv) = exp(lv) - lv - 1, rounded to the table's LSB inside the function: on the table's input grid no
-        value lies near a rounding tie (tested), so float32 (hls4ml's table, Keras) and float64 (the reference
-        clone) give the same entries."""
+        value below the table's saturation lies near a rounding tie (tested), so float32 (hls4ml's table, Keras) and
+        float64 (the reference clone) give the same entries."""
         from keras import ops
 
         return ops.round((ops.exp(x) - x - 1.0) * 2.0**LUT_FRAC) * 2.0**-LUT_FRAC
@@ -169,7 +172,7 @@ def register_lut_function():
 def logvar_layers(h, logvar_dense, n_latent: int):
     """The on-chip log-variance head from the last hidden layer ``h``: ``logvar_dense``'s trained float weights in a
     ``QDense`` (post-training quantized at LV_W_FRAC fractional bits, integer bits from the weights' range), then
-    ``logvar_q`` (ap_fixed<10,4>) and the table of g(lv); returns g(lv)."""
+    ``logvar_q`` (ap_fixed<11,6>) and the table of g(lv); returns g(lv)."""
     from hgq.config import QuantizerConfig
     from hgq.layers import QUnaryFunctionLUT
     from qkeras.qlayers import QActivation, QDense

@@ -111,20 +111,24 @@ def kl_deploys(kl_vae):
 
 
 def test_kl_table_is_the_same_in_float32_and_float64():
-    """Every entry of g(lv) = exp(lv) - lv - 1 on the table's input grid (1024 values) is the same whether computed
-    in float32 (hls4ml's ROM, the Keras model) or float64 (the reference clone), and within half an LSB of g."""
+    """Every entry of g(lv) = exp(lv) - lv - 1 on the table's input grid (2048 values) is the same whether computed
+    in float32 (hls4ml's ROM, the Keras model) or float64 (the reference clone) once the table's output saturation
+    applies, and within half an LSB of g below it."""
     import keras
 
-    from models.vae21_scores import LUT_FRAC, LV_BITS, LV_INT, register_lut_function
+    from models.vae21_scores import LUT_FRAC, LUT_INT, LV_BITS, LV_INT, register_lut_function
 
     f = register_lut_function()
     grid = np.arange(-2**(LV_BITS - 1), 2**(LV_BITS - 1)) * 2.0**(LV_INT + 1 - LV_BITS)
-    t32 = np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid.astype(np.float32)))), np.float64)
-    t64 = np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid, dtype="float64"))), np.float64)
-    assert grid.size == 1024 and grid.min() == -8.0 and grid.max() == 8.0 - 2.0**-6
+    top = 2.0**LUT_INT - 2.0**-LUT_FRAC
+    t32, t64 = (np.minimum(np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid, dtype=dt))),
+                                      np.float64), top) for dt in ("float32", "float64"))
+    assert grid.size == 2048 and grid.min() == -32.0 and grid.max() == 32.0 - 2.0**-5
     np.testing.assert_array_equal(t32, t64)
     exact = np.exp(grid) - grid - 1
-    assert np.max(np.abs(t64 - exact)) <= 2.0**-(LUT_FRAC + 1) + 1e-9 * np.max(exact)
+    below = exact < top
+    assert below.sum() == 1291 and np.all(t64[~below] == top)  # [-32, 8.34): 40.34 x 32 entries
+    assert np.max(np.abs(t64[below] - exact[below])) <= 2.0**-(LUT_FRAC + 1) * (1 + 1e-9)
     assert np.all(t64 >= 0) and t64[np.argmin(np.abs(grid))] == 0
 
 
@@ -143,7 +147,7 @@ def test_kl_and_total_graphs_fast_emulator_equal_keras_float64(kl_deploys, rng, 
         assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0, name
         assert np.all(ref >= 0) and np.unique(ref).size > 1000
         lv = keras.Model(d.inputs, d.get_layer("logvar_q").output).predict(x, verbose=0)
-        assert lv.min() == -8.0 and lv.max() == 8.0 - 2.0**-6  # both ends of the table are exercised
+        assert lv.min() == -32.0 and lv.max() == 32.0 - 2.0**-5  # both ends of the table are exercised
     monkeypatch.setenv("LHC_TRIGGER_FAST_BACKEND", "numpy")
     y = FastEmulator(kl_deploys["total"]).predict(x)[:, 0]
     assert exact_agreement(y, _keras64(kl_deploys["total"], x), float32_tolerance=False).n_mismatched == 0
@@ -162,7 +166,7 @@ def test_total_is_reco_plus_kl_and_kl_is_the_kl_term(kl_vae, kl_deploys, rng):
 
     ref = float_scores(kl_vae, x)["kl"]
     lv = keras.Model(kl_vae.inputs, kl_vae.get_layer("logvar_dense").output).predict(x, verbose=0)
-    inside = np.all((lv > -7.9) & (lv < 7.9), axis=1)  # lv within the table's range [-8, 8)
+    inside = np.all((lv > -31.9) & (lv < 8.3), axis=1)  # lv within the table's range [-32, 8.3) before it saturates
     assert inside.mean() > 0.5 and np.corrcoef(s["kl"][inside], ref[inside])[0, 1] > 0.999
     np.testing.assert_allclose(s["kl"][inside], ref[inside], rtol=0.02, atol=0.05)
 
@@ -178,10 +182,10 @@ def test_kl_plan_file_and_estimate(kl_deploys, rng, tmp_path):
     np.testing.assert_array_equal(load_plan(save_plan(emu, tmp_path / "plan.npz")).predict(x), emu.predict(x))
     specs = describe_model(kl_deploys["kl"])
     (lut,) = [s for s in specs if s.kind == "lut"]
-    assert (lut.n_out, lut.in_width, lut.out_width) == (3, 10, 18)
+    assert (lut.n_out, lut.in_width, lut.out_width) == (3, 11, 18)
     est = estimate(specs, HLSConfig())
     row = next(l for l in est.layers if l.kind == "lut")
-    assert row.LUT == 3 * 18 * 16 and row.cycles == 1  # 1024-deep ROM: 16 LUT6 per output bit and element
+    assert row.LUT == 3 * 18 * 32 and row.cycles == 1  # 2048-deep ROM: 32 LUT6 per output bit and element
 
 
 def test_headroom_check_fails_a_threshold_in_saturation(reco_deploy):
@@ -228,13 +232,13 @@ def test_reco_graph_csim_equals_keras_float64(reco_deploy, rng, adversarial_inpu
 
 
 def test_kl_score_range_is_the_largest_reachable_value(kl_deploys):
-    """kl <= 0.5 latent max|mu|^2 + 0.5 latent max g(lv) (the table's largest entry, g(8 - 2^-6)), at the finer of
-    the two LSBs; total adds reco's range."""
-    from models.vae21_scores import LUT_FRAC
+    """kl <= 0.5 latent max|mu|^2 + 0.5 latent max g(lv) (the table's largest entry, its saturation value), at the
+    finer of the two LSBs; total adds reco's range."""
+    from models.vae21_scores import LUT_FRAC, LUT_INT
     from models.vae21_select import score_range
 
     m = 2.0**4  # mu: ap_fixed<12,5>, |mu| <= 16
-    g_max = np.round((np.exp(8 - 2**-6) - (8 - 2**-6) - 1) * 2**LUT_FRAC) * 2.0**-LUT_FRAC
+    g_max = 2.0**LUT_INT - 2.0**-LUT_FRAC
     s_max, lsb = score_range(kl_deploys["kl"])
     assert s_max == 0.5 * 3 * m * m + 0.5 * 3 * g_max and lsb == 0.5 * min(2.0**-7 * 2.0**-7, 2.0**-LUT_FRAC)
     r_max, r_lsb = score_range(kl_deploys["reco"])
