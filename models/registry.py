@@ -194,6 +194,11 @@ FAMILIES: tuple[Family, ...] = (
                      "firmware = the on-chip score chosen by --score or on a validation split (sum(mu^2), the "
                      "decoder's weighted squared error, the KL term with its log-variance table, or their sum)",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
+                     scores=("mu2", "reco", "kl", "total")),
+        Architecture("vae21mixed", "vae21 with a pdf suited to each feature: Bernoulli for the booleans, Poisson for "
+                     "the small counts, Gaussian for the rest (issue 15); firmware = the on-chip score chosen by "
+                     "--score or on a validation split (the NLL with its Poisson / Bernoulli tables, KL, sum)",
+                     prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
                      scores=("mu2", "reco", "kl", "total")),),
         data="hlt21", n_features=21),
     Family("l1", "the Level-1 family on the 57 L1 inputs (40 MHz), parameterised by architecture",

@@ -64,11 +64,14 @@ class VAE21Config(ModelConfig):
     decoder_on_chip: bool = False
     # free-bits floor of the KL term per latent dimension (nats; 0 = the plain KL): against a collapsed latent
     free_bits: float = 0.0
+    # "gauss": every feature Gaussian (learned widths); "mixed": Bernoulli for the booleans, Poisson for the small
+    # counts, Gaussian for the rest (models.vae21_scores.mixed_targets; ``--model vae21mixed``)
+    likelihood: str = "gauss"
 
     def to_dict(self) -> dict:
         d = super().to_dict()
         # absent when off: the model caches of configurations without them keep their key
-        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0)):
+        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0), ("likelihood", "gauss")):
             if getattr(self, k) == off:
                 d.pop(k)
         return d
@@ -76,6 +79,8 @@ class VAE21Config(ModelConfig):
 
 # the vae21 build: per-feature Gaussian likelihood with learned widths, log1p-compressed heavy-tailed features
 VAE21_BUILD = VAE21Config(quant=VAE21_PROB_QUANT, learned_scale=True, log1p=HLT21_LOG1P)
+# ``--model vae21mixed``: the same with a pdf suited to each feature (Bernoulli, Poisson, Gaussian)
+VAE21_MIXED = replace(VAE21_BUILD, likelihood="mixed")
 
 
 def _sampling_layer_cls():
@@ -114,9 +119,12 @@ def _sampling_layer_cls():
     return Sampling
 
 
-def build_vae(cfg: VAE21Config, quantized: bool):
-    """Full VAE (for training). Returns (vae, encoder_layers) where the encoder layer names are shared
-    between the quantized and the float build, so weights map one to one by name."""
+def build_vae(cfg: VAE21Config, quantized: bool, targets: dict | None = None):
+    """Full VAE (for training), layer names shared between the quantized and the float build, so weights map one to
+    one by name. ``targets``: the mixed likelihood's per-feature kinds and target maps
+    (:func:`models.vae21_scores.mixed_targets`; needed when ``cfg.likelihood == "mixed"``)."""
+    if (cfg.likelihood == "mixed") != (targets is not None):
+        raise ValueError("the mixed likelihood needs its per-feature targets (and only it takes them)")
     import keras
 
     from quantize.qkeras import quantizer_config
@@ -141,12 +149,12 @@ def build_vae(cfg: VAE21Config, quantized: bool):
             x = keras.layers.Dense(n, name=f"enc_dense{i + 1}")(x)
             x = keras.layers.ReLU(name=f"enc_relu{i + 1}")(x)
         mu = keras.layers.Dense(cfg.latent, name="mu_dense")(x)
-    y = prob_tail(x, mu, cfg, quantized) if cfg.learned_scale or cfg.decoder_on_chip else vae_tail(x, mu, cfg)
+    y = prob_tail(x, mu, cfg, quantized, targets) if cfg.learned_scale or cfg.decoder_on_chip else vae_tail(x, mu, cfg)
     vae = keras.Model(inp, y, name="vae21_qat" if quantized else "vae21_float")
     return vae
 
 
-def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
+def prob_tail(x, mu, cfg: VAE21Config, quantized: bool, targets: dict | None = None):
     """vae21's deployable decoder: log-variance head and sampling as :func:`vae_tail`, then a decoder that is
     quantized in the QAT build (it runs on chip from mu for the ``reco`` score), its reconstruction quantizer
     ``reco_quant`` and the learned per-feature widths ``reco_scale`` (identity; :mod:`models.vae21_scores`)."""
@@ -173,7 +181,9 @@ def prob_tail(x, mu, cfg: VAE21Config, quantized: bool):
             y = keras.layers.Dense(n, name=f"dec_dense{i + 1}")(y)
             y = keras.layers.ReLU(name=f"dec_relu{i + 1}")(y)
         y = keras.layers.Dense(cfg.n_features, name="reco")(y)
-    return feature_log_sigma_cls()(min_sigma=cfg.min_sigma, name="reco_scale")(y) if cfg.learned_scale else y
+    if not cfg.learned_scale:
+        return y
+    return feature_log_sigma_cls()(min_sigma=cfg.min_sigma, name="reco_scale", **(targets or {}))(y)
 
 
 def vae_tail(x, mu, cfg: VAE21Config):
@@ -198,9 +208,10 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
         raise ValueError(f"recon_mask {cfg.recon_mask!r}: choose '' or 'l1_objects'")
 
     if cfg.learned_scale:
-        from models.vae21_scores import gaussian_nll
+        from models.vae21_scores import gaussian_nll, mixed_nll
 
-        return fit(vae, x_train, x_val, gaussian_nll(vae.get_layer("reco_scale")), cfg, callbacks)
+        head = vae.get_layer("reco_scale")
+        return fit(vae, x_train, x_val, (gaussian_nll if head.kinds is None else mixed_nll)(head), cfg, callbacks)
 
     def loss(y_true, y_pred):
         from keras import ops
@@ -223,8 +234,8 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
     (:func:`models.ae57.masked_sse_layers`) instead of the weighted one (``mu2`` and ``reco`` only)."""
     import keras
 
-    from models.vae21_scores import (VAEScore, kl_score_layers, logvar_layers, mu2_score_layers, reco_score_layers,
-                                     reco_weights, total_score_layers)
+    from models.vae21_scores import (VAEScore, kl_score_layers, logvar_layers, mixed_nll_layers, mu2_score_layers,
+                                     reco_score_layers, reco_weights, total_score_layers)
     from quantize.qkeras import precision_of_quantizer_layer
 
     score = VAEScore.parse(score)
@@ -256,6 +267,9 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
             p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
             p_reco = precision_of_quantizer_layer(layer)
             out = reco_score_layers(xq, x, reco_weights(vae), p_in, p_reco)
+            head = vae.get_layer("reco_scale") if "reco_scale" in names else None
+            if head is not None and head.kinds is not None:  # the mixed likelihood's Poisson / Bernoulli terms
+                out = mixed_nll_layers(xq, x, out, head)
             if score is VAEScore.TOTAL:
                 return keras.Model(inp, total_score_layers(out, kl), name="vae21_deployable_total")
             return keras.Model(inp, out, name="vae21_deployable_reco")
@@ -291,21 +305,30 @@ def reference_scores_fn(fview, twin):
     return reference_scores
 
 
+def model_targets(vae) -> dict | None:
+    """The mixed likelihood's per-feature targets a built VAE carries (None: not the mixed likelihood)."""
+    if "reco_scale" not in [l.name for l in vae.layers]:
+        return None
+    h = vae.get_layer("reco_scale")
+    return None if h.kinds is None else {"kinds": h.kinds, "scale": h.scale, "shift": h.shift}
+
+
 def float_view(qvae, cfg: VAE21Config):
     """The quantized model's own trained weights in the float architecture (every quantizer off)."""
     from models.build_util import copy_weights_by_name
 
-    return copy_weights_by_name(build_vae(cfg, quantized=False), qvae)
+    return copy_weights_by_name(build_vae(cfg, quantized=False, targets=model_targets(qvae)), qvae)
 
 
 # ------------------------------------------------------------------------------------------------
 # Build hooks (called by the flow through the family registry, models.registry)
 def config_from_build(cfg) -> VAE21Config:
     """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``): the
-    per-feature likelihood VAE on log1p-compressed features (:data:`VAE21_BUILD`)."""
+    per-feature likelihood VAE on log1p-compressed features (:data:`VAE21_BUILD`; ``--model vae21mixed``:
+    :data:`VAE21_MIXED`)."""
     from models import build_util
 
-    return build_util.config_from_build(cfg, VAE21_BUILD)
+    return build_util.config_from_build(cfg, VAE21_MIXED if cfg.model == "vae21mixed" else VAE21_BUILD)
 
 
 def _scaled_inputs(mc: VAE21Config, train_ds):
@@ -337,8 +360,13 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
     tf, mean, std = _scaled_inputs(mc, train_ds)
     scale = (lambda x: ((tf(x) if tf is not None else x) - mean) / std)
     xt, xv = scale(train_ds.x_train).astype(np.float32), scale(train_ds.x_val).astype(np.float32)
+    targets = None
+    if mc.likelihood == "mixed":
+        from models.vae21_scores import mixed_targets
+
+        targets = mixed_targets(train_ds.feature_names, mean, std)
     qvae, twin, train_info = train_pair(cfg, "vae21", mc_train.to_dict(), train_ds,
-                                        lambda quantized: build_vae(mc_train, quantized),
+                                        lambda quantized: build_vae(mc_train, quantized, targets),
                                         lambda m, quantized: train_vae(m, mc_train, xt, xv), timings)
     if cfg.quant_mode == "ptq":
         train_info = {**train_info, "quant_mode": "ptq", "trained_quant": mc_train.quant.to_dict()}
@@ -358,7 +386,7 @@ def prepare_for_build(cfg, train_ds, mean, std, timings: dict):
 def requantize(qvae, cfg: VAE21Config):
     """PTQ: a quantized VAE built with ``cfg``'s quantizers carrying ``qvae``'s trained weights (copied by layer
     name; the quantizer widths do not change any weight shape)."""
-    new = build_vae(cfg, quantized=True)
+    new = build_vae(cfg, quantized=True, targets=model_targets(qvae))
     for layer in new.layers:
         if layer.weights:
             layer.set_weights(qvae.get_layer(layer.name).get_weights())

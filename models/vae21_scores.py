@@ -49,16 +49,46 @@ class VAEScore(enum.StrEnum):
             raise ValueError(f"--score {s!r}: vae21 computes {', '.join(repr(m.value) for m in cls)}") from None
 
 
+# vae21mixed: a pdf suited to each feature (issue 15, section 2). Kinds: 0 Gaussian (learned width), 1 Poisson
+# (the decoder's output is the log-rate), 2 Bernoulli (the output is the logit). The discrete targets are recovered
+# from the standardised port value: raw = x * std + mean (these features are not log1p-compressed); lep_charge's
+# Bernoulli target is (q + 1) / 2.
+GAUSS, POISSON, BERNOULLI = 0, 1, 2
+BERNOULLI_FEATURES = ("lep_is_ele", "lep_charge")
+POISSON_FEATURES = ("n_jets", "n_bjets", "n_mu", "n_ele")  # small counts; hadron multiplicities stay log-normal
+
+
+def mixed_targets(names, mean: np.ndarray, std: np.ndarray) -> dict:
+    """``{"kinds", "scale", "shift"}`` per feature: the pdf kind and the affine map from the standardised input to the
+    discrete target (t = x * scale + shift; 0 / 1 for the Gaussian features, unused)."""
+    from data.transforms import HLT21_LOG1P
+
+    kinds, scale, shift = [], [], []
+    for j, n in enumerate(names):
+        k = BERNOULLI if n in BERNOULLI_FEATURES else POISSON if n in POISSON_FEATURES else GAUSS
+        if k != GAUSS and n in HLT21_LOG1P:
+            raise ValueError(f"feature {n!r}: a discrete target must not be log1p-compressed")
+        a, b = (float(std[j]), float(mean[j])) if k != GAUSS else (1.0, 0.0)
+        if n == "lep_charge":
+            a, b = a / 2.0, (b + 1.0) / 2.0
+        kinds.append(k), scale.append(a), shift.append(b)
+    return {"kinds": kinds, "scale": scale, "shift": shift}
+
+
 def feature_log_sigma_cls():
     import keras
 
     @keras.saving.register_keras_serializable(package="lhcad")
     class FeatureLogSigma(keras.layers.Layer):
-        """Identity on the reconstruction; owns the learned per-feature log sigma of the Gaussian likelihood."""
+        """Identity on the reconstruction; owns the learned per-feature log sigma of the Gaussian likelihood and, for
+        the mixed likelihood, each feature's pdf kind and discrete-target map (:func:`mixed_targets`)."""
 
-        def __init__(self, min_sigma=0.05, **kw):
+        def __init__(self, min_sigma=0.05, kinds=None, scale=None, shift=None, **kw):
             super().__init__(**kw)
             self.min_sigma = float(min_sigma)
+            self.kinds = None if kinds is None else [int(k) for k in kinds]
+            self.scale = None if scale is None else [float(v) for v in scale]
+            self.shift = None if shift is None else [float(v) for v in shift]
 
         def build(self, shape):
             self.log_sigma = self.add_weight(shape=(shape[-1],), initializer="zeros", name="log_sigma")
@@ -72,7 +102,8 @@ def feature_log_sigma_cls():
             return x
 
         def get_config(self):
-            return {**super().get_config(), "min_sigma": self.min_sigma}
+            extra = {} if self.kinds is None else {"kinds": self.kinds, "scale": self.scale, "shift": self.shift}
+            return {**super().get_config(), "min_sigma": self.min_sigma, **extra}
 
     return FeatureLogSigma
 
@@ -90,13 +121,45 @@ def gaussian_nll(head):
     return loss
 
 
+def mixed_nll(head):
+    """Per-event NLL of the mixed likelihood (``head.kinds``): Gaussian with the learned widths, Poisson
+    exp(eta) - k eta (log k! dropped: constant in the model), Bernoulli softplus(l) - y l."""
+    from keras import ops
+
+    k = np.asarray(head.kinds)
+    a, b = (np.asarray(v, np.float32) for v in (head.scale, head.shift))
+
+    def loss(y_true, y_pred):
+        ls = head.clipped()
+        g = 0.5 * ops.square(y_true - y_pred) * ops.exp(-2.0 * ls) + ls
+        t = y_true * a + b
+        po = ops.exp(ops.minimum(y_pred, 10.0)) - t * y_pred
+        be = ops.softplus(y_pred) - t * y_pred
+        return ops.sum(ops.where(k == GAUSS, g, ops.where(k == POISSON, po, be)), axis=-1)
+
+    return loss
+
+
+def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The mixed NLL score in float64 (what the on-chip graph computes, without its tables' rounding): Gaussian
+    w_j (x_j - x_hat_j)^2 + Poisson exp(eta) - k eta + Bernoulli softplus(l) - y l, targets rounded to integers."""
+    k = np.asarray(head.kinds)
+    t = np.round(xin * np.asarray(head.scale) + np.asarray(head.shift))
+    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
+    g = (w * (xin - r) ** 2)[:, k == GAUSS].sum(axis=1)
+    po = (np.exp(r) - t * r)[:, k == POISSON].sum(axis=1)
+    be = (np.logaddexp(0.0, r) - t * r)[:, k == BERNOULLI].sum(axis=1)
+    return g + po + be
+
+
 def reco_weights(vae) -> np.ndarray:
     """w_j = 1 / (2 sigma_j^2) of a trained VAE (float), or 1/2 without a learned scale."""
     names = [l.name for l in vae.layers]
     if "reco_scale" not in names:
         return np.full(int(vae.outputs[0].shape[-1]), 0.5)
-    ls = np.asarray(vae.get_layer("reco_scale").clipped(), np.float64)
-    return 0.5 * np.exp(-2.0 * ls)
+    head = vae.get_layer("reco_scale")
+    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
+    return w if head.kinds is None else np.where(np.asarray(head.kinds) == GAUSS, w, 0.0)
 
 
 def score_precisions(p_in: Precision, p_reco: Precision, w_max: float) -> tuple[Precision, Precision]:
@@ -154,27 +217,58 @@ LUT_INT, LUT_FRAC = 12, 6
 LV_W_FRAC = 10  # fractional bits of the post-training-quantized log-variance head's weights and biases
 
 
-def register_lut_function():
+def _lut_fns():
+    """The lookup tables' functions, each rounded to the table's LSB 2**-LUT_FRAC inside the function: on a table's
+    input grid no value below its output saturation lies near a rounding tie (tested), so float32 (hls4ml's ROM,
+    the Keras model) and float64 (the reference clone) give the same entries."""
+    from keras import ops
+
+    q = 2.0**LUT_FRAC
+    return {"kl_lv_term": lambda x: ops.round((ops.exp(x) - x - 1.0) * q) / q,  # g(lv) = exp(lv) - lv - 1
+            "poisson_rate": lambda x: ops.round(ops.exp(x) * q) / q,  # exp(eta)
+            "bernoulli_softplus": lambda x: ops.round(ops.softplus(x) * q) / q}  # log(1 + exp(l))
+
+
+def register_lut_function(name: str = "kl_lv_term"):
+    """The Keras-serializable table function ``name`` (registered once; a saved model with tables needs it)."""
     import keras
 
-    @keras.saving.register_keras_serializable(package="lhcad", name="kl_lv_term")
-    def kl_lv_term(x):
-        """g(lv) = exp(lv) - lv - 1, rounded to the table's LSB inside the function: on the table's input grid no
-        value below the table's saturation lies near a rounding tie (tested), so float32 (hls4ml's table, Keras) and
-        float64 (the reference clone) give the same entries."""
-        from keras import ops
+    full = f"lhcad>{name}"
+    fn = keras.saving.get_registered_object(full)
+    if fn is None:
+        body = _lut_fns()[name]
 
-        return ops.round((ops.exp(x) - x - 1.0) * 2.0**LUT_FRAC) * 2.0**-LUT_FRAC
+        def fn(x):
+            return body(x)
 
-    return kl_lv_term
+        fn.__name__ = name
+        fn = keras.saving.register_keras_serializable(package="lhcad", name=name)(fn)
+    return fn
+
+
+def lut_layer(x, fn_name: str, p_in: Precision, out_int: int, name: str):
+    """hgq2's ``QUnaryFunctionLUT`` of ``fn_name`` on ``x`` (already quantized to ``p_in``: its input quantizer is the
+    same, so hls4ml reads the table's range from it), output ap_ufixed<out_int + LUT_FRAC, out_int> (saturating)."""
+    from hgq.config import QuantizerConfig
+    from hgq.layers import QUnaryFunctionLUT
+
+    from quantize.hgq_native import restore_native_flags
+
+    iq = QuantizerConfig("kif", "datalane", k0=int(p_in.signed), i0=p_in.integer - int(p_in.signed),
+                         f0=p_in.frac, round_mode="RND_CONV", overflow_mode="SAT", trainable=False)
+    oq = QuantizerConfig("kif", "table", k0=0, i0=out_int, f0=LUT_FRAC, round_mode="RND", overflow_mode="SAT",
+                         trainable=False)
+    lut = QUnaryFunctionLUT(register_lut_function(fn_name), iq_conf=iq, oq_conf=oq, allow_heterogeneous_input=False,
+                            allow_heterogeneous_table=False, enable_iq=True, enable_oq=True, enable_ebops=False,
+                            name=name)
+    # hgq2's QKeras-compat patch drops the table's input quantizer (hls4ml needs it): restore it
+    return restore_native_flags(lut, iq_conf=iq, enable_ebops=False)(x)
 
 
 def logvar_layers(h, logvar_dense, n_latent: int):
     """The on-chip log-variance head from the last hidden layer ``h``: ``logvar_dense``'s trained float weights in a
     ``QDense`` (post-training quantized at LV_W_FRAC fractional bits, integer bits from the weights' range), then
     ``logvar_q`` (ap_fixed<11,6>) and the table of g(lv); returns g(lv)."""
-    from hgq.config import QuantizerConfig
-    from hgq.layers import QUnaryFunctionLUT
     from qkeras.qlayers import QActivation, QDense
 
     from quantize.qkeras import qkeras_quantized_bits, quantizer_config
@@ -187,19 +281,9 @@ def logvar_layers(h, logvar_dense, n_latent: int):
     dense = QDense(n_latent, **q, name="logvar_dense")
     lv = dense(h)
     dense.set_weights([w.astype(np.float32), b.astype(np.float32)])
-    lv = QActivation(quantizer_config(Precision.from_qkeras(LV_BITS, LV_INT)), name="logvar_q")(lv)
-    iq = QuantizerConfig("kif", "datalane", k0=1, i0=LV_INT, f0=LV_BITS - 1 - LV_INT, round_mode="RND_CONV",
-                         overflow_mode="SAT", trainable=False)
-    oq = QuantizerConfig("kif", "table", k0=0, i0=LUT_INT, f0=LUT_FRAC, round_mode="RND", overflow_mode="SAT",
-                         trainable=False)
-    lut = QUnaryFunctionLUT(register_lut_function(), iq_conf=iq, oq_conf=oq, allow_heterogeneous_input=False,
-                            allow_heterogeneous_table=False, enable_iq=True, enable_oq=True, enable_ebops=False,
-                            name="kl_lut")
-    # hgq2's QKeras-compat patch drops the table's input quantizer (it equals logvar_q: hls4ml reads the table's
-    # range from it); restore it
-    from quantize.hgq_native import restore_native_flags
-
-    return restore_native_flags(lut, iq_conf=iq, enable_ebops=False)(lv)
+    p_lv = Precision.from_qkeras(LV_BITS, LV_INT)
+    lv = QActivation(quantizer_config(p_lv), name="logvar_q")(lv)
+    return lut_layer(lv, "kl_lv_term", p_lv, LUT_INT, "kl_lut")
 
 
 def _frozen_sum(x, weight: float, name: str):
@@ -212,6 +296,62 @@ def _frozen_sum(x, weight: float, name: str):
     y = summ(x)
     summ.kernel.assign(np.full((int(x.shape[-1]), 1), weight, dtype="float32"))
     return y
+
+
+# the mixed likelihood's discrete parts on chip: the Poisson log-rate eta requantized to ap_fixed<10,4> ([-8, 8) at
+# 1/64: 1024 entries, exp(eta) <= 2981, rates up to e^8 far above any count here), the Bernoulli logit to
+# ap_fixed<10,5> ([-16, 16) at 1/32); the targets rounded to integers in ap_ufixed<6,6>; the target maps' kernels and
+# biases at TARGET_FRAC fractional bits (a port value of |x| < 32 maps to within 2**-9 of its integer)
+ETA_BITS, ETA_INT = 10, 3
+LOGIT_BITS, LOGIT_INT = 10, 4
+TARGET_FRAC = 14
+
+
+def _select(x, idx, name: str, scale=None, shift=None):
+    """Columns ``idx`` of ``x`` (times ``scale`` plus ``shift`` when given) as a frozen QDense."""
+    from qkeras.qlayers import QDense
+
+    from quantize.qkeras import qkeras_quantized_bits
+
+    n = int(x.shape[-1])
+    kern = np.zeros((n, len(idx)), np.float32)
+    for c, j in enumerate(idx):
+        kern[j, c] = 1.0 if scale is None else scale[j]
+    vals = [kern] + ([] if shift is None else [np.asarray([shift[j] for j in idx], np.float32)])
+    i = max(0, math.ceil(math.log2(max(float(np.max(np.abs(np.concatenate([v.ravel() for v in vals])))), 1.0) * 1.001)))
+    qk = qkeras_quantized_bits(2 + i + TARGET_FRAC, i + 1)
+    dense = QDense(len(idx), use_bias=shift is not None, kernel_quantizer=qk, bias_quantizer=qk, trainable=False,
+                   name=name)
+    y = dense(x)
+    dense.set_weights(vals)
+    return y
+
+
+def mixed_nll_layers(xq, x_hat, gauss, head):
+    """The mixed likelihood's NLL on chip: ``gauss`` (the weighted squared error with zero weights on the discrete
+    features) + Poisson sum(exp(eta) - k eta) + Bernoulli sum(softplus(l) - y l), eta / l the decoder's outputs of
+    those features and k / y their targets recovered from the input port and rounded to integers."""
+    from qkeras.qlayers import QActivation, QAdd, QMultiply, QSubtract
+
+    from quantize.qkeras import quantizer_config
+
+    kinds = np.asarray(head.kinds)
+    p_t = Precision.from_qkeras(6, 6, keep_negative=False)
+    out = gauss
+    for kind, tag, (bits, integer), fn, out_int in (
+            (POISSON, "pois", (ETA_BITS, ETA_INT), "poisson_rate", LUT_INT),
+            (BERNOULLI, "bern", (LOGIT_BITS, LOGIT_INT), "bernoulli_softplus", 5)):
+        idx = [int(j) for j in np.flatnonzero(kinds == kind)]
+        if not idx:
+            continue
+        t = _select(xq, idx, f"{tag}_target", head.scale, head.shift)
+        t = QActivation(quantizer_config(p_t), name=f"{tag}_target_q")(t)
+        p_p = Precision.from_qkeras(bits, integer)
+        par = QActivation(quantizer_config(p_p), name=f"{tag}_param_q")(_select(x_hat, idx, f"{tag}_param"))
+        table = _frozen_sum(lut_layer(par, fn, p_p, out_int, f"{tag}_lut"), 1.0, f"{tag}_table_sum")
+        linear = _frozen_sum(QMultiply(name=f"{tag}_target_x_param")([t, par]), 1.0, f"{tag}_linear_sum")
+        out = QAdd(name=f"{tag}_add")([out, QSubtract(name=f"{tag}_nll")([table, linear])])
+    return out
 
 
 def kl_score_layers(mu, g_lv):
@@ -257,5 +397,9 @@ def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) ->
 
         reco = np.sum(object_mask(x) * (xin - r) ** 2, axis=1)
         return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
-    reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
+    head = vae.get_layer("reco_scale") if "reco_scale" in names else None
+    if head is not None and head.kinds is not None:
+        reco = mixed_reco_np(head, xin, r)
+    else:
+        reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}
