@@ -110,26 +110,39 @@ def kl_deploys(kl_vae):
     return {s: deployable_model(kl_vae, s) for s in ("kl", "total", "reco")}
 
 
-def test_kl_table_is_the_same_in_float32_and_float64():
-    """Every entry of g(lv) = exp(lv) - lv - 1 on the table's input grid (2048 values) is the same whether computed
-    in float32 (hls4ml's ROM, the Keras model) or float64 (the reference clone) once the table's output saturation
-    applies, and within half an LSB of g below it."""
+@pytest.mark.parametrize("fn, bits, integer, out_int, exact", [
+    ("kl_lv_term", "LV_BITS", "LV_INT", "LUT_INT", lambda g: np.exp(g) - g - 1),
+    ("poisson_rate", "ETA_BITS", "ETA_INT", "LUT_INT", np.exp),
+    ("bernoulli_softplus", "LOGIT_BITS", "LOGIT_INT", 5, lambda g: np.logaddexp(0, g)),
+])
+def test_tables_are_the_same_in_float32_and_float64(fn, bits, integer, out_int, exact):
+    """Every entry of each lookup table on its input grid is the same whether computed in float32 (hls4ml's ROM, the
+    Keras model) or float64 (the reference clone) once the table's output saturation applies, and within half an
+    LSB of the exact function below it."""
     import keras
 
-    from models.vae21_scores import LUT_FRAC, LUT_INT, LV_BITS, LV_INT, register_lut_function
+    import models.vae21_scores as vs
 
-    f = register_lut_function()
-    grid = np.arange(-2**(LV_BITS - 1), 2**(LV_BITS - 1)) * 2.0**(LV_INT + 1 - LV_BITS)
-    top = 2.0**LUT_INT - 2.0**-LUT_FRAC
+    f = vs.register_lut_function(fn)
+    bits, integer = getattr(vs, bits), getattr(vs, integer)
+    out_int = getattr(vs, out_int) if isinstance(out_int, str) else out_int
+    grid = np.arange(-2**(bits - 1), 2**(bits - 1)) * 2.0**(integer + 1 - bits)
+    top = 2.0**out_int - 2.0**-vs.LUT_FRAC
     t32, t64 = (np.minimum(np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid, dtype=dt))),
                                       np.float64), top) for dt in ("float32", "float64"))
-    assert grid.size == 2048 and grid.min() == -32.0 and grid.max() == 32.0 - 2.0**-5
     np.testing.assert_array_equal(t32, t64)
-    exact = np.exp(grid) - grid - 1
-    below = exact < top
-    assert below.sum() == 1291 and np.all(t64[~below] == top)  # [-32, 8.34): 40.34 x 32 entries
-    assert np.max(np.abs(t64[below] - exact[below])) <= 2.0**-(LUT_FRAC + 1) * (1 + 1e-9)
-    assert np.all(t64 >= 0) and t64[np.argmin(np.abs(grid))] == 0
+    e = exact(grid)
+    below = e < top
+    assert below.sum() > 0.5 * grid.size and np.all(t64[~below] == top)
+    assert np.max(np.abs(t64[below] - e[below])) <= 2.0**-(vs.LUT_FRAC + 1) * (1 + 1e-9)
+    assert np.all(t64 >= 0)
+
+
+def test_kl_table_grid():
+    from models.vae21_scores import LV_BITS, LV_INT
+
+    grid = np.arange(-2**(LV_BITS - 1), 2**(LV_BITS - 1)) * 2.0**(LV_INT + 1 - LV_BITS)
+    assert grid.size == 2048 and grid.min() == -32.0 and grid.max() == 32.0 - 2.0**-5
 
 
 def test_kl_and_total_graphs_fast_emulator_equal_keras_float64(kl_deploys, rng, adversarial_inputs, monkeypatch):
@@ -257,3 +270,111 @@ def test_kl_and_total_graphs_csim_equal_keras_float64(kl_deploys, rng, adversari
     a = exact_agreement(CSimEmulator(project_dir).predict(x)[:, 0], _keras64(kl_deploys["total"], x),
                         float32_tolerance=False)
     assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
+
+
+# ---- vae21mixed: Bernoulli / Poisson / Gaussian per feature (issue 15, section 2) ------------------------------
+def _mixed_events(rng, n, mean, std, kinds):
+    from data.features import HLT21_FEATURES
+
+    raw = rng.normal(0, 1, (n, 21))
+    raw[:, kinds == 1] = rng.poisson(3, (n, int((kinds == 1).sum())))
+    raw[:, kinds == 2] = rng.integers(0, 2, (n, 2))
+    q = HLT21_FEATURES.index("lep_charge")
+    raw[:, q] = 2 * raw[:, q] - 1  # the charge is +-1
+    return ((raw - mean) / std).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    from dataclasses import replace
+
+    from data.features import HLT21_FEATURES
+    from models.vae21 import VAE21_MIXED, build_vae, deployable_model
+    from models.vae21_scores import mixed_targets
+
+    rng = np.random.default_rng(5)
+    cfg = replace(VAE21_MIXED, hidden=(8, 6), latent=3)
+    mean, std = rng.normal(1, 0.5, 21).astype(np.float32), rng.uniform(0.5, 2, 21).astype(np.float32)
+    t = mixed_targets(HLT21_FEATURES, mean, std)
+    vae = build_vae(cfg, True, t)
+    vae.get_layer("reco_scale").log_sigma.assign(np.log(rng.uniform(0.4, 2.0, 21)).astype(np.float32))
+    x = _mixed_events(rng, 20000, mean, std, np.asarray(t["kinds"]))
+    x[:2000] *= 8  # far out: saturating port, rates and logits
+    return {"vae": vae, "x": x, "targets": t, "deploy": {s: deployable_model(vae, s) for s in ("reco", "total")}}
+
+
+def test_mixed_targets_map_the_port_back_to_counts_and_booleans(monkeypatch):
+    import models.vae21_scores as vs
+    from data.features import HLT21_FEATURES
+
+    mean, std = np.arange(21, dtype=np.float32) / 7, np.linspace(0.5, 2.5, 21).astype(np.float32)
+    t = vs.mixed_targets(HLT21_FEATURES, mean, std)
+    k = dict(zip(HLT21_FEATURES, t["kinds"]))
+    assert sorted(n for n in HLT21_FEATURES if k[n] == 2) == ["lep_charge", "lep_is_ele"]
+    assert sorted(n for n in HLT21_FEATURES if k[n] == 1) == ["n_bjets", "n_ele", "n_jets", "n_mu"]
+    j, q = HLT21_FEATURES.index("n_jets"), HLT21_FEATURES.index("lep_charge")
+    assert (5 - mean[j]) / std[j] * t["scale"][j] + t["shift"][j] == pytest.approx(5, abs=1e-5)
+    for charge, target in ((-1, 0), (1, 1)):  # the Bernoulli target of the charge is (q + 1) / 2
+        assert (charge - mean[q]) / std[q] * t["scale"][q] + t["shift"][q] == pytest.approx(target, abs=1e-5)
+    monkeypatch.setattr(vs, "POISSON_FEATURES", ("lep_pt",))
+    with pytest.raises(ValueError, match="'lep_pt': a discrete target must not be log1p-compressed"):
+        vs.mixed_targets(("lep_pt",), np.zeros(1), np.ones(1))
+
+
+def test_mixed_training_loss_is_the_score_nll(mixed):
+    """The training loss equals the on-chip score's formula (Gaussian w (x - x_hat)^2 + log sigma, Poisson
+    exp(eta) - k eta, Bernoulli softplus(l) - y l) at integer targets: a wrong term or sign fails here."""
+    from models.vae21_scores import GAUSS, mixed_nll, mixed_reco_np
+
+    head = mixed["vae"].get_layer("reco_scale")
+    rng = np.random.default_rng(8)
+    x = mixed["x"][2000:4000]
+    p = rng.normal(0, 1.5, x.shape).astype(np.float32)
+    loss = np.asarray(mixed_nll(head)(x, p), np.float64)
+    ls = np.asarray(head.clipped(), np.float64)
+    consts = ls[np.asarray(head.kinds) == GAUSS].sum()
+    np.testing.assert_allclose(loss - consts, mixed_reco_np(head, x.astype(np.float64), p.astype(np.float64)),
+                               rtol=1e-4, atol=1e-3)
+    # by hand, one Poisson and one Bernoulli term of one event
+    k = np.asarray(head.kinds)
+    t = np.round(x[0] * np.asarray(head.scale) + np.asarray(head.shift))
+    jp, jb = int(np.flatnonzero(k == 1)[0]), int(np.flatnonzero(k == 2)[0])
+    assert t[jp] >= 0 and t[jb] in (0, 1)
+    p = p.astype(np.float64)
+    single = mixed_reco_np(head, x[:1].astype(np.float64), p[:1])[0]
+    p2 = p[:1].copy()
+    p2[0, jp] += 0.5
+    p2[0, jb] -= 0.25
+    delta = mixed_reco_np(head, x[:1].astype(np.float64), p2)[0] - single
+    expect = (np.exp(p2[0, jp]) - t[jp] * p2[0, jp]) - (np.exp(p[0, jp]) - t[jp] * p[0, jp]) + \
+        (np.logaddexp(0, p2[0, jb]) - t[jb] * p2[0, jb]) - (np.logaddexp(0, p[0, jb]) - t[jb] * p[0, jb])
+    assert delta == pytest.approx(expect, rel=1e-9)
+
+
+def test_mixed_graph_fast_emulator_equals_keras_float64(mixed, monkeypatch):
+    from emulation.fast import FastEmulator
+    from models.vae21_scores import float_scores
+
+    x = mixed["x"]
+    for name, d in mixed["deploy"].items():
+        ref = _keras64(d, x)
+        a = exact_agreement(FastEmulator(d).predict(x)[:, 0], ref, float32_tolerance=False)
+        assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0, name
+        f = float_scores(mixed["vae"], x[2000:])[name]  # the float formula, without the tables' rounding
+        assert np.corrcoef(f, ref[2000:])[0, 1] > 0.9999, name
+    monkeypatch.setenv("LHC_TRIGGER_FAST_BACKEND", "numpy")
+    d = mixed["deploy"]["total"]
+    assert exact_agreement(FastEmulator(d).predict(x)[:, 0], _keras64(d, x), float32_tolerance=False).n_mismatched == 0
+
+
+@pytest.mark.slow
+def test_mixed_graph_csim_equals_keras_float64(mixed, tmp_path):
+    from emulation.csim import CSimEmulator
+    from hls.config import HLSConfig
+    from hls.project import build_project
+
+    d = mixed["deploy"]["total"]
+    project_dir, _, _ = build_project(d, HLSConfig(), tmp_path / "mixed", {"model": "small-vae21mixed"})
+    a = exact_agreement(CSimEmulator(project_dir).predict(mixed["x"])[:, 0], _keras64(d, mixed["x"]),
+                        float32_tolerance=False)
+    assert a.n_events == len(mixed["x"]) and a.n_mismatched == 0 and a.n_differ_any == 0
