@@ -74,6 +74,10 @@ class VAE21Config(ModelConfig):
         for k, off in (("decoder_on_chip", False), ("free_bits", 0.0), ("likelihood", "gauss")):
             if getattr(self, k) == off:
                 d.pop(k)
+        if self.likelihood == "mixed":  # the log-rate / logit ranges the loss clips to are part of the model
+            from models.vae21_scores import param_ranges
+
+            d["mixed_param_ranges"] = [list(r) for r in param_ranges()]
         return d
 
 

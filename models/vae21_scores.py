@@ -123,18 +123,21 @@ def gaussian_nll(head):
 
 def mixed_nll(head):
     """Per-event NLL of the mixed likelihood (``head.kinds``): Gaussian with the learned widths, Poisson
-    exp(eta) - k eta (log k! dropped: constant in the model), Bernoulli softplus(l) - y l."""
+    exp(eta) - k eta (log k! dropped: constant in the model), Bernoulli softplus(l) - y l; eta and l clipped to
+    :func:`param_ranges`."""
     from keras import ops
 
     k = np.asarray(head.kinds)
     a, b = (np.asarray(v, np.float32) for v in (head.scale, head.shift))
+    (e_lo, e_hi), (l_lo, l_hi) = param_ranges()
 
     def loss(y_true, y_pred):
         ls = head.clipped()
         g = 0.5 * ops.square(y_true - y_pred) * ops.exp(-2.0 * ls) + ls
         t = y_true * a + b
-        po = ops.exp(ops.minimum(y_pred, 10.0)) - t * y_pred
-        be = ops.softplus(y_pred) - t * y_pred
+        eta, logit = ops.clip(y_pred, e_lo, e_hi), ops.clip(y_pred, l_lo, l_hi)
+        po = ops.exp(eta) - t * eta
+        be = ops.softplus(logit) - t * logit
         return ops.sum(ops.where(k == GAUSS, g, ops.where(k == POISSON, po, be)), axis=-1)
 
     return loss
@@ -146,10 +149,21 @@ def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
     k = np.asarray(head.kinds)
     t = np.round(xin * np.asarray(head.scale) + np.asarray(head.shift))
     w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
+    (e_lo, e_hi), (l_lo, l_hi) = param_ranges()
+    eta, logit = np.clip(r, e_lo, e_hi), np.clip(r, l_lo, l_hi)
     g = (w * (xin - r) ** 2)[:, k == GAUSS].sum(axis=1)
-    po = (np.exp(r) - t * r)[:, k == POISSON].sum(axis=1)
-    be = (np.logaddexp(0.0, r) - t * r)[:, k == BERNOULLI].sum(axis=1)
+    po = (np.exp(eta) - t * eta)[:, k == POISSON].sum(axis=1)
+    be = (np.logaddexp(0.0, logit) - t * logit)[:, k == BERNOULLI].sum(axis=1)
     return g + po + be
+
+
+def param_ranges() -> tuple[tuple[float, float], tuple[float, float]]:
+    """The ranges of the Poisson log-rate and the Bernoulli logit: the on-chip quantizers' (ap_fixed<10,4>,
+    ap_fixed<10,5>), applied as a clip in the training loss and the float scores too, so that the float models, the
+    QAT model and the firmware define the same NLL. A count the model deems impossible costs at most 8 nats per
+    unit (rate e^-8), a boolean at most 16."""
+    pe, pl = Precision.from_qkeras(ETA_BITS, ETA_INT), Precision.from_qkeras(LOGIT_BITS, LOGIT_INT)
+    return (pe.min, pe.max), (pl.min, pl.max)
 
 
 def reco_weights(vae) -> np.ndarray:
