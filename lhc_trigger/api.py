@@ -55,9 +55,9 @@ class ProjectEmulator:
                 import keras
 
                 from emulation.fast import FastEmulator
-                from models.vae21_scores import register_lut_function
+                from models.vae21_scores import register_lut_functions
 
-                register_lut_function()  # a deployed vae21 kl / total score holds its lookup table's function
+                register_lut_functions()  # a deployed vae21 score holds its lookup tables' functions
                 model = keras.saving.load_model(self.project_dir / "model" / "deployable.keras", compile=False)
                 self._impl = FastEmulator(model)
         return self._impl

@@ -190,14 +190,15 @@ BUILD_DEFAULT_KEYS = ("n_train", "n_val", "n_signal", "part", "clock_period_ns")
 
 FAMILIES: tuple[Family, ...] = (
     Family("vae21", "quantization-aware VAE on the 21 HLT features", VAE21_STEPS, (
-        Architecture("vae21", "quantization-aware VAE (per-feature Gaussian likelihood) on the 21 HLT features; "
-                     "firmware = the on-chip score chosen by --score or on a validation split (sum(mu^2), the "
-                     "decoder's weighted squared error, the KL term with its log-variance table, or their sum)",
+        Architecture("vae21", "quantization-aware VAE on the 21 HLT features with the published model's likelihood, "
+                     "a pdf suited to each feature (Bernoulli for the booleans, Poisson for the small counts, "
+                     "Gaussian for the rest); firmware = the on-chip score chosen by --score or on a validation "
+                     "split (sum(mu^2), the NLL with its Poisson / Bernoulli tables, the KL term with its "
+                     "log-variance table, or their sum)",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
                      scores=("mu2", "reco", "kl", "total")),
-        Architecture("vae21mixed", "vae21 with a pdf suited to each feature: Bernoulli for the booleans, Poisson for "
-                     "the small counts, Gaussian for the rest (issue 15); firmware = the on-chip score chosen by "
-                     "--score or on a validation split (the NLL with its Poisson / Bernoulli tables, KL, sum)",
+        Architecture("vae21gauss", "vae21 with a Gaussian likelihood (learned width) on every feature, the default "
+                     "before issue 15's per-feature pdfs; same score candidates",
                      prepare="models.vae21:prepare_for_build", dense_shapes="models.vae21:dense_shapes_for_build",
                      scores=("mu2", "reco", "kl", "total")),),
         data="hlt21", n_features=21),

@@ -1,19 +1,23 @@
 """``vae21``: quantization-aware VAE on the 21 HLT features (Cerri et al., JHEP 05 (2019) 036 shape).
 
 Architecture: 21 -> 32 -> 16 -> latent 4 (mu, log sigma^2) -> 16 -> 32 -> 21, ReLU, trained on the SM
-cocktail (events are sampled by cross-section, so unweighted) with the Gaussian ELBO
-``0.5 * sum (x - x_hat)^2 + beta * KL``.
+cocktail (events are sampled by cross-section, so unweighted) with the ELBO: the reconstruction term is the
+negative log-likelihood of a pdf suited to each feature (the published model's choice, issue 15): Bernoulli for the
+booleans, Poisson for the small counts, Gaussian with a learned width for the rest (``likelihood="mixed"``, the
+build's default; ``vae21gauss``: Gaussian everywhere), plus beta x KL.
 
-Quantization (QKeras API via :mod:`quantize.qkeras`, i.e. QKeras bit counting): a quantizer right after
-the input (the firmware's input port), quantized kernels/biases, quantized ReLUs and a quantizer on mu.
-The decoder and the log-variance head are float: they are not deployed.
+Quantization (QKeras API via :mod:`quantize.qkeras`, i.e. QKeras bit counting): a quantizer right after the input
+(the firmware's input port), quantized kernels/biases, quantized ReLUs, a quantizer on mu and on the decoder's
+output (the decoder runs on chip from mu). The log-variance head is trained in float and quantized after training
+when a KL candidate is deployed.
 
-Deployable part: input quantizer -> encoder -> mu -> score = sum(mu^2), all on chip from standard layers
-(``QMultiply(mu, mu)`` then a frozen unit-kernel ``QDense``), as in the CMS L1 anomaly trigger.
+On-chip scores (:mod:`models.vae21_scores`, ``--score``, else chosen on a validation split): sum(mu^2); the NLL
+(weighted squared error of the Gaussian features, Poisson and Bernoulli terms with exp / softplus lookup tables);
+the KL term (a lookup table of exp(lv) - lv - 1); their sum, the training loss with mu in place of the sample.
 
-Inputs are standardised (x - mean) / std with constants fitted on the training set; they are stored
-with the model and in the project's ``metadata.json``: the feature computation upstream of the firmware
-applies them (they are not folded into the first layer, see the README).
+Inputs are log1p-compressed (heavy-tailed features) and standardised (x - mean) / std with constants fitted on the
+training set; they are stored with the model and in the project's ``metadata.json``: the feature computation
+upstream of the firmware applies them (they are not folded into the first layer, see the README).
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ class VAE21Config(ModelConfig):
     decoder_on_chip: bool = False
     # free-bits floor of the KL term per latent dimension (nats; 0 = the plain KL): against a collapsed latent
     free_bits: float = 0.0
-    # "gauss": every feature Gaussian (learned widths); "mixed": Bernoulli for the booleans, Poisson for the small
-    # counts, Gaussian for the rest (models.vae21_scores.mixed_targets; ``--model vae21mixed``)
+    # "gauss": every feature Gaussian (learned widths; ``--model vae21gauss``); "mixed": Bernoulli for the booleans,
+    # Poisson for the small counts, Gaussian for the rest (models.vae21_scores.mixed_targets; vae21's build)
     likelihood: str = "gauss"
 
     def to_dict(self) -> dict:
@@ -81,10 +85,12 @@ class VAE21Config(ModelConfig):
         return d
 
 
-# the vae21 build: per-feature Gaussian likelihood with learned widths, log1p-compressed heavy-tailed features
-VAE21_BUILD = VAE21Config(quant=VAE21_PROB_QUANT, learned_scale=True, log1p=HLT21_LOG1P)
-# ``--model vae21mixed``: the same with a pdf suited to each feature (Bernoulli, Poisson, Gaussian)
-VAE21_MIXED = replace(VAE21_BUILD, likelihood="mixed")
+# ``--model vae21gauss``: per-feature Gaussian likelihood with learned widths on every feature, log1p-compressed
+# heavy-tailed features (vae21's default until issue 15's mixed likelihood)
+VAE21_GAUSS = VAE21Config(quant=VAE21_PROB_QUANT, learned_scale=True, log1p=HLT21_LOG1P)
+# the vae21 build: the published model's likelihood, a pdf suited to each feature (Bernoulli for the booleans,
+# Poisson for the small counts, the Gaussian above for the rest)
+VAE21_BUILD = replace(VAE21_GAUSS, likelihood="mixed")
 
 
 def _sampling_layer_cls():
@@ -328,11 +334,11 @@ def float_view(qvae, cfg: VAE21Config):
 # Build hooks (called by the flow through the family registry, models.registry)
 def config_from_build(cfg) -> VAE21Config:
     """The model configuration a build asks for (``--precision``, ``--input-precision``, ``--epochs``): the
-    per-feature likelihood VAE on log1p-compressed features (:data:`VAE21_BUILD`; ``--model vae21mixed``:
-    :data:`VAE21_MIXED`)."""
+    per-feature likelihood VAE on log1p-compressed features (:data:`VAE21_BUILD`; ``--model vae21gauss``:
+    :data:`VAE21_GAUSS`)."""
     from models import build_util
 
-    return build_util.config_from_build(cfg, VAE21_MIXED if cfg.model == "vae21mixed" else VAE21_BUILD)
+    return build_util.config_from_build(cfg, VAE21_GAUSS if cfg.model == "vae21gauss" else VAE21_BUILD)
 
 
 def _scaled_inputs(mc: VAE21Config, train_ds):

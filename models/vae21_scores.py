@@ -49,7 +49,7 @@ class VAEScore(enum.StrEnum):
             raise ValueError(f"--score {s!r}: vae21 computes {', '.join(repr(m.value) for m in cls)}") from None
 
 
-# vae21mixed: a pdf suited to each feature (issue 15, section 2). Kinds: 0 Gaussian (learned width), 1 Poisson
+# vae21's mixed likelihood: a pdf suited to each feature (issue 15, section 2). Kinds: 0 Gaussian (learned width), 1 Poisson
 # (the decoder's output is the log-rate), 2 Bernoulli (the output is the logit). The discrete targets are recovered
 # from the standardised port value: raw = x * std + mean (these features are not log1p-compressed); lep_charge's
 # Bernoulli target is (q + 1) / 2.
@@ -258,6 +258,12 @@ def register_lut_function(name: str = "kl_lv_term"):
         fn.__name__ = name
         fn = keras.saving.register_keras_serializable(package="lhcad", name=name)(fn)
     return fn
+
+
+def register_lut_functions() -> None:
+    """Every table function (before loading a saved deployable model that may hold tables)."""
+    for name in _lut_fns():
+        register_lut_function(name)
 
 
 def lut_layer(x, fn_name: str, p_in: Precision, out_int: int, name: str):

@@ -272,7 +272,7 @@ def test_kl_and_total_graphs_csim_equal_keras_float64(kl_deploys, rng, adversari
     assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
 
 
-# ---- vae21mixed: Bernoulli / Poisson / Gaussian per feature (issue 15, section 2) ------------------------------
+# ---- vae21's mixed likelihood: Bernoulli / Poisson / Gaussian per feature (issue 15, section 2) ------------------------------
 def _mixed_events(rng, n, mean, std, kinds):
     from data.features import HLT21_FEATURES
 
@@ -289,11 +289,11 @@ def mixed():
     from dataclasses import replace
 
     from data.features import HLT21_FEATURES
-    from models.vae21 import VAE21_MIXED, build_vae, deployable_model
+    from models.vae21 import VAE21_BUILD, build_vae, deployable_model
     from models.vae21_scores import mixed_targets
 
     rng = np.random.default_rng(5)
-    cfg = replace(VAE21_MIXED, hidden=(8, 6), latent=3)
+    cfg = replace(VAE21_BUILD, hidden=(8, 6), latent=3)
     mean, std = rng.normal(1, 0.5, 21).astype(np.float32), rng.uniform(0.5, 2, 21).astype(np.float32)
     t = mixed_targets(HLT21_FEATURES, mean, std)
     vae = build_vae(cfg, True, t)
@@ -374,7 +374,7 @@ def test_mixed_graph_csim_equals_keras_float64(mixed, tmp_path):
     from hls.project import build_project
 
     d = mixed["deploy"]["total"]
-    project_dir, _, _ = build_project(d, HLSConfig(), tmp_path / "mixed", {"model": "small-vae21mixed"})
+    project_dir, _, _ = build_project(d, HLSConfig(), tmp_path / "mixed", {"model": "small-vae21-mixed"})
     a = exact_agreement(CSimEmulator(project_dir).predict(mixed["x"])[:, 0], _keras64(d, mixed["x"]),
                         float32_tolerance=False)
     assert a.n_events == len(mixed["x"]) and a.n_mismatched == 0 and a.n_differ_any == 0
