@@ -143,18 +143,27 @@ def mixed_nll(head):
     return loss
 
 
-def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """The mixed NLL score in float64 (what the on-chip graph computes, without its tables' rounding): Gaussian
-    w_j (x_j - x_hat_j)^2 + Poisson exp(eta) - k eta + Bernoulli softplus(l) - y l, targets rounded to integers."""
+def feature_terms(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per event and feature, the reconstruction NLL term in float64 (what the on-chip graph computes, without its
+    tables' rounding): Gaussian w_j (x_j - x_hat_j)^2; with the mixed likelihood (``head.kinds``) Poisson
+    exp(eta) - k eta and Bernoulli softplus(l) - y l, targets rounded to integers. ``head``: the VAE's ``reco_scale``
+    (None: unit widths, w = 1/2). Their sum over features is the ``reco`` score."""
+    if head is None:
+        return 0.5 * (xin - r) ** 2
+    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
+    if head.kinds is None:
+        return w * (xin - r) ** 2
     k = np.asarray(head.kinds)
     t = np.round(xin * np.asarray(head.scale) + np.asarray(head.shift))
-    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
     (e_lo, e_hi), (l_lo, l_hi) = param_ranges()
     eta, logit = np.clip(r, e_lo, e_hi), np.clip(r, l_lo, l_hi)
-    g = (w * (xin - r) ** 2)[:, k == GAUSS].sum(axis=1)
-    po = (np.exp(eta) - t * eta)[:, k == POISSON].sum(axis=1)
-    be = (np.logaddexp(0.0, logit) - t * logit)[:, k == BERNOULLI].sum(axis=1)
-    return g + po + be
+    return np.where(k == GAUSS, w * (xin - r) ** 2,
+                    np.where(k == POISSON, np.exp(eta) - t * eta, np.logaddexp(0.0, logit) - t * logit))
+
+
+def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The mixed NLL score in float64: the sum of :func:`feature_terms`."""
+    return feature_terms(head, xin, r).sum(axis=1)
 
 
 def param_ranges() -> tuple[tuple[float, float], tuple[float, float]]:
@@ -417,9 +426,5 @@ def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) ->
 
         reco = np.sum(object_mask(x) * (xin - r) ** 2, axis=1)
         return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
-    head = vae.get_layer("reco_scale") if "reco_scale" in names else None
-    if head is not None and head.kinds is not None:
-        reco = mixed_reco_np(head, xin, r)
-    else:
-        reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
+    reco = feature_terms(vae.get_layer("reco_scale") if "reco_scale" in names else None, xin, r).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}
