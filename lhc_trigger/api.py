@@ -52,13 +52,13 @@ class ProjectEmulator:
 
                 self._impl = CSimEmulator(self.project_dir)
             else:
-                import keras
-
                 from emulation.fast import FastEmulator
                 from models.vae21_scores import register_lut_functions
+                from quantize.hgq_native import load_deployable
 
                 register_lut_functions()  # a deployed vae21 score holds its lookup tables' functions
-                model = keras.saving.load_model(self.project_dir / "model" / "deployable.keras", compile=False)
+                # hgq2's layers registered, their input quantizers kept (a lookup table's range)
+                model = load_deployable(self.project_dir / "model" / "deployable.keras")
                 self._impl = FastEmulator(model)
         return self._impl
 

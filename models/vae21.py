@@ -338,7 +338,8 @@ def config_from_build(cfg) -> VAE21Config:
     :data:`VAE21_GAUSS`)."""
     from models import build_util
 
-    return build_util.config_from_build(cfg, VAE21_GAUSS if cfg.model == "vae21gauss" else VAE21_BUILD)
+    gauss = getattr(cfg, "model", "vae21") == "vae21gauss"
+    return build_util.config_from_build(cfg, VAE21_GAUSS if gauss else VAE21_BUILD)
 
 
 def _scaled_inputs(mc: VAE21Config, train_ds):
@@ -416,6 +417,12 @@ def deployable_dense_shapes(cfg: VAE21Config, score: str = "mu2") -> dict[str, t
         shapes.update({f"dec_dense{i + 1}": (ddims[i], ddims[i + 1]) for i in range(len(cfg.hidden))})
         shapes["reco"] = (ddims[-1], cfg.n_features)
         shapes["score_sum"] = (cfg.n_features, 1)
+    if score in ("reco", "total") and cfg.likelihood == "mixed":  # the Poisson / Bernoulli terms' selections and sums
+        from models.vae21_scores import BERNOULLI_FEATURES, POISSON_FEATURES
+
+        for tag, names in (("pois", POISSON_FEATURES), ("bern", BERNOULLI_FEATURES)):
+            shapes.update({f"{tag}_target": (cfg.n_features, len(names)), f"{tag}_param": (cfg.n_features, len(names)),
+                           f"{tag}_table_sum": (len(names), 1), f"{tag}_linear_sum": (len(names), 1)})
     if score in ("kl", "total"):
         shapes.update({"logvar_dense": (dims[-1], cfg.latent), "kl_mu_sum": (cfg.latent, 1),
                        "kl_lv_sum": (cfg.latent, 1)})
@@ -427,4 +434,4 @@ def dense_shapes_for_build(cfg) -> dict[str, tuple[int, int]]:
     precision constructible, else ``ValueError``)."""
     mc = config_from_build(cfg)
     mc.quant.to_dict()
-    return deployable_dense_shapes(mc, cfg.score or "reco")
+    return deployable_dense_shapes(mc, cfg.score or "total")

@@ -1,24 +1,28 @@
-"""vae21's candidate on-chip scores and its per-feature Gaussian likelihood.
+"""vae21's candidate on-chip scores and its per-feature likelihoods.
 
-Likelihood.  The decoder outputs, per feature j, the mean x_hat_j of a Gaussian whose width sigma_j is a
-learned per-feature constant (``FeatureLogSigma``, floored at ``min_sigma``); the reconstruction term is the
-negative log-likelihood ``sum_j (x_j - x_hat_j)^2 / (2 sigma_j^2) + log sigma_j``.  Inputs are log1p-compressed
-(:mod:`data.transforms`) and standardised upstream of the port, so counts and heavy-tailed energies are close to
-Gaussian in the bulk; booleans (charge, flavour) get a Gaussian too (a Bernoulli NLL needs a softplus table, not
-deployed: see the README).
+Likelihood.  ``gauss`` (``--model vae21gauss``): the decoder outputs, per feature j, the mean x_hat_j of a Gaussian
+whose width sigma_j is a learned per-feature constant (``FeatureLogSigma``, floored at ``min_sigma``); the
+reconstruction term is the negative log-likelihood ``sum_j (x_j - x_hat_j)^2 / (2 sigma_j^2) + log sigma_j``.
+``mixed`` (vae21's default, the published model's choice): the same Gaussian for the continuous features, a
+Bernoulli (the decoder outputs the logit) for the booleans and a Poisson (the log-rate) for the small counts
+(:func:`mixed_targets`, :func:`mixed_nll`).  Inputs are log1p-compressed (:mod:`data.transforms`) and standardised
+upstream of the port.
 
 Candidates (``--score``):
 
 * ``mu2``  = sum(mu^2) (encoder only), the CMS L1 anomaly-trigger score;
-* ``reco`` = sum_j w_j (x_j - x_hat_j)^2, w_j = 1 / (2 sigma_j^2) quantized: the NLL up to its constant, the
-  decoder run on chip from mu (mu in place of the sample);
+* ``reco`` = the reconstruction NLL with mu in place of the sample (the decoder runs on chip from mu): sum_j w_j
+  (x_j - x_hat_j)^2 over the Gaussian features, w_j = 1 / (2 sigma_j^2) quantized (the NLL up to its constant), and
+  with the mixed likelihood (vae21's default) the Poisson terms exp(eta) - k eta and the Bernoulli terms
+  softplus(l) - y l (:func:`mixed_nll_layers`: the targets recovered from the input port, exp / softplus as tables);
 * ``kl`` = 0.5 sum_k (mu_k^2 + exp(lv_k) - lv_k - 1), the KL term with the log-variance lv: the log-variance head
   (trained in float, quantized after training: ``logvar_q``) feeds a lookup table of g(lv) = exp(lv) - lv - 1
   (hgq2's ``QUnaryFunctionLUT``, converted by hls4ml's bit-exact flow to a ROM);
 * ``total`` = reco + kl: the training loss with mu in place of the sample (vae21's beta is 1).
 
 On chip: ``QSubtract(input port, reconstruction)`` -> ``diff_quant`` -> ``QMultiply`` -> ``sq_quant`` -> a frozen
-``QDense(21 -> 1)`` with kernel w (no bias), all standard layers of hls4ml's bit-exact flow.
+``QDense(21 -> 1)`` with kernel w (no bias), all standard layers of hls4ml's bit-exact flow; the tables are hgq2
+``QUnaryFunctionLUT`` layers (:func:`lut_layer`), which hls4ml converts bit-exactly and the fast emulator indexes.
 """
 
 from __future__ import annotations
@@ -143,18 +147,27 @@ def mixed_nll(head):
     return loss
 
 
-def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """The mixed NLL score in float64 (what the on-chip graph computes, without its tables' rounding): Gaussian
-    w_j (x_j - x_hat_j)^2 + Poisson exp(eta) - k eta + Bernoulli softplus(l) - y l, targets rounded to integers."""
+def feature_terms(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per event and feature, the reconstruction NLL term in float64 (what the on-chip graph computes, without its
+    tables' rounding): Gaussian w_j (x_j - x_hat_j)^2; with the mixed likelihood (``head.kinds``) Poisson
+    exp(eta) - k eta and Bernoulli softplus(l) - y l, targets rounded to integers. ``head``: the VAE's ``reco_scale``
+    (None: unit widths, w = 1/2). Their sum over features is the ``reco`` score."""
+    if head is None:
+        return 0.5 * (xin - r) ** 2
+    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
+    if head.kinds is None:
+        return w * (xin - r) ** 2
     k = np.asarray(head.kinds)
     t = np.round(xin * np.asarray(head.scale) + np.asarray(head.shift))
-    w = 0.5 * np.exp(-2.0 * np.asarray(head.clipped(), np.float64))
     (e_lo, e_hi), (l_lo, l_hi) = param_ranges()
     eta, logit = np.clip(r, e_lo, e_hi), np.clip(r, l_lo, l_hi)
-    g = (w * (xin - r) ** 2)[:, k == GAUSS].sum(axis=1)
-    po = (np.exp(eta) - t * eta)[:, k == POISSON].sum(axis=1)
-    be = (np.logaddexp(0.0, logit) - t * logit)[:, k == BERNOULLI].sum(axis=1)
-    return g + po + be
+    return np.where(k == GAUSS, w * (xin - r) ** 2,
+                    np.where(k == POISSON, np.exp(eta) - t * eta, np.logaddexp(0.0, logit) - t * logit))
+
+
+def mixed_reco_np(head, xin: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The mixed NLL score in float64: the sum of :func:`feature_terms`."""
+    return feature_terms(head, xin, r).sum(axis=1)
 
 
 def param_ranges() -> tuple[tuple[float, float], tuple[float, float]]:
@@ -417,9 +430,5 @@ def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0) ->
 
         reco = np.sum(object_mask(x) * (xin - r) ** 2, axis=1)
         return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
-    head = vae.get_layer("reco_scale") if "reco_scale" in names else None
-    if head is not None and head.kinds is not None:
-        reco = mixed_reco_np(head, xin, r)
-    else:
-        reco = ((xin - r) ** 2 * reco_weights(vae)).sum(axis=1)
+    reco = feature_terms(vae.get_layer("reco_scale") if "reco_scale" in names else None, xin, r).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}

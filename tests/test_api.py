@@ -38,3 +38,24 @@ def test_project_emulator_reproduces_the_firmware(cli_run):
     with pytest.raises(ValueError, match="choose 'fast' or 'csim'"):
         lt.ProjectEmulator(proj, kind="rtl")
     assert lt.check(proj).passed
+
+
+@pytest.mark.slow
+def test_project_emulator_in_a_fresh_process(cli_run):
+    """A new Python process (no hgq2 / qkeras module imported yet) loads the saved deployable model, lookup tables
+    included, and reproduces the C-simulation's golden outputs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, proj, _ = cli_run
+    code = ("import numpy as np, lhc_trigger as lt; p = __import__('sys').argv[1]; "
+            "x = np.loadtxt(p + '/tb_data/tb_input_features.dat'); "
+            "y = np.loadtxt(p + '/tb_data/tb_output_predictions.dat').reshape(len(x), -1); "
+            "print(int(np.count_nonzero(lt.ProjectEmulator(p).predict(x, standardized=True) != y)), len(x))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code, str(proj)], capture_output=True, text=True, cwd=root,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n_diff, n = map(int, out.stdout.split()[-2:])
+    assert n_diff == 0 and n > 100

@@ -43,7 +43,9 @@ def test_config_refuses_impossible_values(kw, msg):
 
 
 def test_family_registry():
-    assert registered_names() == ["ae57", "cicada", "cwola", "deepsets", "efn", "vae21", "vae57", "vae57hgq"]
+    assert registered_names() == ["ae57", "cicada", "cwola", "deepsets", "efn", "vae21", "vae21gauss", "vae57",
+                                  "vae57hgq"]
+    assert get_family("vae21gauss") is get_family("vae21")
     assert get_family("cicada").data == "calo" and get_family("cicada").rtl_by_default
     assert get_family("deepsets") is get_family("efn") and get_family("deepsets").data == "jets"
     assert get_family("vae57") is get_family("ae57") is get_family("vae57hgq")  # one L1 family
@@ -138,9 +140,14 @@ def _built_deployable(name: str, cfg):
     """The deployable model of ``name`` as its prepare() builds it (untrained: only the layer shapes matter)."""
     from models import ae57, vae21, vae57, vae57_hgq
 
-    if name == "vae21":
-        # without --score the shapes are those of the larger candidate (reco: decoder + 21x1 weighted sum)
-        return vae21.deployable_model(vae21.build_vae(vae21.config_from_build(cfg), quantized=True), cfg.score or "reco")
+    if name in ("vae21", "vae21gauss"):
+        # without --score the shapes are those of the largest candidate (total: decoder, NLL sums, the KL head)
+        from data.features import HLT21_FEATURES
+        from models.vae21_scores import mixed_targets
+
+        mc = vae21.config_from_build(cfg)
+        targets = mixed_targets(HLT21_FEATURES, np.zeros(21), np.ones(21)) if mc.likelihood == "mixed" else None
+        return vae21.deployable_model(vae21.build_vae(mc, quantized=True, targets=targets), cfg.score or "total")
     if name == "ae57":
         mc = ae57.config_from_build(cfg)
         return ae57.deployable_model(ae57.build_ae(mc, quantized=True), mc)
@@ -151,7 +158,8 @@ def _built_deployable(name: str, cfg):
     return vae21.deployable_model(vae, score, masked=mc.quant if score == "reco" else None)
 
 
-@pytest.mark.parametrize("name, score", [("vae21", None), ("vae21", "mu2"), ("ae57", None), ("vae57", None),
+@pytest.mark.parametrize("name, score", [("vae21", None), ("vae21", "mu2"), ("vae21", "reco"), ("vae21gauss", None),
+                                         ("ae57", None), ("vae57", None),
                                          ("vae57", "mu2"), ("vae57hgq", None)])
 def test_declared_layer_shapes_match_the_built_model(name, score):
     """The shapes a sweep validates reuse factors with are those of the model the build converts."""

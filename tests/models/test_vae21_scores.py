@@ -378,3 +378,16 @@ def test_mixed_graph_csim_equals_keras_float64(mixed, tmp_path):
     a = exact_agreement(CSimEmulator(project_dir).predict(mixed["x"])[:, 0], _keras64(d, mixed["x"]),
                         float32_tolerance=False)
     assert a.n_events == len(mixed["x"]) and a.n_mismatched == 0 and a.n_differ_any == 0
+
+
+def test_vae21_default_is_the_mixed_likelihood_and_vae21gauss_the_gaussian_one():
+    from flow.config import BuildConfig
+    from models.registry import get_family
+    from models.vae21 import config_from_build
+
+    assert config_from_build(BuildConfig(model="vae21")).likelihood == "mixed"
+    gauss = config_from_build(BuildConfig(model="vae21gauss"))
+    assert gauss.likelihood == "gauss" and "likelihood" not in gauss.to_dict()  # its cached models keep their key
+    assert config_from_build(BuildConfig(model="vae21")).to_dict()["mixed_param_ranges"] == [[-8.0, 8.0 - 2**-6],
+                                                                                             [-16.0, 16.0 - 2**-5]]
+    get_family("vae21gauss").validate(BuildConfig(model="vae21gauss", score="kl"))

@@ -15,13 +15,15 @@ def test_issue_example_grid_resolves_reuse_targets_per_layer(tmp_path):
     assert len(pts) == 20 and not [p for p in pts if p.invalid]
     by_target = {p.values["reuse_factor"]: {ls.name: ls.reuse_factor for ls in p.config.hls.layers}
                  for p in pts if p.values["precision"] == 8}
-    # without --score every candidate may be deployed: the reco graph's layers (encoder 21-32-16-4, decoder
-    # 4-16-32-21, the 21x1 weighted sum).  enc_dense1 21x32 and score_sum 21x1 accept 1, 3, 7, 21, ...; the
-    # others accept 2, 4 and 8
-    by_layer = {"enc_dense1": (1, 1, 3, 7), "score_sum": (1, 1, 3, 7)}
-    assert by_target == {r: {n: by_layer.get(n, (1, 2, 4, 8))[i] for n in ("dec_dense1", "dec_dense2", "enc_dense1",
-                                                                        "enc_dense2", "mu_dense", "reco", "score_sum")}
-                         for i, r in enumerate((1, 2, 4, 8))}
+    # without --score every candidate may be deployed: the total graph's layers (encoder 21-32-16-4, decoder
+    # 4-16-32-21, the 21x1 weighted sum, the mixed NLL's 21x4 / 21x2 selections and 4x1 / 2x1 sums, the KL head
+    # 16x4 and its 4x1 sums).  21xN layers accept 1, 3, 7, 21, ...; 4x1 up to 4, 2x1 up to 2; the others 2, 4, 8
+    by_layer = {n: (1, 1, 3, 7) for n in ("enc_dense1", "score_sum", "pois_target", "pois_param", "bern_target",
+                                          "bern_param")}
+    by_layer.update({n: (1, 2, 4, 4) for n in ("kl_mu_sum", "kl_lv_sum", "pois_table_sum", "pois_linear_sum")})
+    by_layer.update({n: (1, 2, 2, 2) for n in ("bern_table_sum", "bern_linear_sum")})
+    names = ("dec_dense1", "dec_dense2", "enc_dense1", "enc_dense2", "mu_dense", "reco", "logvar_dense", *by_layer)
+    assert by_target == {r: {n: by_layer.get(n, (1, 2, 4, 8))[i] for n in names} for i, r in enumerate((1, 2, 4, 8))}
     assert all(p.config.hls.reuse_target == p.values["reuse_factor"] and p.config.hls.reuse_factor == 1 for p in pts)
     assert len({p.hash for p in pts}) == 20  # the resolved values are part of the configuration hash
 
