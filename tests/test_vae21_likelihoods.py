@@ -49,3 +49,59 @@ def test_targets_map_charge_to_bernoulli_and_keep_raw_counts():
 def test_bad_sizes_fail_before_work():
     with pytest.raises(SystemExit):
         _mod().main(["--epochs", "0"])
+
+
+def test_hurdle_nll_matches_formula_for_z0_and_z1():
+    """kinds [Gaussian, hurdle]: y = (x0, x1, z1), p = (mu0, mu1, l1); the hurdle term is
+    softplus(l) - z l + z [(x - mu)^2 / (2 sigma^2) + log sigma + log(2 pi) / 2] (sigma = 1 at initialisation)."""
+    m = _mod()
+    layer = m._nll_layer(np.array([0, 3]))
+    #            x0    x1    z1         mu0   mu1   l1
+    y = np.array([[0.3, -1.2, 0.0], [0.3, 2.5, 1.0], [-0.4, 0.7, 1.0], [1.0, -1.2, 0.0]], np.float32)
+    p = np.array([[0.1, 0.8, 1.5], [0.1, 0.8, 1.5], [0.2, -0.3, -2.0], [0.0, 5.0, -0.7]], np.float32)
+    nll = np.asarray(layer([y, p]), np.float64)
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    for i in range(4):
+        x, z, mu, lg = float(y[i, 1]), float(y[i, 2]), float(p[i, 1]), float(p[i, 2])
+        softplus = math.log1p(math.exp(lg))
+        want = softplus - z * lg + z * ((x - mu) ** 2 / 2.0 + 0.0 + half_log_2pi)
+        assert nll[i, 1] == pytest.approx(want, rel=1e-6, abs=1e-6)
+        # the Gaussian column is untouched by the extra hurdle columns
+        assert nll[i, 0] == pytest.approx(0.5 * (y[i, 0] - p[i, 0]) ** 2 + half_log_2pi, rel=1e-6, abs=1e-6)
+    # z = 0: -log(1 - pi) only, independent of x and mu (rows 0 and 3 differ in mu, row 0's value is known)
+    assert nll[0, 1] == pytest.approx(math.log1p(math.exp(1.5)), rel=1e-6)
+    # z = 1 with x = mu: -log(pi) + log(2 pi) / 2
+    layer2 = m._nll_layer(np.array([3]))
+    v = float(np.asarray(layer2([np.array([[0.5, 1.0]], np.float32), np.array([[0.5, 0.0]], np.float32)]))[0, 0])
+    assert v == pytest.approx(math.log(2.0) + half_log_2pi, rel=1e-6)
+
+
+def test_hurdle_features_chosen_by_zero_fraction_and_targets_carry_z():
+    m = _mod()
+    raw = np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 3.0, 2.0, 1.0], [0.0, 0.0, 5.0, 0.0], [4.0, 1.0, 7.0, 2.0]])
+    zf = m.zero_fractions(raw)
+    np.testing.assert_allclose(zf, [0.75, 0.5, 0.25, 0.25])
+    kinds = np.array([0, 1, 0, 0])  # feature 1 is a Poisson count: never turned hurdle
+    k3 = m.hurdle_kinds(kinds, zf, 0.3)
+    assert list(k3) == [3, 1, 0, 0]
+    assert list(m.hurdle_kinds(kinds, zf, 0.2)) == [3, 1, 3, 3]
+
+
+def test_targets_append_hurdle_indicators():
+    m = _mod()
+    from data.features import HLT21_FEATURES
+
+    n = len(HLT21_FEATURES)
+    raw = np.ones((3, n), np.float32)
+    je, jm = HLT21_FEATURES.index("m_ele"), HLT21_FEATURES.index("m_mu")
+    raw[:, je] = [0.0, 91.0, 0.0]
+    raw[:, jm] = [30.0, 0.0, 0.0]
+    kinds = np.array([2 if f in m.BOOLS else 1 if f in m.COUNTS else 0 for f in HLT21_FEATURES])
+    kinds[[je, jm]] = 3
+    xs = np.zeros((3, n), np.float32)
+    y = m._targets(raw, xs, kinds)
+    assert y.shape == (3, n + 2)
+    first, second = sorted([je, jm])  # z columns in feature order
+    z = {first: y[:, n], second: y[:, n + 1]}
+    assert list(z[je]) == [0.0, 1.0, 0.0]
+    assert list(z[jm]) == [1.0, 0.0, 0.0]
