@@ -244,6 +244,8 @@ class FastEmulator:
             raise ValueError(f"layer {layer.name!r}: a lookup table needs its output quantizer")
         if getattr(layer, "enable_iq", False):
             p = precision_of_quantizer_layer(layer.iq)
+            if p is not None:
+                src = self._add_quantizer(f"{layer.name}/iq", layer.iq, src, f"{layer.name}/iq", in_shape, bounds)
         else:  # reloaded through hgq2's QKeras-compat patch (input quantizer dropped): its input's quantizer's grid
             prod = next((st for st in reversed(self._steps) if st[1] == src), None)
             p = prod[3] if prod is not None and prod[0] == "quant" else None
@@ -252,8 +254,6 @@ class FastEmulator:
         n = int(round((p.max - p.min) / p.step)) + 1
         if n > 2**20:
             raise ValueError(f"layer {layer.name!r}: a table of {n} entries is too large")
-        if getattr(layer, "enable_iq", False):
-            src = self._add_quantizer(f"{layer.name}/iq", layer.iq, src, f"{layer.name}/iq", in_shape, bounds)
         grid = p.min + p.step * np.arange(n, dtype=np.float64)
         width = int(math.prod(in_shape))
         y = keras.ops.convert_to_numpy(layer(np.repeat(grid[:, None], width, axis=1).reshape(n, *in_shape)

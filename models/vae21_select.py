@@ -112,32 +112,12 @@ def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: fl
 
 
 def score_range(model) -> tuple[float, float]:
-    """(largest value, LSB) of a vae21 deployable score: sum(mu^2) <= latent * max|mu|^2, step LSB(mu)^2;
-    the weighted squared error <= sum_j w_j * max(square), step LSB(w) * LSB(square); kl and total: the sum of
-    their parts' largest values (the table's largest entry for g(lv)), at the finest of their LSBs."""
-    from quantize.qkeras import precision_of_quantizer_layer
+    """(largest value, LSB) of a VAE's deployable score: the fast emulator's exact bound of its output (every score
+    is a sum of non-negative terms, or an NLL bounded by its parts: sum(mu^2) <= latent * max|mu|^2 at LSB(mu)^2; the
+    weighted squared error <= sum_j w_j * max(square) at LSB(w) * LSB(square); a table term by its largest entry)."""
+    from emulation.fast import FastEmulator
 
-    names = [l.name for l in model.layers]
-    if {"kl", "pois_add", "bern_add"} & set(names):  # kl, total, the mixed NLL: the fast emulator's bound
-        from emulation.fast import FastEmulator
-
-        return FastEmulator(model).output_range
-    w = np.asarray(model.get_layer("score_sum").qkernel, np.float64).ravel()
-    if "sq_quant" in names:
-        p = precision_of_quantizer_layer(model.get_layer("sq_quant"))
-        lsb_w = min(2.0 ** -_frac(w), 1.0)
-        return float(np.sum(np.abs(w)) * p.max), p.step * lsb_w
-    p = precision_of_quantizer_layer(model.get_layer("mu_quant"))
-    m = max(abs(p.min), p.max)
-    return float(len(w) * m * m), p.step * p.step
-
-
-def _frac(w: np.ndarray) -> int:
-    v = w[w != 0]
-    f = 0
-    while f < 60 and np.any(v * 2.0**f != np.round(v * 2.0**f)):
-        f += 1
-    return f
+    return FastEmulator(model).output_range
 
 
 def headroom(thresholds: dict[str, float], s_max: float, lsb: float) -> dict:
