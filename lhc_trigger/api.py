@@ -53,11 +53,9 @@ class ProjectEmulator:
                 self._impl = CSimEmulator(self.project_dir)
             else:
                 from emulation.fast import FastEmulator
-                from models.vae21_scores import register_lut_functions
                 from quantize.hgq_native import load_deployable
 
-                register_lut_functions()  # a deployed vae21 score holds its lookup tables' functions
-                # hgq2's layers registered, their input quantizers kept (a lookup table's range)
+                # hgq2's layers and the lookup tables' functions registered, input quantizers kept
                 model = load_deployable(self.project_dir / "model" / "deployable.keras")
                 self._impl = FastEmulator(model)
         return self._impl

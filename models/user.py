@@ -16,11 +16,9 @@ def load_user_model(path: Path):
     """Load a user's ``.keras`` model in Keras safe mode and check every layer is supported."""
     import qkeras.qlayers  # noqa: F401  (registers hgq2 / qkeras-compat layers for deserialisation)
 
-    from models.vae21_scores import register_lut_functions
     from quantize.hgq_native import load_deployable
 
-    register_lut_functions()  # the lookup tables' functions of this toolkit's deployable models (vae21's scores)
-    try:  # safe mode (Keras' default); hgq2 layers keep their input quantizers (a lookup table's range)
+    try:  # safe mode (Keras' default); hgq2 layers keep their input quantizers and the table functions are registered
         model = load_deployable(path)
     except Exception as exc:  # Keras raises TypeError/ValueError with a long message
         msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

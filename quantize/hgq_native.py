@@ -219,10 +219,15 @@ def load_deployable(path):
     compatibility patch (see :func:`restore_native_flags`) rebuilds every hgq layer without its input quantizer, so a
     plain load of an HGQ2-native model (vae57hgq) silently drops its per-feature input quantizers and computes another
     function (or fails on the EBOPs variables).  While loading, each layer gets the input quantizer and EBOPs flag its
-    saved configuration has (before it is built, so its saved widths and variables load into it)."""
+    saved configuration has (before it is built, so its saved widths and variables load into it); this toolkit's
+    lookup-table functions (:mod:`quantize.tables`) are registered first."""
     import keras
     import qkeras.qlayers  # noqa: F401  (registers and patches the layers)
     from hgq.layers.core.base import QLayerBase
+
+    from quantize.tables import register_lut_functions
+
+    register_lut_functions()  # the lookup tables' functions a deployable model may hold (vae21's scores)
 
     classes = {c for c in _subclasses(QLayerBase)}
     originals = {c: c.__dict__["__init__"] for c in classes if "__init__" in c.__dict__}

@@ -122,19 +122,20 @@ def test_tables_are_the_same_in_float32_and_float64(fn, bits, integer, out_int, 
     import keras
 
     import models.vae21_scores as vs
+    from quantize import tables
 
-    f = vs.register_lut_function(fn)
+    f = tables.register_lut_function(fn)
     bits, integer = getattr(vs, bits), getattr(vs, integer)
     out_int = getattr(vs, out_int) if isinstance(out_int, str) else out_int
     grid = np.arange(-2**(bits - 1), 2**(bits - 1)) * 2.0**(integer + 1 - bits)
-    top = 2.0**out_int - 2.0**-vs.LUT_FRAC
+    top = 2.0**out_int - 2.0**-tables.LUT_FRAC
     t32, t64 = (np.minimum(np.asarray(keras.ops.convert_to_numpy(f(keras.ops.convert_to_tensor(grid, dtype=dt))),
                                       np.float64), top) for dt in ("float32", "float64"))
     np.testing.assert_array_equal(t32, t64)
     e = exact(grid)
     below = e < top
     assert below.sum() > 0.5 * grid.size and np.all(t64[~below] == top)
-    assert np.max(np.abs(t64[below] - e[below])) <= 2.0**-(vs.LUT_FRAC + 1) * (1 + 1e-9)
+    assert np.max(np.abs(t64[below] - e[below])) <= 2.0**-(tables.LUT_FRAC + 1) * (1 + 1e-9)
     assert np.all(t64 >= 0)
 
 
@@ -247,7 +248,8 @@ def test_reco_graph_csim_equals_keras_float64(reco_deploy, rng, adversarial_inpu
 def test_kl_score_range_is_the_largest_reachable_value(kl_deploys):
     """kl <= 0.5 latent max|mu|^2 + 0.5 latent max g(lv) (the table's largest entry, its saturation value), at the
     finer of the two LSBs; total adds reco's range."""
-    from models.vae21_scores import LUT_FRAC, LUT_INT
+    from models.vae21_scores import LUT_INT
+    from quantize.tables import LUT_FRAC
     from models.vae21_select import score_range
 
     m = 2.0**4  # mu: ap_fixed<12,5>, |mu| <= 16
