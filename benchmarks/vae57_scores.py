@@ -13,7 +13,8 @@ decoder quantized (``decoder_on_chip``) under a few variants and print, per sign
 
 A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs, free_bits) and
 ``mu=BITS`` (the mu quantizer's bits, integer bits kept), ``linear=1`` (no log1p of the pT fields; input port and
-reconstruction at ae57's ap_fixed<13,7>, ReLUs at its ap_ufixed<12,6>).
+reconstruction at ae57's ap_fixed<13,7>, ReLUs at its ap_ufixed<12,6>), ``linear_met=1`` (log1p on the objects' pT
+but MET's kept linear, at ae57's widths as ``linear=1``: ae57 selects h0_tautau and hpm_taunu by their MET).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 from models.vae21_select import VALIDATION_STREAM
 
-KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float, "linear": int}
+KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float, "linear": int,
+        "linear_met": int}
 FPR_1KHZ = 2.5e-5
 
 
@@ -50,12 +52,13 @@ def variant_config(over: dict):
     places = {p: (b, i) for p, b, i in mc.quant.pairs}
     if "mu" in over:
         places["mu"] = (over.pop("mu"), places["mu"][1])
-    if over.pop("linear", 0):
+    linear, linear_met = over.pop("linear", 0), over.pop("linear_met", 0)
+    if linear or linear_met:
         from models.ae57 import AE57_QUANT
 
         for k in ("input", "activation", "output"):  # ae57's widths for the linear pT tails
             places[k] = AE57_QUANT.places[k]
-        mc = replace(mc, log1p=())
+        mc = replace(mc, log1p=() if linear else tuple(n for n in mc.log1p if n != "MET_pt"))
     from quantize.spec import QuantSpec
 
     mc = replace(mc, quant=QuantSpec(precision_places=mc.quant.precision_places, **places))

@@ -135,3 +135,22 @@ def test_reco_candidate_csim_equals_keras(small_reco_vae57, rng, adversarial_inp
     x = _l1_adversarial(rng, adversarial_inputs)
     a = exact_agreement(CSimEmulator(project_dir).predict(x)[:, 0], _keras64(deploy, x), float32_tolerance=False)
     assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
+
+
+def test_vae57_scores_variants_transform_and_widths():
+    """benchmarks/vae57_scores.py's variants: ``linear=1`` drops every log1p, ``linear_met=1`` only MET's, both take
+    ae57's port, ReLU and reconstruction widths; the default keeps vae57's; an unknown key fails before training."""
+    from benchmarks.vae57_scores import parse_variant, variant_config
+    from models.ae57 import AE57_QUANT
+    from models.vae57 import VAE57_CONFIG
+
+    default, lin, met = (variant_config(parse_variant(s)) for s in ("seed=13", "linear=1", "linear_met=1,beta=0.01"))
+    assert default.log1p == VAE57_CONFIG.log1p and "MET_pt" in default.log1p
+    assert lin.log1p == ()
+    assert "MET_pt" not in met.log1p and set(met.log1p) == set(VAE57_CONFIG.log1p) - {"MET_pt"}
+    assert met.beta == 0.01 and default.seed == 13
+    for k in ("input", "activation", "output"):
+        assert met.quant.places[k] == lin.quant.places[k] == AE57_QUANT.places[k]
+    assert default.quant.places["input"] == VAE57_CONFIG.quant.places["input"] != AE57_QUANT.places["input"]
+    with pytest.raises(ValueError, match="linear_mte"):
+        parse_variant("linear_mte=1")
