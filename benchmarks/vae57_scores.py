@@ -11,10 +11,12 @@ decoder quantized (``decoder_on_chip``) under a few variants and print, per sign
 
     .venv/bin/python -m benchmarks.vae57_scores --data .cache/data/l1_57_...seed42...h5 --variants seed=13 seed=14
 
-A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs, free_bits) and
-``mu=BITS`` (the mu quantizer's bits, integer bits kept), ``linear=1`` (no log1p of the pT fields; input port and
-reconstruction at ae57's ap_fixed<13,7>, ReLUs at its ap_ufixed<12,6>), ``linear_met=1`` (log1p on the objects' pT
-but MET's kept linear, at ae57's widths as ``linear=1``: ae57 selects h0_tautau and hpm_taunu by their MET).
+A variant is ``key=value[,key=value]`` overriding :data:`models.vae57.VAE57_CONFIG` (seed, beta, latent, epochs,
+free_bits) and ``mu=BITS`` (the mu quantizer's bits, integer bits kept); inputs (the default: log1p of the objects'
+pT, MET's linear, ae57's port / ReLU / reconstruction widths, MET's term weighted 1/8 in ``reco``): ``linear=1``
+(no log1p at all, unweighted), ``linear_met=1`` (the default's inputs, unweighted), ``log1p_met=1`` (the previous
+default: log1p of MET's pT too, port quantized_bits(9, 2), ReLUs (10, 4), reconstruction (10, 3), unweighted),
+``met_w=W`` (MET's weight in ``reco``, a power of two in (0, 1]; after the others).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 from models.vae21_select import VALIDATION_STREAM
 
 KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float, "linear": int,
-        "linear_met": int}
+        "linear_met": int, "log1p_met": int, "met_w": float}
 FPR_1KHZ = 2.5e-5
 
 
@@ -45,6 +47,7 @@ def parse_variant(spec: str) -> dict:
 
 
 def variant_config(over: dict):
+    from models.l1_common import L1_LOG1P_PT, L1_LOG_INPUT
     from models.vae57 import VAE57_CONFIG
 
     over = dict(over)
@@ -52,13 +55,17 @@ def variant_config(over: dict):
     places = {p: (b, i) for p, b, i in mc.quant.pairs}
     if "mu" in over:
         places["mu"] = (over.pop("mu"), places["mu"][1])
-    linear, linear_met = over.pop("linear", 0), over.pop("linear_met", 0)
-    if linear or linear_met:
-        from models.ae57 import AE57_QUANT
-
-        for k in ("input", "activation", "output"):  # ae57's widths for the linear pT tails
-            places[k] = AE57_QUANT.places[k]
-        mc = replace(mc, log1p=() if linear else tuple(n for n in mc.log1p if n != "MET_pt"))
+    linear, linear_met, log1p_met = over.pop("linear", 0), over.pop("linear_met", 0), over.pop("log1p_met", 0)
+    if linear:  # every pT linear (ae57's widths, the default's), the score unweighted
+        mc = replace(mc, log1p=(), score_weights=())
+    elif linear_met:  # the default's inputs and widths, the score unweighted unless met_w says
+        mc = replace(mc, score_weights=())
+    elif log1p_met:  # the previous default: log1p of MET's pT too, its narrow port / ReLU / reconstruction widths
+        places.update(input=L1_LOG_INPUT, activation=(10, 4), output=(10, 3))
+        mc = replace(mc, log1p=L1_LOG1P_PT, score_weights=())
+    if "met_w" in over:
+        w = over.pop("met_w")
+        mc = replace(mc, score_weights=() if w == 1 else (("MET_pt", w),))
     from quantize.spec import QuantSpec
 
     mc = replace(mc, quant=QuantSpec(precision_places=mc.quant.precision_places, **places))
@@ -118,7 +125,9 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
                                   lambda m, q: v.train_vae(m, mc, xt, xv), {})
     fview = v.float_view(qvae, mc)
     xs = {k: (tf(x) / scale).astype(np.float32) for k, x in events.items()}
-    chip = {name: v.deployable_model(qvae, name, masked=mc.quant if name == "reco" else None) for name in ("mu2", "reco")}
+    w = v.masked_score_weights(mc, ds.feature_names)
+    chip = {name: v.deployable_model(qvae, name, masked=mc.quant if name == "reco" else None, score_weights=w)
+            for name in ("mu2", "reco")}
     print(f"variant {over} (QAT {info['qat'].get('epochs_run')} epochs, from cache {info['from_cache']}):", flush=True)
     for name, model in chip.items():
         emu = FastEmulator(model)
@@ -127,7 +136,7 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
         show(f"{name} chip (emulator)", rows(s, fpr))
         print(f"    SM at score 0: {zero:.2%}; HLS estimate: {estimate_line(model)}", flush=True)
     for src, m in (("float view", fview), ("QAT Keras", qvae), ("float twin", twin)):
-        f = {k: float_scores(m, x, masked=True, beta=mc.beta) for k, x in xs.items()}
+        f = {k: float_scores(m, x, masked=True, beta=mc.beta, weights=w) for k, x in xs.items()}
         for name in ("mu2", "reco", "kl", "total"):
             show(f"{name} {src}", rows({k: d[name] for k, d in f.items()}, fpr))
 

@@ -156,9 +156,25 @@ def deployable_model(ae, cfg: AE57Config):
     return keras.Model(inp, score, name="ae57_deployable")
 
 
-def masked_sse_layers(xq, y, q: QuantSpec):
+def score_weight_quantizer(weights: np.ndarray):
+    """The QKeras kernel quantizer of ``score_sum`` that holds ``weights`` exactly: each a power of two in (0, 1]
+    (ones: quantized_bits(2, 1) as before; 1/8: quantized_bits(5, 1), step 1/8).  Anything else is refused, since
+    the on-chip sum would then round the weight."""
+    from quantize.qkeras import qkeras_quantized_bits
+
+    w = np.asarray(weights, np.float64)
+    e = np.log2(w, where=w > 0, out=np.full_like(w, np.nan))
+    if not (np.all(w > 0) and np.all(w <= 1) and np.all(e == np.round(e))):
+        raise ValueError(f"score weights must be powers of two in (0, 1] (exact on chip), got {sorted(set(w.tolist()))}")
+    frac = int(-e.min())
+    return qkeras_quantized_bits(frac + 2, 1)  # QKeras counting: sign + 1 integer bit + frac; range [-2, 2)
+
+
+def masked_sse_layers(xq, y, q: QuantSpec, weights: np.ndarray | None = None):
     """The on-chip masked squared error (module docstring) from the quantized port ``xq`` and the quantized
-    reconstruction ``y`` (widths from ``q``'s ``input`` and ``output`` places): ae57's score, and vae57's ``reco``."""
+    reconstruction ``y`` (widths from ``q``'s ``input`` and ``output`` places): ae57's score, and vae57's ``reco``.
+    ``weights`` (per feature, powers of two in (0, 1]; default ones) weight the squared terms in ``score_sum``:
+    sum_j w_j m_j (x_j - x_hat_j)^2 (vae57 weights MET's linear pT term down, models.vae57)."""
     from qkeras.qlayers import QActivation, QDense, QMultiply, QSubtract
 
     from quantize.qkeras import qkeras_quantized_bits, qkeras_quantized_relu, quantizer_config
@@ -181,9 +197,12 @@ def masked_sse_layers(xq, y, q: QuantSpec):
     md = QMultiply(name="masked_diff")([d, m])
     sq = QMultiply(name="sq")([md, md])
     sq = QActivation(quantizer_config(p_sq), name="sq_quant")(sq)
-    summ = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), trainable=False, name="score_sum")
+    w_sum = np.ones(n_features, np.float32) if weights is None else np.asarray(weights, np.float32)
+    if w_sum.shape != (n_features,):
+        raise ValueError(f"score weights: {w_sum.shape[0] if w_sum.ndim else 0} given for {n_features} features")
+    summ = QDense(1, use_bias=False, kernel_quantizer=score_weight_quantizer(w_sum), trainable=False, name="score_sum")
     score = summ(sq)
-    summ.kernel.assign(np.ones((n_features, 1), np.float32))
+    summ.kernel.assign(w_sum.reshape(n_features, 1))
     return score
 
 

@@ -71,11 +71,14 @@ class VAE21Config(ModelConfig):
     # "gauss": every feature Gaussian (learned widths; ``--model vae21gauss``); "mixed": Bernoulli for the booleans,
     # Poisson for the small counts, Gaussian for the rest (models.vae21_scores.mixed_targets; vae21's build)
     likelihood: str = "gauss"
+    # masked reconstruction score (vae57): per-feature weights of its squared terms, (feature name, power of two in
+    # (0, 1]) pairs, the rest 1 (models.ae57.masked_sse_layers); the training loss is unweighted
+    score_weights: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict:
         d = super().to_dict()
         # absent when off: the model caches of configurations without them keep their key
-        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0), ("likelihood", "gauss")):
+        for k, off in (("decoder_on_chip", False), ("free_bits", 0.0), ("likelihood", "gauss"), ("score_weights", ())):
             if getattr(self, k) == off:
                 d.pop(k)
         if self.likelihood == "mixed":  # the log-rate / logit ranges the loss clips to are part of the model
@@ -83,6 +86,19 @@ class VAE21Config(ModelConfig):
 
             d["mixed_param_ranges"] = [list(r) for r in param_ranges()]
         return d
+
+
+def masked_score_weights(mc: VAE21Config, feature_names) -> np.ndarray | None:
+    """Per-feature weights of the masked ``reco`` score from ``mc.score_weights`` (None when there are none)."""
+    if not mc.score_weights:
+        return None
+    names = list(feature_names)
+    w = np.ones(len(names), np.float32)
+    for name, weight in mc.score_weights:
+        if name not in names:
+            raise ValueError(f"score_weights: no feature {name!r} (features: {', '.join(names[:6])}, ...)")
+        w[names.index(name)] = weight
+    return w
 
 
 # ``--model vae21gauss``: per-feature Gaussian likelihood with learned widths on every feature, log1p-compressed
@@ -235,13 +251,14 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
     return fit(vae, x_train, x_val, loss, cfg, callbacks)
 
 
-def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
+def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None, score_weights=None):
     """The on-chip ``score`` (:class:`models.vae21_scores.VAEScore`) of a quantized VAE (layers shared with
     ``vae``): ``mu2`` = encoder -> mu -> sum(mu^2); ``reco`` = encoder -> mu -> decoder -> the weighted squared
     error to the input port (needs a build whose decoder is quantized: ``learned_scale`` or ``decoder_on_chip``);
     ``kl`` = the KL term with the log-variance head (quantized after training) and its lookup table; ``total`` =
     reco + kl; with ``masked`` (the model's QuantSpec, vae57) the reconstruction term is ae57's masked squared error
-    (:func:`models.ae57.masked_sse_layers`) instead of the weighted one (``mu2`` and ``reco`` only)."""
+    (:func:`models.ae57.masked_sse_layers`, with the per-feature ``score_weights``: :func:`masked_score_weights`)
+    instead of the weighted one (``mu2`` and ``reco`` only)."""
     import keras
 
     from models.vae21_scores import (VAEScore, kl_score_layers, logvar_layers, mixed_nll_layers, mu2_score_layers,
@@ -272,7 +289,7 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None):
         if layer.name == "reco_quant" and masked is not None:
             from models.ae57 import masked_sse_layers
 
-            return keras.Model(inp, masked_sse_layers(xq, x, masked), name="vae57_deployable_reco")
+            return keras.Model(inp, masked_sse_layers(xq, x, masked, score_weights), name="vae57_deployable_reco")
         if layer.name == "reco_quant":
             p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
             p_reco = precision_of_quantizer_layer(layer)

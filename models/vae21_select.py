@@ -75,35 +75,43 @@ def validation_table(candidates: dict, scale, seed: int, n_sm: int = N_VALIDATIO
 
 
 def choose(cfg, candidates: dict, fview, scale, train_ds, events_fn=None, main=None,
-           n_sm_max: int = N_VALIDATION_SM) -> tuple[str, dict]:
+           n_sm_max: int = N_VALIDATION_SM, min_auc: float | None = None) -> tuple[str, dict]:
     """(deployed score, selection record): ``cfg.score`` when given, else the best mean efficiency on the
-    validation split (``events_fn``, ``main``: :func:`validation_table`; at most ``n_sm_max`` SM events)."""
+    validation split (``events_fn``, ``main``: :func:`validation_table`; at most ``n_sm_max`` SM events).  With
+    ``min_auc`` (vae57, issue 15: a score must separate every signal) only the candidates whose validation AUC
+    exceeds it for every signal compete, unless none does."""
     from models.build_util import say
 
     n_sm = n_sm_max if cfg.n_test_bkg is None else min(n_sm_max, cfg.n_test_bkg)
     val = validation_table(candidates, scale, cfg.seed, n_sm, min(N_VALIDATION_SIGNAL, cfg.n_signal), events_fn, main)
     ranked = sorted(val["candidates"], key=lambda k: -val["candidates"][k]["mean_efficiency"])
+    eligible = [k for k in ranked if min_auc is None or min(val["candidates"][k]["auc"].values()) > min_auc]
     if cfg.score is not None:
         chosen = VAEScore.parse(cfg.score).value
         if chosen not in candidates:
             raise ValueError(f"--score {chosen}: this VAE configuration computes {sorted(candidates)}")
         how = "--score"
+    elif eligible:
+        chosen, how = eligible[0], "best mean signal efficiency on the validation split" + (
+            "" if min_auc is None else f" among the scores with every signal's AUC above {min_auc:g}")
     else:
-        chosen, how = ranked[0], "best mean signal efficiency on the validation split"
+        chosen, how = ranked[0], (f"best mean signal efficiency on the validation split (no score has every "
+                                  f"signal's AUC above {min_auc:g})")
     say(f"score {chosen!r} ({how}); validation mean efficiency at FPR {val['fpr_used']:.2g}: " + ", ".join(
         f"{k} {val['candidates'][k]['mean_efficiency']:.3g}" for k in ranked))
-    return chosen, {"chosen": chosen, "how": how, "validation": val}
+    return chosen, {"chosen": chosen, "how": how, "validation": val,
+                    **({} if min_auc is None else {"min_auc": min_auc, "eligible": eligible})}
 
 
-def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: float = 1.0):
+def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: float = 1.0, weights=None):
     """``reference_scores(xs) -> (float view, float twin, offline)`` of the ``chosen`` score; ``offline`` holds
-    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``); ``masked``, ``beta``:
-    :func:`models.vae21_scores.float_scores` (vae57)."""
+    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``); ``masked``, ``beta``,
+    ``weights``: :func:`models.vae21_scores.float_scores` (vae57)."""
 
     def reference_scores(xs: dict):
         s_view, s_twin, offline = {}, {}, {}
         for k, x in xs.items():
-            v, t = float_scores(fview, x, masked, beta), float_scores(twin, x, masked, beta)
+            v, t = float_scores(fview, x, masked, beta, weights), float_scores(twin, x, masked, beta, weights)
             s_view[k], s_twin[k] = v[chosen], t[chosen]
             offline[k] = {**t, **{f"view_{n}": a for n, a in v.items()}}
         return s_view, s_twin, offline

@@ -37,8 +37,8 @@ def small_vae57():
     from models.vae57 import VAE57_QUANT
 
     vq = VAE57_QUANT.with_bits(6)  # the CMS-like starting point: 6-bit weights and biases
-    assert vq.places == {"input": (9, 2), "weight": (6, 1), "bias": (6, 1), "activation": (10, 4), "mu": (12, 4),
-                         "output": (10, 3)}
+    assert vq.places == {"input": (13, 6), "weight": (6, 1), "bias": (6, 1), "activation": (12, 6), "mu": (12, 4),
+                         "output": (13, 6)}  # ae57's port, ReLU and reconstruction widths (MET linear)
     cfg = vae21.VAE21Config(n_features=57, hidden=(8, 6), latent=3, quant=vq)
     return vae21.deployable_model(vae21.build_vae(cfg, quantized=True))
 
@@ -115,19 +115,25 @@ def _l1_events(n, rng):
 
 
 def test_vae57_log1p_transform_keeps_padding_and_the_port_covers_the_fields(rng):
-    """vae57's inputs: log1p of the 19 pT columns upstream of the port (the rest untouched), zero padding stays 0,
-    every present object stays non-zero at the port, and the ap_fixed<9,3> port holds every field value."""
+    """vae57's inputs: log1p of the 18 object pT columns upstream of the port, MET's pT and the rest untouched,
+    zero padding stays 0, every present object stays non-zero at the port, and the port (ae57's, for MET's linear
+    tail) holds every field value, which the previous log1p port could not with MET linear."""
+    from dataclasses import replace
+
     from data.l1 import L1_FEATURES, PT_COLUMNS, object_mask
     from models import l1_common
+    from models.ae57 import AE57_QUANT
     from models.vae57 import VAE57_CONFIG
     from quantize.precision import quantize_np
+    from quantize.spec import QuantSpec
 
     tf = l1_common.log1p_transform(VAE57_CONFIG, L1_FEATURES)
-    assert list(tf.columns) == list(PT_COLUMNS)
+    obj_pt = PT_COLUMNS[1:]
+    assert L1_FEATURES[PT_COLUMNS[0]] == "MET_pt" and list(tf.columns) == list(obj_pt)
     x = _l1_events(4000, rng)
     y = tf(x)
-    np.testing.assert_allclose(y[:, PT_COLUMNS], np.log1p(x[:, PT_COLUMNS]), rtol=1e-6)
-    other = np.setdiff1d(np.arange(57), PT_COLUMNS)
+    np.testing.assert_allclose(y[:, obj_pt], np.log1p(x[:, obj_pt]), rtol=1e-6)
+    other = np.setdiff1d(np.arange(57), obj_pt)
     np.testing.assert_array_equal(y[:, other], x[:, other])
 
     class _DS:  # training data as the build hands it over
@@ -136,14 +142,19 @@ def test_vae57_log1p_transform_keeps_padding_and_the_port_covers_the_fields(rng)
     scale, xt, xv = l1_common.scaled(_DS, tf)
     np.testing.assert_allclose(xt, y[:3000] / scale, rtol=1e-6)
     p = VAE57_CONFIG.quant.precision("input")
-    assert p.to_ap().startswith("ap_fixed<9,3")
+    assert VAE57_CONFIG.quant.places["input"] == AE57_QUANT.places["input"]
     xq = quantize_np(np.concatenate([xt, xv]), p)
     np.testing.assert_array_equal(object_mask(xq), object_mask(x))  # no present object rounds to 0, no padding moves
     rep = l1_common.port_range_check(VAE57_CONFIG.quant, scale, tf)
     assert rep["covers_field_range"] and rep["largest_field_value_scaled"] <= p.max
-    # without the compression the same port cannot hold the pT fields (SM: MET 2047.5 GeV is ~50x its RMS of ~40 GeV)
-    linear = l1_common.port_range_check(VAE57_CONFIG.quant, np.full(57, 40.0, np.float32))
-    assert not linear["covers_field_range"] and linear["largest_field"] == "MET_pt"
+    # the previous port (log1p of every pT, quantized_bits(9, 2)) cannot hold MET's linear tail
+    narrow = replace(VAE57_CONFIG, quant=QuantSpec(
+        precision_places=VAE57_CONFIG.quant.precision_places,
+        **{**VAE57_CONFIG.quant.places, "input": l1_common.L1_LOG_INPUT}))
+    rms = np.full(57, 40.0, np.float32)  # SM: MET 2047.5 GeV is ~50x its RMS of ~40 GeV
+    old = l1_common.port_range_check(narrow.quant, rms, tf)
+    assert not old["covers_field_range"] and old["largest_field"] == "MET_pt"
+    assert l1_common.port_range_check(VAE57_CONFIG.quant, rms, tf)["covers_field_range"]
 
 
 def test_ae57_wide_input_port_mask_scale(rng, adversarial_inputs):

@@ -138,19 +138,105 @@ def test_reco_candidate_csim_equals_keras(small_reco_vae57, rng, adversarial_inp
 
 
 def test_vae57_scores_variants_transform_and_widths():
-    """benchmarks/vae57_scores.py's variants: ``linear=1`` drops every log1p, ``linear_met=1`` only MET's, both take
-    ae57's port, ReLU and reconstruction widths; the default keeps vae57's; an unknown key fails before training."""
+    """benchmarks/vae57_scores.py's variants against the default (objects' pT log1p, MET linear and weighted 1/8 in
+    ``reco``, ae57's widths): ``linear=1`` drops every log1p, ``linear_met=1`` only the weight, ``log1p_met=1``
+    restores the previous default (MET log1p, its narrow port), ``met_w`` sets the weight; an unknown key fails
+    before training."""
     from benchmarks.vae57_scores import parse_variant, variant_config
     from models.ae57 import AE57_QUANT
+    from models.l1_common import L1_LOG1P_PT, L1_LOG_INPUT
     from models.vae57 import VAE57_CONFIG
 
-    default, lin, met = (variant_config(parse_variant(s)) for s in ("seed=13", "linear=1", "linear_met=1,beta=0.01"))
-    assert default.log1p == VAE57_CONFIG.log1p and "MET_pt" in default.log1p
-    assert lin.log1p == ()
-    assert "MET_pt" not in met.log1p and set(met.log1p) == set(VAE57_CONFIG.log1p) - {"MET_pt"}
-    assert met.beta == 0.01 and default.seed == 13
+    default, lin, met, old, w = (variant_config(parse_variant(s)) for s in
+                                 ("seed=13", "linear=1", "linear_met=1,beta=0.01", "log1p_met=1", "met_w=0.25"))
+    assert "MET_pt" not in default.log1p and set(default.log1p) == set(L1_LOG1P_PT) - {"MET_pt"}
+    assert default.score_weights == VAE57_CONFIG.score_weights == (("MET_pt", 0.125),)
+    assert lin.log1p == () and lin.score_weights == ()
+    assert met.log1p == default.log1p and met.score_weights == () and met.beta == 0.01
+    assert old.log1p == L1_LOG1P_PT and old.score_weights == () and old.quant.places["input"] == L1_LOG_INPUT
+    assert w.score_weights == (("MET_pt", 0.25),) and w.log1p == default.log1p
     for k in ("input", "activation", "output"):
-        assert met.quant.places[k] == lin.quant.places[k] == AE57_QUANT.places[k]
-    assert default.quant.places["input"] == VAE57_CONFIG.quant.places["input"] != AE57_QUANT.places["input"]
+        assert default.quant.places[k] == lin.quant.places[k] == met.quant.places[k] == AE57_QUANT.places[k]
     with pytest.raises(ValueError, match="linear_mte"):
         parse_variant("linear_mte=1")
+
+
+def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, rng, adversarial_inputs):
+    """vae57's default ``reco`` weights MET's squared term by 1/8 (``score_weights``): the on-chip sum holds the
+    weight exactly (fast emulator == float64 Keras on saturating inputs), the score is the unweighted one minus 7/8
+    of MET's term, float_scores(weights) is the same formula, and a weight the kernel cannot hold is refused."""
+    from emulation.fast import FastEmulator
+    from models import vae21
+    from models.ae57 import score_weight_quantizer
+    from models.vae21_scores import float_scores
+    from models.vae57 import VAE57_CONFIG
+
+    unweighted, vae, mc = small_reco_vae57
+    from data.l1 import L1_FEATURES
+
+    w = vae21.masked_score_weights(VAE57_CONFIG, L1_FEATURES)
+    assert w[0] == 0.125 and np.all(w[1:] == 1) and L1_FEATURES[0] == "MET_pt"
+    deploy = vae21.deployable_model(vae, "reco", masked=mc.quant, score_weights=w)
+    x = _l1_adversarial(rng, adversarial_inputs)
+    y = FastEmulator(deploy).predict(x)[:, 0]
+    a = exact_agreement(y, _keras64(deploy, x), float32_tolerance=False)
+    assert a.n_events == len(x) and a.n_mismatched == 0 and a.n_differ_any == 0
+    # the weighted score = the unweighted one - 7/8 of MET's (exact) squared term
+    y1 = FastEmulator(unweighted).predict(x)[:, 0]
+    xin = np.asarray(vae.get_layer("input_quant")(x), np.float64)
+    reco = np.asarray(vae.predict(x, verbose=0), np.float64)
+    met_sq = (xin[:, 0] - reco[:, 0]) ** 2
+    big = met_sq > 1.0  # away from the 2**-6 rounding of the squares
+    assert big.sum() > 100
+    np.testing.assert_allclose((y1 - y)[big], 0.875 * met_sq[big], rtol=0.02)
+    f1, fw = float_scores(vae, x, masked=True), float_scores(vae, x, masked=True, weights=w)
+    np.testing.assert_allclose(f1["reco"] - fw["reco"], 0.875 * met_sq, rtol=1e-9, atol=1e-9)
+    for bad in (0.1, 2.0, 0.0):
+        with pytest.raises(ValueError, match="powers of two"):
+            score_weight_quantizer(np.r_[bad, np.ones(56)])
+    with pytest.raises(ValueError, match="no feature 'MET'"):
+        vae21.masked_score_weights(replace(VAE57_CONFIG, score_weights=(("MET", 0.5),)), L1_FEATURES)
+
+
+def test_choose_with_min_auc_skips_a_score_that_ranks_a_signal_below_the_sm():
+    """vae57's score choice (``min_auc``, issue 15 section 2): a candidate whose validation AUC is below 0.5 for
+    one signal does not compete, even with the best mean efficiency (a far-tail cluster of that signal); without
+    the floor it wins; when no candidate passes, the best mean efficiency is taken and the record says so."""
+    from types import SimpleNamespace
+
+    import keras
+    from qkeras.qlayers import QActivation, QDense
+
+    from models.vae21_select import choose
+    from quantize.qkeras import qkeras_quantized_bits
+
+    def pick(col):  # the quantized feature ``col`` as the score
+        inp = keras.Input((2,))
+        x = QActivation(qkeras_quantized_bits(10, 4), name="input_quant")(inp)
+        d = QDense(1, use_bias=False, kernel_quantizer=qkeras_quantized_bits(2, 1), name="score")
+        out = d(x)
+        d.kernel.assign(np.eye(2, dtype=np.float32)[:, [col]])
+        return keras.Model(inp, out)
+
+    def events(seed, n_sm, n_sig, shift_b=0.5):
+        r = np.random.default_rng(seed)
+        s1 = np.c_[r.normal(3, 1, n_sig), r.normal(shift_b, 1, n_sig)]
+        s2 = np.c_[r.normal(-0.5, 1, n_sig), r.normal(shift_b, 1, n_sig)]
+        s2[: n_sig // 20, 0] = 6.0  # 5 % in the far tail of feature 0, the rest below the SM
+        return {"background": r.normal(0, 1, (n_sm, 2)), "s1": s1, "s2": s2}
+
+    cfg = SimpleNamespace(score=None, n_test_bkg=None, seed=3, n_signal=5000)
+    cands = {"mu2": pick(0), "reco": pick(1)}
+    main = SimpleNamespace(name="wp", fpr=1e-3)
+    args = (cfg, cands, None, lambda x: x, None, events, main, 20_000)
+    free, rec_free = choose(*args)
+    floored, rec = choose(*args, min_auc=0.5)
+    val = rec["validation"]["candidates"]
+    assert val["mu2"]["mean_efficiency"] > val["reco"]["mean_efficiency"] and val["mu2"]["auc"]["s2"] < 0.5
+    assert min(val["reco"]["auc"].values()) > 0.5
+    assert free == "mu2" and "min_auc" not in rec_free
+    assert floored == "reco" and rec["eligible"] == ["reco"] and "AUC above 0.5" in rec["how"]
+    # nobody passes (feature 1 ranks both signals below the SM too): the best mean efficiency, said
+    none, rec_none = choose(cfg, cands, None, lambda x: x, None, lambda *a: events(*a, shift_b=-0.5), main, 20_000,
+                            min_auc=0.5)
+    assert none == "mu2" and rec_none["eligible"] == [] and "no score has" in rec_none["how"]
