@@ -89,8 +89,9 @@ def test_cli_vae57_on_adc_files(tmp_path):
     assert rep["agreement"]["emulator_vs_csim"]["n_events"] == 11000
     assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert rep["working_points"][0]["n_background_above"] == 20
-    md = json.loads((out / "metadata.json").read_text())  # vae57's log1p of the pT columns, upstream of the port
-    assert md["feature_transform"]["features"] == [n for n in md["feature_names"] if n.endswith("_pt")]
+    md = json.loads((out / "metadata.json").read_text())  # vae57's log1p of the objects' pT, upstream of the port
+    assert md["feature_transform"]["features"] == [n for n in md["feature_names"] if n.endswith("_pt") and n != "MET_pt"]
+    assert rep["model_details"]["config"]["score_weights"] == [["MET_pt", 0.125]]
     assert rep["model_details"]["input_port"]["covers_field_range"]
     # issue 15: vae57's on-chip candidates, the deployed one chosen on the generated L1 validation sample
     sc = rep["score_candidates"]
