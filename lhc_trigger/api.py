@@ -29,8 +29,9 @@ class ProjectEmulator:
 
     ``kind="fast"`` (default): the bit-exact fast emulator of the project's saved quantized model
     (``model/deployable.keras``); ``kind="csim"``: the project's compiled hls4ml C-simulation.  ``predict(x)``
-    takes raw features (the project's standardization, ``metadata.json``, is applied first, as upstream of the
-    firmware's input port) unless ``standardized=True``; returns the outputs, shape (n, n_outputs)."""
+    takes raw features (the project's feature transform, e.g. vae57's log1p of the pT fields, then its
+    standardization, both from ``metadata.json``, are applied first, as upstream of the firmware's input port)
+    unless ``standardized=True``; returns the outputs, shape (n, n_outputs)."""
 
     def __init__(self, project_dir, kind: str = "fast"):
         from hls.project import read_metadata
@@ -44,6 +45,12 @@ class ProjectEmulator:
         st = self.metadata.get("standardization")
         self.mean = None if st is None else np.asarray(st["mean"], np.float64)
         self.std = None if st is None else np.asarray(st["std"], np.float64)
+        ft = self.metadata.get("feature_transform")
+        self.transform = None
+        if ft is not None:
+            from data.transforms import FeatureTransform
+
+            self.transform = FeatureTransform(tuple(self.metadata["feature_names"]), tuple(ft["features"]))
 
     def _emulator(self):
         if self._impl is None:
@@ -61,11 +68,17 @@ class ProjectEmulator:
         return self._impl
 
     def standardize(self, x: np.ndarray) -> np.ndarray:
+        """Raw features -> the firmware's input, as the build computed it: the feature transform (in the raw
+        array's precision), then (x - mean) / std rounded to float32."""
+        x = np.asarray(x)
+        n = len(self.mean) if self.mean is not None else len(self.transform.feature_names) if self.transform else None
+        if n is not None and (x.ndim != 2 or x.shape[1] != n):
+            raise ValueError(f"expected raw features of shape (n, {n}), got {x.shape}")
+        if self.transform is not None:
+            x = self.transform(x)
         x = np.asarray(x, np.float64)
         if self.mean is None:
             return x
-        if x.ndim != 2 or x.shape[1] != len(self.mean):
-            raise ValueError(f"expected raw features of shape (n, {len(self.mean)}), got {x.shape}")
         return ((x - self.mean) / self.std).astype(np.float32).astype(np.float64)
 
     def predict(self, x: np.ndarray, standardized: bool = False) -> np.ndarray:

@@ -92,6 +92,14 @@ def test_cli_vae57_on_adc_files(tmp_path):
     md = json.loads((out / "metadata.json").read_text())  # vae57's log1p of the objects' pT, upstream of the port
     assert md["feature_transform"]["features"] == [n for n in md["feature_names"] if n.endswith("_pt") and n != "MET_pt"]
     assert rep["model_details"]["config"]["score_weights"] == [["MET_pt", 0.125]]
+    # the project's emulator on raw features (transform and standardisation from metadata.json) reproduces the
+    # build's working point: the same number of SM test events above its threshold
+    import lhc_trigger as lt
+    from data.l1 import read_l1_h5
+
+    s = lt.ProjectEmulator(out).predict(read_l1_h5(tmp_path / "run.h5").x_test_bkg)[:, 0]
+    wp0 = rep["working_points"][0]
+    assert np.count_nonzero(s > wp0["threshold_emulator"]) == wp0["n_background_above"] == 20
     assert rep["model_details"]["input_port"]["covers_field_range"]
     # issue 15: vae57's on-chip candidates, the deployed one chosen on the generated L1 validation sample
     sc = rep["score_candidates"]
