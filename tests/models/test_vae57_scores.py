@@ -240,3 +240,17 @@ def test_choose_with_min_auc_skips_a_score_that_ranks_a_signal_below_the_sm():
     none, rec_none = choose(cfg, cands, None, lambda x: x, None, lambda *a: events(*a, shift_b=-0.5), main, 20_000,
                             min_auc=0.5)
     assert none == "mu2" and rec_none["eligible"] == [] and "no score has" in rec_none["how"]
+
+
+def test_paired_decisions_counts_and_mcnemar():
+    """benchmarks/l1_paired_decisions.py: known counts and z; different event sets are refused."""
+    from benchmarks.l1_paired_decisions import paired_counts
+
+    a = np.array([1, 1, 1, 0, 0, 0, 1, 0], bool)
+    b = np.array([1, 0, 0, 1, 1, 1, 1, 1], bool)
+    c = paired_counts(a, b)
+    assert (c["n_a"], c["n_b"], c["only_a"], c["only_b"]) == (4, 6, 2, 4)
+    assert c["mcnemar_z_b_minus_a"] == pytest.approx(2 / np.sqrt(6))
+    assert paired_counts(a, a)["mcnemar_z_b_minus_a"] == 0.0
+    with pytest.raises(ValueError, match="different events"):
+        paired_counts(a, b[:5])
