@@ -123,7 +123,15 @@ def score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds) -> dict:
     return {"deploy": candidates[chosen], "candidates": candidates, "score": chosen,
             "reference_scores": vae21_select.reference_scores_fn(fview, twin, chosen, masked=True, beta=mc.beta,
                                                                  weights=weights),
-            "description": {"score": chosen, "score_formula": SCORE_TEXT[chosen], "score_selection": selection}}
+            "description": {"score": chosen, "score_formula": score_text(chosen, mc), "score_selection": selection}}
+
+
+def score_text(score: str, mc) -> str:
+    """The report's formula of the deployed score, with the ``reco`` weights when there are any."""
+    text = SCORE_TEXT[score]
+    if score == "reco" and mc.score_weights:
+        text += ", the squared terms weighted (" + ", ".join(f"{n} x {w:g}" for n, w in mc.score_weights) + "; others x 1)"
+    return text
 
 
 def _validation_features(seed, n_sm, n_sig, stream):

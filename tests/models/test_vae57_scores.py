@@ -194,6 +194,11 @@ def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, 
     for bad in (0.1, 2.0, 0.0):
         with pytest.raises(ValueError, match="powers of two"):
             score_weight_quantizer(np.r_[bad, np.ones(56)])
+    from models.vae57 import score_text
+
+    assert score_text("reco", VAE57_CONFIG).endswith("weighted (MET_pt x 0.125; others x 1)")
+    assert score_text("reco", replace(VAE57_CONFIG, score_weights=())) == "masked squared error of the on-chip " \
+        "decoder (from mu) to the input port" and score_text("mu2", VAE57_CONFIG) == "sum(mu^2)"
     with pytest.raises(ValueError, match="no feature 'MET'"):
         vae21.masked_score_weights(replace(VAE57_CONFIG, score_weights=(("MET", 0.5),)), L1_FEATURES)
 
