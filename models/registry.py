@@ -209,7 +209,8 @@ FAMILIES: tuple[Family, ...] = (
                             dense_shapes="models.ae57:dense_shapes_for_build", goals=L1_AE_GOALS),
                Architecture("vae57", "quantization-aware VAE on the 57 L1 inputs (CMS L1 size); firmware = the "
                             "on-chip score chosen by --score or on a validation split (sum(mu^2) or the decoder's "
-                            "masked squared error, MET's term weighted 1/8)", prepare="models.vae57:prepare_for_build", companion="vae57hgq",
+                            "masked squared error, MET's term weighted 1/8)", prepare="models.vae57:prepare_for_build",
+                            companion="vae57hgq",
                             dense_shapes="models.vae57:dense_shapes_for_build",
                             companion_dir="hgq_native", goals=L1_VAE_GOALS, scores=("mu2", "reco")),
                Architecture("vae57hgq", "vae57 with an HGQ2-native encoder: per-weight bit widths and trainable "
