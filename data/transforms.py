@@ -48,3 +48,8 @@ class FeatureTransform:
     def to_dict(self) -> dict:
         return {"kind": "sign(x) * log1p(|x|)", "features": list(self.features),
                 "applied": "upstream of the input port, before the standardisation"}
+
+    @classmethod
+    def from_dict(cls, feature_names, d: dict) -> "FeatureTransform":
+        """The transform :meth:`to_dict` wrote (a project's ``metadata.json`` ``feature_transform``)."""
+        return cls(tuple(feature_names), tuple(d["features"]))

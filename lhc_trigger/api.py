@@ -50,7 +50,7 @@ class ProjectEmulator:
         if ft is not None:
             from data.transforms import FeatureTransform
 
-            self.transform = FeatureTransform(tuple(self.metadata["feature_names"]), tuple(ft["features"]))
+            self.transform = FeatureTransform.from_dict(self.metadata["feature_names"], ft)
 
     def _emulator(self):
         if self._impl is None:
@@ -71,10 +71,9 @@ class ProjectEmulator:
         """Raw features -> the firmware's input, as the build computed it: the feature transform (in the raw
         array's precision), then (x - mean) / std rounded to float32."""
         x = np.asarray(x)
-        n = len(self.mean) if self.mean is not None else len(self.transform.feature_names) if self.transform else None
-        if n is not None and (x.ndim != 2 or x.shape[1] != n):
-            raise ValueError(f"expected raw features of shape (n, {n}), got {x.shape}")
-        if self.transform is not None:
+        if self.mean is not None and (x.ndim != 2 or x.shape[1] != len(self.mean)):
+            raise ValueError(f"expected raw features of shape (n, {len(self.mean)}), got {x.shape}")
+        if self.transform is not None:  # checks the shape itself when there is no standardisation
             x = self.transform(x)
         x = np.asarray(x, np.float64)
         if self.mean is None:

@@ -165,7 +165,8 @@ def score_weight_quantizer(weights: np.ndarray):
     w = np.asarray(weights, np.float64)
     e = np.log2(w, where=w > 0, out=np.full_like(w, np.nan))
     if not (np.all(w > 0) and np.all(w <= 1) and np.all(e == np.round(e))):
-        raise ValueError(f"score weights must be powers of two in (0, 1] (exact on chip), got {sorted(set(w.tolist()))}")
+        raise ValueError("score weights must be powers of two in (0, 1] (exact on chip), "
+                         f"got {sorted(set(w.tolist()))}")
     frac = int(-e.min())
     return qkeras_quantized_bits(frac + 2, 1)  # QKeras counting: sign + 1 integer bit + frac; range [-2, 2)
 

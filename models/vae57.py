@@ -47,8 +47,8 @@ from quantize.spec import QuantSpec
 
 # vae57's widths: 8-bit weights (measured on linear inputs at 6 bits: emulator/float-view Spearman 0.970 and
 # 1 kHz efficiencies 26-28 % above the float view's; at 8 bits 0.990 and within 2 %).  Until issue 15's linear
-# MET, the port for all-log1p inputs was models.l1_common.L1_LOG_INPUT.  Since then: ae57's port, ReLU and reconstruction widths (models.ae57.AE57_QUANT), which hold MET's
-# linear tail; weights, biases and mu as before.
+# MET, the port for all-log1p inputs was models.l1_common.L1_LOG_INPUT.  Since then: ae57's port, ReLU and
+# reconstruction widths (models.ae57.AE57_QUANT), which hold MET's linear tail; weights, biases and mu as before.
 VAE57_QUANT = QuantSpec(input=AE57_QUANT.places["input"], weight=(8, 1), bias=(8, 1),
                         activation=AE57_QUANT.places["activation"], mu=(12, 4), output=AE57_QUANT.places["output"],
                         precision_places=("weight", "bias"))
@@ -130,7 +130,8 @@ def score_text(score: str, mc) -> str:
     """The report's formula of the deployed score, with the ``reco`` weights when there are any."""
     text = SCORE_TEXT[score]
     if score == "reco" and mc.score_weights:
-        text += ", the squared terms weighted (" + ", ".join(f"{n} x {w:g}" for n, w in mc.score_weights) + "; others x 1)"
+        weights = ", ".join(f"{n} x {w:g}" for n, w in mc.score_weights)
+        text += f", the squared terms weighted ({weights}; others x 1)"
     return text
 
 

@@ -90,7 +90,8 @@ def test_cli_vae57_on_adc_files(tmp_path):
     assert rep["agreement"]["emulator_vs_csim"]["n_mismatched"] == 0
     assert rep["working_points"][0]["n_background_above"] == 20
     md = json.loads((out / "metadata.json").read_text())  # vae57's log1p of the objects' pT, upstream of the port
-    assert md["feature_transform"]["features"] == [n for n in md["feature_names"] if n.endswith("_pt") and n != "MET_pt"]
+    assert md["feature_transform"]["features"] == [n for n in md["feature_names"]
+                                                   if n.endswith("_pt") and n != "MET_pt"]
     assert rep["model_details"]["config"]["score_weights"] == [["MET_pt", 0.125]]
     # the project's emulator on raw features (transform and standardisation from metadata.json) reproduces the
     # build's working point: the same number of SM test events above its threshold

@@ -227,6 +227,7 @@ def test_log1p_transform():
     y = t(x)
     np.testing.assert_allclose(y, [[0.0, 5.0, -np.log(4.0)], [1.0, -2.0, np.log(100.0)]], rtol=1e-6)
     assert y.dtype == np.float32 and t.to_dict()["features"] == ["a", "c"]
+    assert FeatureTransform.from_dict(["a", "b", "c"], t.to_dict()) == t  # a project's metadata.json, read back
     with pytest.raises(ValueError, match="unknown features"):
         FeatureTransform(("a",), ("z",))
     with pytest.raises(ValueError, match=r"\(n, 3\)"):
