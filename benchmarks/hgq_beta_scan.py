@@ -92,10 +92,10 @@ def main(argv=None) -> int:
         fview = v.float_view(m, mc)
         from data.l1 import L1_FEATURES
 
-        w = v.masked_score_weights(mc, L1_FEATURES)
-        deploy = v.deployable_model(m, "reco", masked=mc.quant, score_weights=w)
+        masked = v.masked_reco(mc, L1_FEATURES)
+        deploy = v.deployable_model(m, "reco", masked=masked)
         emu = {k: _predict64(deploy, x) for k, x in val.items()}
-        view = {k: float_scores(fview, x, True, mc.beta, w)["reco"] for k, x in val.items()}
+        view = {k: float_scores(fview, x, masked, mc.beta)["reco"] for k, x in val.items()}
         ec, (ne, nv) = validation_efficiency_check(emu, view, wp.l1_rate_plan().working_points[0].fpr)
         sigs = ec["signals"]
         from scipy.stats import spearmanr

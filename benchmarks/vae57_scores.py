@@ -125,9 +125,8 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
                                   lambda m, q: v.train_vae(m, mc, xt, xv), {})
     fview = v.float_view(qvae, mc)
     xs = {k: (tf(x) / scale).astype(np.float32) for k, x in events.items()}
-    w = v.masked_score_weights(mc, ds.feature_names)
-    chip = {name: v.deployable_model(qvae, name, masked=mc.quant if name == "reco" else None, score_weights=w)
-            for name in ("mu2", "reco")}
+    masked = v.masked_reco(mc, ds.feature_names)
+    chip = {name: v.deployable_model(qvae, name, masked=masked) for name in ("mu2", "reco")}
     print(f"variant {over} (QAT {info['qat'].get('epochs_run')} epochs, from cache {info['from_cache']}):", flush=True)
     for name, model in chip.items():
         emu = FastEmulator(model)
@@ -136,7 +135,7 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
         show(f"{name} chip (emulator)", rows(s, fpr))
         print(f"    SM at score 0: {zero:.2%}; HLS estimate: {estimate_line(model)}", flush=True)
     for src, m in (("float view", fview), ("QAT Keras", qvae), ("float twin", twin)):
-        f = {k: float_scores(m, x, masked=True, beta=mc.beta, weights=w) for k, x in xs.items()}
+        f = {k: float_scores(m, x, masked=masked, beta=mc.beta) for k, x in xs.items()}
         for name in ("mu2", "reco", "kl", "total"):
             show(f"{name} {src}", rows({k: d[name] for k, d in f.items()}, fpr))
 

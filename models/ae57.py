@@ -171,6 +171,34 @@ def score_weight_quantizer(weights: np.ndarray):
     return qkeras_quantized_bits(frac + 2, 1)  # QKeras counting: sign + 1 integer bit + frac; range [-2, 2)
 
 
+@dataclass(frozen=True)
+class MaskedReco:
+    """ae57's masked squared error as another model's ``reco`` score (vae57): the port and reconstruction widths
+    (``quant``'s ``input`` and ``output`` places) and the per-feature weights of the squared terms (``None``: ones).
+    The on-chip score (:meth:`layers`, what :func:`models.vae21.deployable_model` deploys) and the float references
+    (:meth:`float_score`, :func:`models.vae21_scores.float_scores`) both read this one object, so that no float
+    view can be computed without the weights the chip applies (:func:`models.vae21.masked_reco` builds it from a
+    model configuration)."""
+
+    quant: QuantSpec
+    weights: tuple[float, ...] | None = None
+
+    def weight_array(self) -> np.ndarray | None:
+        return None if self.weights is None else np.asarray(self.weights, np.float64)
+
+    def layers(self, xq, y):
+        """The on-chip score from the quantized port ``xq`` and the quantized reconstruction ``y``."""
+        return masked_sse_layers(xq, y, self.quant, self.weight_array())
+
+    def float_score(self, x: np.ndarray, xin: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+        """The same score in float64: sum_j w_j m_j (xin_j - x_hat_j)^2, the mask m from the unquantized input
+        ``x`` (:func:`data.l1.object_mask`), ``xin`` the port's values (quantized or not)."""
+        from data.l1 import object_mask
+
+        w = 1.0 if self.weights is None else self.weight_array()
+        return np.sum(w * object_mask(x) * (np.asarray(xin, np.float64) - x_hat) ** 2, axis=1)
+
+
 def masked_sse_layers(xq, y, q: QuantSpec, weights: np.ndarray | None = None):
     """The on-chip masked squared error (module docstring) from the quantized port ``xq`` and the quantized
     reconstruction ``y`` (widths from ``q``'s ``input`` and ``output`` places): ae57's score, and vae57's ``reco``.

@@ -101,6 +101,20 @@ def masked_score_weights(mc: VAE21Config, feature_names) -> np.ndarray | None:
     return w
 
 
+def masked_reco(mc: VAE21Config, feature_names):
+    """The masked ``reco`` score of a configuration with ``recon_mask`` (vae57: ae57's masked squared error with
+    ``mc.score_weights``, :class:`models.ae57.MaskedReco`), the one object the deployable model and the float
+    references both take; None for a VAE whose ``reco`` is its own likelihood (vae21)."""
+    from models.ae57 import MaskedReco
+
+    if not mc.recon_mask:
+        if mc.score_weights:
+            raise ValueError("score_weights: only the masked reconstruction score (recon_mask) takes weights")
+        return None
+    w = masked_score_weights(mc, feature_names)
+    return MaskedReco(mc.quant, None if w is None else tuple(float(v) for v in w))
+
+
 # ``--model vae21gauss``: per-feature Gaussian likelihood with learned widths on every feature, log1p-compressed
 # heavy-tailed features (vae21's default until issue 15's mixed likelihood)
 VAE21_GAUSS = VAE21Config(quant=VAE21_PROB_QUANT, learned_scale=True, log1p=HLT21_LOG1P)
@@ -251,14 +265,14 @@ def train_vae(vae, cfg: VAE21Config, x_train: np.ndarray, x_val: np.ndarray, cal
     return fit(vae, x_train, x_val, loss, cfg, callbacks)
 
 
-def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None, score_weights=None):
+def deployable_model(vae, score: str = "mu2", masked=None):
     """The on-chip ``score`` (:class:`models.vae21_scores.VAEScore`) of a quantized VAE (layers shared with
     ``vae``): ``mu2`` = encoder -> mu -> sum(mu^2); ``reco`` = encoder -> mu -> decoder -> the weighted squared
     error to the input port (needs a build whose decoder is quantized: ``learned_scale`` or ``decoder_on_chip``);
     ``kl`` = the KL term with the log-variance head (quantized after training) and its lookup table; ``total`` =
-    reco + kl; with ``masked`` (the model's QuantSpec, vae57) the reconstruction term is ae57's masked squared error
-    (:func:`models.ae57.masked_sse_layers`, with the per-feature ``score_weights``: :func:`masked_score_weights`)
-    instead of the weighted one (``mu2`` and ``reco`` only)."""
+    reco + kl; with ``masked`` (a :class:`models.ae57.MaskedReco`, vae57: :func:`masked_reco`) the reconstruction
+    term is ae57's masked squared error with its per-feature weights instead of the weighted one (``mu2`` and
+    ``reco`` only)."""
     import keras
 
     from models.vae21_scores import (VAEScore, kl_score_layers, logvar_layers, mixed_nll_layers, mu2_score_layers,
@@ -287,9 +301,7 @@ def deployable_model(vae, score: str = "mu2", masked: QuantSpec | None = None, s
             if score is VAEScore.KL:
                 return keras.Model(inp, kl, name="vae21_deployable_kl")
         if layer.name == "reco_quant" and masked is not None:
-            from models.ae57 import masked_sse_layers
-
-            return keras.Model(inp, masked_sse_layers(xq, x, masked, score_weights), name="vae57_deployable_reco")
+            return keras.Model(inp, masked.layers(xq, x), name="vae57_deployable_reco")
         if layer.name == "reco_quant":
             p_in = precision_of_quantizer_layer(vae.get_layer("input_quant"))
             p_reco = precision_of_quantizer_layer(layer)

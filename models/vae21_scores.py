@@ -352,15 +352,15 @@ def total_score_layers(reco, kl):
 SCORE_CHUNK = 262_144  # events per float_scores pass: vae57's 4.08M x 57 float64 temporaries were ~8 GB at once
 
 
-def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0, weights=None) -> dict[str, np.ndarray]:
+def float_scores(vae, x: np.ndarray, masked=None, beta: float = 1.0) -> dict[str, np.ndarray]:
     """Every candidate of a float (or quantized) VAE in float64: mu2, reco (with the model's own weights w; with
-    ``masked`` ae57's masked squared error sum_j m_j (x_j - x_hat_j)^2, vae57's on-chip form), and the
-    offline-only kl and total = the training loss with mu in place of the sample (reco + kl; masked:
-    reco / 2 + beta kl); ``weights``: the masked score's per-feature weights (models.vae21.masked_score_weights)."""
+    ``masked``, a :class:`models.ae57.MaskedReco`, ae57's masked squared error sum_j w_j m_j (x_j - x_hat_j)^2 with
+    its per-feature weights, vae57's on-chip form), and the offline-only kl and total = the training loss with mu
+    in place of the sample (reco + kl; masked: reco / 2 + beta kl, with the masked score's weights)."""
     import keras
 
     if len(x) > SCORE_CHUNK:  # per-event quantities: chunks give the same values with bounded memory
-        parts = [float_scores(vae, x[i:i + SCORE_CHUNK], masked, beta, weights) for i in range(0, len(x), SCORE_CHUNK)]
+        parts = [float_scores(vae, x[i:i + SCORE_CHUNK], masked, beta) for i in range(0, len(x), SCORE_CHUNK)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     names = [l.name for l in vae.layers]
     mu_name = "mu_quant" if "mu_quant" in names else "mu_dense"
@@ -372,11 +372,8 @@ def float_scores(vae, x: np.ndarray, masked: bool = False, beta: float = 1.0, we
     mu, lv, r = res[:3]
     xin = res[3] if len(res) > 3 else x.astype(np.float64)
     kl = -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=1)
-    if masked:
-        from data.l1 import object_mask
-
-        w = 1.0 if weights is None else np.asarray(weights, np.float64)
-        reco = np.sum(w * object_mask(x) * (xin - r) ** 2, axis=1)
+    if masked is not None:
+        reco = masked.float_score(x, xin, r)
         return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": 0.5 * reco + beta * kl}
     reco = feature_terms(vae.get_layer("reco_scale") if "reco_scale" in names else None, xin, r).sum(axis=1)
     return {"mu2": np.sum(mu**2, axis=1), "reco": reco, "kl": kl, "total": reco + kl}

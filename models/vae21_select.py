@@ -103,15 +103,16 @@ def choose(cfg, candidates: dict, fview, scale, train_ds, events_fn=None, main=N
                     **({} if min_auc is None else {"min_auc": min_auc, "eligible": eligible})}
 
 
-def reference_scores_fn(fview, twin, chosen: str, masked: bool = False, beta: float = 1.0, weights=None):
+def reference_scores_fn(fview, twin, chosen: str, masked=None, beta: float = 1.0):
     """``reference_scores(xs) -> (float view, float twin, offline)`` of the ``chosen`` score; ``offline`` holds
-    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``); ``masked``, ``beta``,
-    ``weights``: :func:`models.vae21_scores.float_scores` (vae57)."""
+    every candidate of the float twin and of the float view (``<name>`` and ``view_<name>``); ``masked`` (the
+    deployable model's :class:`models.ae57.MaskedReco`, weights included) and ``beta``:
+    :func:`models.vae21_scores.float_scores` (vae57)."""
 
     def reference_scores(xs: dict):
         s_view, s_twin, offline = {}, {}, {}
         for k, x in xs.items():
-            v, t = float_scores(fview, x, masked, beta, weights), float_scores(twin, x, masked, beta, weights)
+            v, t = float_scores(fview, x, masked, beta), float_scores(twin, x, masked, beta)
             s_view[k], s_twin[k] = v[chosen], t[chosen]
             offline[k] = {**t, **{f"view_{n}": a for n, a in v.items()}}
         return s_view, s_twin, offline

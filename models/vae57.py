@@ -113,16 +113,14 @@ def score_deployment(cfg, qvae, twin, fview, mc, tf, scale, train_ds) -> dict:
     from models import vae21 as v
     from models import vae21_select
 
-    weights = v.masked_score_weights(mc, train_ds.feature_names)
-    candidates = {s: v.deployable_model(qvae, s, masked=mc.quant if s == "reco" else None, score_weights=weights)
-                  for s in vae21_select.candidate_names(mc)}
+    masked = v.masked_reco(mc, train_ds.feature_names)  # the chip and the float references read its weights
+    candidates = {s: v.deployable_model(qvae, s, masked=masked) for s in vae21_select.candidate_names(mc)}
     events = partial(_validation_features, stream=vae21_select.VALIDATION_STREAM)
     one_khz = l1_rate_plan().working_points[0]
     chosen, selection = vae21_select.choose(cfg, candidates, fview, lambda x: (tf(x) if tf else x) / scale, train_ds,
                                             events, one_khz, N_VALIDATION_SM, min_auc=MIN_VALIDATION_AUC)
     return {"deploy": candidates[chosen], "candidates": candidates, "score": chosen,
-            "reference_scores": vae21_select.reference_scores_fn(fview, twin, chosen, masked=True, beta=mc.beta,
-                                                                 weights=weights),
+            "reference_scores": vae21_select.reference_scores_fn(fview, twin, chosen, masked=masked, beta=mc.beta),
             "description": {"score": chosen, "score_formula": score_text(chosen, mc), "score_selection": selection}}
 
 

@@ -155,7 +155,9 @@ def _built_deployable(name: str, cfg):
     mc, score = vae57.vae_config(cfg), cfg.score or "reco"
     vae = (vae21.build_vae(mc, quantized=True) if name == "vae57"
            else vae57_hgq.build_hgq_vae(mc, vae57_hgq.HGQConfig()))
-    return vae21.deployable_model(vae, score, masked=mc.quant if score == "reco" else None)
+    from data.l1 import L1_FEATURES
+
+    return vae21.deployable_model(vae, score, masked=vae21.masked_reco(mc, L1_FEATURES))
 
 
 @pytest.mark.parametrize("name, score", [("vae21", None), ("vae21", "mu2"), ("vae21", "reco"), ("vae21gauss", None),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from emulation.agreement import exact_agreement
+from models.ae57 import MaskedReco
 from tests.models.test_l1_models import _l1_adversarial
 
 
@@ -26,7 +27,7 @@ def small_reco_vae57():
     for layer in vae.layers:
         if layer.name.startswith(("enc_dense", "mu_dense", "dec_dense", "reco")) and layer.weights:
             layer.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
-    return vae21.deployable_model(vae, "reco", masked=mc.quant), vae, mc
+    return vae21.deployable_model(vae, "reco", masked=MaskedReco(mc.quant)), vae, mc  # unweighted
 
 
 def _keras64(model, x):
@@ -48,12 +49,12 @@ def test_reco_candidate_fast_emulator_equals_keras_float64(small_reco_vae57, rng
 
 def test_reco_candidate_is_the_masked_squared_error(small_reco_vae57, rng):
     """On L1-like events whose objects all sit well above the port's LSB, the on-chip score equals the masked
-    squared error of the quantized VAE's reconstruction (float_scores(masked=True)) up to the rounding of the
-    differences and squares to 2**-6: padded slots and MET eta do not count."""
+    squared error of the quantized VAE's reconstruction (float_scores with the same MaskedReco) up to the rounding of
+    the differences and squares to 2**-6: padded slots and MET eta do not count."""
     from data.l1 import object_mask
     from models.vae21_scores import float_scores
 
-    deploy, vae, _ = small_reco_vae57
+    deploy, vae, mc = small_reco_vae57
     x = np.abs(rng.normal(0.8, 0.5, (3000, 57))) + 0.05
     x[:, 1::3] = rng.uniform(-2.5, 2.5, (3000, 19))
     n_obj = rng.integers(0, 19, 3000)
@@ -61,7 +62,7 @@ def test_reco_candidate_is_the_masked_squared_error(small_reco_vae57, rng):
     x[:, 1] = 0.0  # MET eta
     x = x.astype(np.float32)
     on_chip = deploy.predict(x, batch_size=4096, verbose=0)[:, 0]
-    ref = float_scores(vae, x, masked=True)
+    ref = float_scores(vae, x, masked=MaskedReco(mc.quant))
     np.testing.assert_allclose(on_chip, ref["reco"], rtol=0.02, atol=0.05 * 57 * 2**-6 * 10)
     assert np.corrcoef(on_chip, ref["reco"])[0, 1] > 0.999
     # the unmasked error differs: the mask matters on these events
@@ -176,7 +177,9 @@ def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, 
 
     w = vae21.masked_score_weights(VAE57_CONFIG, L1_FEATURES)
     assert w[0] == 0.125 and np.all(w[1:] == 1) and L1_FEATURES[0] == "MET_pt"
-    deploy = vae21.deployable_model(vae, "reco", masked=mc.quant, score_weights=w)
+    masked = vae21.masked_reco(mc, L1_FEATURES)  # what the build deploys and its float references read
+    assert masked == MaskedReco(mc.quant, tuple(w.tolist()))
+    deploy = vae21.deployable_model(vae, "reco", masked=masked)
     x = _l1_adversarial(rng, adversarial_inputs)
     y = FastEmulator(deploy).predict(x)[:, 0]
     a = exact_agreement(y, _keras64(deploy, x), float32_tolerance=False)
@@ -189,7 +192,7 @@ def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, 
     big = met_sq > 1.0  # away from the 2**-6 rounding of the squares
     assert big.sum() > 100
     np.testing.assert_allclose((y1 - y)[big], 0.875 * met_sq[big], rtol=0.02)
-    f1, fw = float_scores(vae, x, masked=True), float_scores(vae, x, masked=True, weights=w)
+    f1, fw = float_scores(vae, x, masked=MaskedReco(mc.quant)), float_scores(vae, x, masked=masked)
     np.testing.assert_allclose(f1["reco"] - fw["reco"], 0.875 * met_sq, rtol=1e-9, atol=1e-9)
     for bad in (0.1, 2.0, 0.0):
         with pytest.raises(ValueError, match="powers of two"):
@@ -201,6 +204,10 @@ def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, 
         "decoder (from mu) to the input port" and score_text("mu2", VAE57_CONFIG) == "sum(mu^2)"
     with pytest.raises(ValueError, match="no feature 'MET'"):
         vae21.masked_score_weights(replace(VAE57_CONFIG, score_weights=(("MET", 0.5),)), L1_FEATURES)
+    # a VAE whose reco is its own likelihood (vae21) cannot carry weights it would not apply
+    assert vae21.masked_reco(replace(VAE57_CONFIG, recon_mask="", score_weights=()), L1_FEATURES) is None
+    with pytest.raises(ValueError, match="only the masked reconstruction score"):
+        vae21.masked_reco(replace(VAE57_CONFIG, recon_mask=""), L1_FEATURES)
 
 
 def test_choose_with_min_auc_skips_a_score_that_ranks_a_signal_below_the_sm():
