@@ -53,3 +53,15 @@ class FeatureTransform:
     def from_dict(cls, feature_names, d: dict) -> "FeatureTransform":
         """The transform :meth:`to_dict` wrote (a project's ``metadata.json`` ``feature_transform``)."""
         return cls(tuple(feature_names), tuple(d["features"]))
+
+
+def port_input(x: np.ndarray, transform: FeatureTransform | None, mean, std) -> np.ndarray:
+    """Raw features -> the values at the firmware's input port, as the build computes them for the events it
+    emulates and :class:`lhc_trigger.ProjectEmulator` for a user's: the raw features in float32 (the datasets'
+    dtype), the feature transform (``None``: none), then (x - mean) / std in float32 arithmetic.  One function for
+    both, so that a project's emulator reproduces the build's scores bit for bit (float64 arithmetic rounded to
+    float32 differs by one ulp now and then, which the port's quantizer can turn into a different code)."""
+    x = np.asarray(x, np.float32)
+    if transform is not None:
+        x = transform(x)
+    return ((x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32)

@@ -43,8 +43,8 @@ class ProjectEmulator:
         self.kind = kind
         self._impl = None
         st = self.metadata.get("standardization")
-        self.mean = None if st is None else np.asarray(st["mean"], np.float64)
-        self.std = None if st is None else np.asarray(st["std"], np.float64)
+        self.mean = None if st is None else np.asarray(st["mean"], np.float32)  # the build's float32 constants
+        self.std = None if st is None else np.asarray(st["std"], np.float32)
         ft = self.metadata.get("feature_transform")
         self.transform = None
         if ft is not None:
@@ -68,17 +68,16 @@ class ProjectEmulator:
         return self._impl
 
     def standardize(self, x: np.ndarray) -> np.ndarray:
-        """Raw features -> the firmware's input, as the build computed it: the feature transform (in the raw
-        array's precision), then (x - mean) / std rounded to float32."""
+        """Raw features -> the firmware's input, as the build computed it (:func:`data.transforms.port_input`:
+        float32 features, the feature transform, then (x - mean) / std in float32)."""
+        from data.transforms import port_input
+
         x = np.asarray(x)
         if self.mean is not None and (x.ndim != 2 or x.shape[1] != len(self.mean)):
             raise ValueError(f"expected raw features of shape (n, {len(self.mean)}), got {x.shape}")
-        if self.transform is not None:  # checks the shape itself when there is no standardisation
-            x = self.transform(x)
-        x = np.asarray(x, np.float64)
-        if self.mean is None:
-            return x
-        return ((x - self.mean) / self.std).astype(np.float32).astype(np.float64)
+        if self.mean is None:  # the transform checks the shape itself
+            return np.asarray(x if self.transform is None else self.transform(x), np.float64)
+        return port_input(x, self.transform, self.mean, self.std).astype(np.float64)
 
     def predict(self, x: np.ndarray, standardized: bool = False) -> np.ndarray:
         x = np.asarray(x, np.float64) if standardized else self.standardize(x)

@@ -29,16 +29,23 @@ def test_project_emulator_reproduces_the_firmware(cli_run):
     np.testing.assert_array_equal(fast.predict(x, standardized=True), y)
     np.testing.assert_array_equal(lt.ProjectEmulator(proj, kind="csim").predict(x, standardized=True), y)
     md = json.loads((proj / "metadata.json").read_text())
-    raw = np.random.default_rng(1).normal(size=(50, 21)) * 3
+    raw = (np.random.default_rng(1).normal(size=(20000, 21)) * 3).astype(np.float32)  # the datasets' dtype
     if "feature_transform" in md:  # upstream of the standardisation, as the build applies it
         from data.transforms import FeatureTransform
 
         raw_t = FeatureTransform(tuple(md["feature_names"]), tuple(md["feature_transform"]["features"]))(raw)
     else:
         raw_t = raw
-    want = ((raw_t - np.asarray(md["standardization"]["mean"])) / np.asarray(md["standardization"]["std"]))
-    np.testing.assert_array_equal(fast.predict(raw), fast.predict(want.astype(np.float32).astype(np.float64),
-                                                                 standardized=True))
+    mean, std = (np.asarray(md["standardization"][k], np.float32) for k in ("mean", "std"))
+    want = (raw_t - mean) / std  # float32 arithmetic, as the build's emulate step computes the port's input
+    assert want.dtype == np.float32
+    np.testing.assert_array_equal(fast.standardize(raw), want.astype(np.float64))
+    # the same formula in float64, rounded once (ProjectEmulator before 2026-12-05), differs on some values: the
+    # comparison above can tell the two apart
+    rounded64 = ((raw_t.astype(np.float64) - mean.astype(np.float64)) / std.astype(np.float64)).astype(np.float32)
+    assert np.count_nonzero(rounded64 != want) > 0
+    np.testing.assert_array_equal(fast.predict(raw[:500]), fast.predict(want[:500].astype(np.float64),
+                                                                        standardized=True))
     with pytest.raises(ValueError, match=r"expected raw features of shape \(n, 21\)"):
         fast.predict(raw[:, :5])
     with pytest.raises(ValueError, match="choose 'fast' or 'csim'"):

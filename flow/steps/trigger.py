@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data.transforms import port_input
 from flow.build import Build, step
 from flow.config import Emulator
 from models.build_util import keras_verbose, say
@@ -89,7 +90,7 @@ def _check_input_port(b: Build) -> None:
     t = b.test_ds
     samples = {"background": t.x_test_bkg, **t.x_test_signal}
     ft = b.prepared.feature_transform  # e.g. vae57's log1p of the pT fields, applied upstream of the port
-    bad = port_range_problems({k: ((ft(v) if ft is not None else v) - b.mean) / b.std for k, v in samples.items()},
+    bad = port_range_problems({k: port_input(v, ft, b.mean, b.std) for k, v in samples.items()},
                               p.min, p.max, p.to_ap())
     if bad:
         raise ValueError(f"--data {cfg.data_path}: inputs outside the firmware's input port:\n  " + "\n  ".join(bad)
@@ -176,8 +177,7 @@ def emulate(b: Build) -> None:
     from emulation.csim import CSimEmulator
 
     samples = {"background": b.test_ds.x_test_bkg, **b.test_ds.x_test_signal}
-    ft = b.prepared.feature_transform
-    b.xs = {k: (((ft(v) if ft is not None else v) - b.mean) / b.std).astype(np.float32) for k, v in samples.items()}
+    b.xs = {k: port_input(v, b.prepared.feature_transform, b.mean, b.std) for k, v in samples.items()}
     b.csim = CSimEmulator(b.project_dir)
     b.emulator = _emulator(b)
     if hasattr(b.emulator, "native"):  # the fast emulator's fused C kernel, compiled (or read from its cache) untimed
