@@ -126,13 +126,16 @@ def _project_crosscheck(project: str, x_raw: np.ndarray, s: np.ndarray, t30: flo
     from lhc_trigger import ProjectEmulator
 
     y = ProjectEmulator(project).predict(x_raw)[:, 0]
-    print(f"  ProjectEmulator({project}) on the default variant's raw features: "
-          f"{int(np.count_nonzero(y != s))} of {len(s)} scores differ from the hook's emulator")
+    bad = np.flatnonzero(y != s)
+    print(f"  ProjectEmulator({project}) on the default variant's raw features: {len(bad)} of {len(s)} scores differ "
+          f"from the hook's emulator" + (f" (the highest of them {max(s[bad].max(), y[bad].max()):.6g}; "
+                                         "ProjectEmulator standardises in float64, the build's emulate step in float32)"
+                                         if len(bad) else ""))
     rep = Path(project) / "report" / "report.json"
     if rep.is_file():
         r = json.loads(rep.read_text())
-        wps = {w["name"]: w for w in r.get("physics", r).get("working_points", [])} if isinstance(r, dict) else {}
-        t = wps.get("30_per_day", {}).get("threshold_emulator")
+        t = next((w.get("threshold_emulator") for w in r.get("working_points", []) if w.get("name") == "30_per_day"),
+                 None)
         print(f"  {rep}: threshold_emulator at 30/day {t!r} (recomputed {t30:.6g}; equal: {t == t30})")
 
 
