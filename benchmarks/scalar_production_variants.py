@@ -5,6 +5,8 @@
 with :func:`data.validation.count_process` on events generated before any selection.  The variants swap the
 scalar's ISR table or rapidity width (``data.processes._gluon_fusion_scalar``) or, for A_4l, the Z* decay
 flavours; nothing is written.  The default (``gluon fusion``) is the generator's own model (hlt-objects-3).  Pure numpy, a few seconds.
+``VARIANTS``, ``BRACKETS`` (harder productions, not physics models) and ``production(kind)`` are shared with
+``benchmarks/h0_production_sensitivity.py``.
 """
 
 from __future__ import annotations
