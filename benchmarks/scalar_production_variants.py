@@ -31,7 +31,8 @@ VARIANTS = ("gluon fusion", "no ISR", "W/Z table", "Drell-Yan ln(m) scaling", "h
 # Brackets, NOT physics models: harder than any variant above, written with _isr_and_boson's own parameters
 # (every event with 1-4 ISR jets in the hard table's proportions 0.3 : 0.25 : 0.15 : 0.1; jet pT^-a above 15 GeV).
 # a = 3 is the hard table's spectrum; a = 2.5 was chosen (by h0_tautau's acceptance alone, 9.8 % against the
-# published 9 %, before any model scored it) to reach the published acceptance (benchmarks/h0_production_sensitivity.py).
+# published 9 %, before any model scored it) to reach the published acceptance
+# (used by benchmarks/h0_production_sensitivity.py).
 _BRACKETS = {
     "bracket: ISR in every event, pT^-3": dict(isr_probs=(0.0, 0.3, 0.25, 0.15, 0.1), isr_a=3.0),
     "bracket: ISR in every event, pT^-2.5": dict(isr_probs=(0.0, 0.3, 0.25, 0.15, 0.1), isr_a=2.5),
