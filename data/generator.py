@@ -188,11 +188,16 @@ def _stack_leptons(lc, n):
     return pt_t, eta, present, is_e
 
 
+def _accepted(pt_t, eta, present):
+    """The stream's acceptance per event: a generator-level e/mu with pT > TRIGGER_PT and |eta| < TRIGGER_ABS_ETA."""
+    return (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
+
+
 def _lepton_decisions(t: _Truth, rng):
     """Smeared pT, reconstruction mask, isolations and the per-event (accepted, triggered) of all t.n events."""
     lc, n = t.lep_cols, t.n
     pt_t, eta, present, is_e = _stack_leptons(lc, n)
-    accepted = (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
+    accepted = _accepted(pt_t, eta, present)
     pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
     ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
     # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
@@ -297,8 +302,13 @@ def _process_function(process: str):
     return _PROCESSES[process]
 
 
-def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
-    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select."""
+def generate(process: str, n: int, rng: np.random.Generator, counts: dict | None = None) -> EventObjects:
+    """n triggered events of one process (a key of SM_PROCESSES or BSM_SIGNALS); oversample and select.
+
+    ``counts``, if given, is incremented with the events generated to produce them (every event of every chunk,
+    the unused tail of the last one included): keys ``generated``, ``accepted``, ``triggered``, the stream's two
+    decisions as in :func:`stream_decisions`.  Counting draws no random numbers: the events are the same with or
+    without it."""
     fill = _process_function(process)
     n = int(n)
     if n < 0:
@@ -314,6 +324,11 @@ def generate(process: str, n: int, rng: np.random.Generator) -> EventObjects:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             fill(t, rng)
             ev, trig = _reconstruct(t, rng)
+        if counts is not None:
+            pt_t, eta, present, _ = _stack_leptons(t.lep_cols, m)
+            for key, v in (("generated", m), ("accepted", int(_accepted(pt_t, eta, present).sum())),
+                           ("triggered", int(np.count_nonzero(trig)))):
+                counts[key] = counts.get(key, 0) + v
         k = len(ev)
         eff = max(k / m, 1e-3)
         if k:
