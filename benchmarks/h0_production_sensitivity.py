@@ -75,6 +75,7 @@ def generate_variant(kind: str, n_stream: int, rng: np.random.Generator):
 
 def study(b, a) -> tuple:
     from analysis import working_points as wp
+    from data.transforms import port_input
     from scalar_production_variants import BRACKETS, VARIANTS
 
     wps = {w.name: w.fpr for w in b.family_state["wps"]}
@@ -102,7 +103,7 @@ def study(b, a) -> tuple:
     for kind in (*VARIANTS, *BRACKETS):
         t0 = time.perf_counter()
         x_raw, c = generate_variant(kind, a.n_stream, variant_rng(a.seed, kind))
-        x = (((ft(x_raw) if ft is not None else x_raw) - b.mean) / b.std).astype(np.float32)  # the emulate step's
+        x = port_input(x_raw, ft, b.mean, b.std)  # the emulate step's
         s = b.emulator.predict(x)[:, 0]
         s_view = None
         if b.prepared.reference_scores is not None:
@@ -129,7 +130,7 @@ def _project_crosscheck(project: str, x_raw: np.ndarray, s: np.ndarray, t30: flo
     bad = np.flatnonzero(y != s)
     print(f"  ProjectEmulator({project}) on the default variant's raw features: {len(bad)} of {len(s)} scores differ "
           f"from the hook's emulator" + (f" (the highest of them {max(s[bad].max(), y[bad].max()):.6g}; "
-                                         "ProjectEmulator standardises in float64, the build's emulate step in float32)"
+                                         "the two should standardise alike: data.transforms.port_input)"
                                          if len(bad) else ""))
     rep = Path(project) / "report" / "report.json"
     if rep.is_file():
