@@ -2,7 +2,7 @@
 current all-Gaussian decoder, on the same events.
 
 ``python benchmarks/vae21_likelihoods.py [--n-train 150000] [--epochs 15] [--n-sm 300000] [--n-sig 10000]
-[--zero-frac 0.2]``
+[--zero-frac 0.2] [--models gauss,mixed,hurdle]``
 
 The models are float Keras VAEs written here (not the build's quantized model), same encoder (21 -> 32 -> 16 ->
 latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standardised on the training split):
@@ -18,6 +18,13 @@ latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standa
   NLL = softplus(l) - z l + z [(x - mu)^2 / (2 sigma^2) + log sigma + log(2 pi) / 2] with z = [raw != 0]; the
   decoder outputs mu and the logit l for such a feature, and the width is learned on the z = 1 events only.
   (The log(2 pi) / 2 of the continuous part is kept, as in every other Gaussian term here.)
+- ``mixed_het`` / ``hurdle_het`` (not in the default ``--models``): ``mixed`` / ``hurdle`` with a per-event width
+  on every Gaussian feature (and on the continuous part of every hurdle feature): a second dense head from the last
+  decoder hidden layer outputs a log sigma s per feature, hard-clipped below at log(0.05) (the constant-width
+  models' floor; no gradient below it), NLL = (x - mu)^2 / (2 sigma^2) + log sigma + log(2 pi) / 2 with
+  sigma = exp(s) per event.  Stability: the head's kernel and bias start at zero (sigma = 1 for every event, the
+  constant-width models' initial width), and Adam clips the global gradient norm at ``HET_CLIPNORM`` (the
+  constant-width models keep the unclipped optimizer, so their figures do not change).
 Training: SM cocktail from its own seeded stream (not the build's cache); validation: models.vae21_select's
 validation split (stream 271828; never the test sample).  Scores with mu in place of the sample: reco (NLL),
 kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM events/day), FPR raised to 20 SM
@@ -41,6 +48,9 @@ COUNTS = ("n_jets", "n_bjets", "n_mu", "n_ele")  # small counts; hadron multipli
 PUBLISHED = {"LQ_btau": 6.5e-4, "A_4l": 2.8e-3, "h0_tautau": 3.6e-4, "hpm_taunu": 1.2e-3}  # issue 15 (paper)
 SEED = 11
 TRAIN_STREAM = 314159
+LOG_SIGMA_FLOOR = float(np.log(0.05).astype(np.float32))
+HET_CLIPNORM = 10.0
+MODELS = ("gauss", "mixed", "hurdle", "mixed_het", "hurdle_het")
 
 
 def _targets(raw: np.ndarray, xs: np.ndarray, kinds: np.ndarray) -> np.ndarray:
@@ -72,7 +82,10 @@ def hurdle_kinds(kinds: np.ndarray, zero_frac: np.ndarray, threshold: float) -> 
     return out
 
 
-def _nll_layer(kinds: np.ndarray):
+def _nll_layer(kinds: np.ndarray, het: bool = False):
+    """The per-feature NLL layer; called on [y, p] (learned per-feature widths) or, with ``het``, on [y, p, s]
+    with s the decoder's per-event log sigma per feature (clipped below at LOG_SIGMA_FLOOR; used on the Gaussian
+    and hurdle features only)."""
     import keras
     from keras import ops
 
@@ -87,12 +100,17 @@ def _nll_layer(kinds: np.ndarray):
         3 hurdle (softplus(l) - z l + z * Gaussian; z and l in the columns after the first n of y and p)."""
 
         def build(self, shape):
-            self.log_sigma = self.add_weight(shape=(n,), initializer="zeros", name="log_sigma")
+            if not het:
+                self.log_sigma = self.add_weight(shape=(n,), initializer="zeros", name="log_sigma")
 
         def call(self, inputs):
-            y_all, p_all = inputs
+            if het:
+                y_all, p_all, s = inputs
+                ls = ops.maximum(s, LOG_SIGMA_FLOOR)  # per event
+            else:
+                y_all, p_all = inputs
+                ls = ops.maximum(self.log_sigma, np.log(0.05).astype(np.float32))
             y, p = y_all[:, :n], p_all[:, :n]
-            ls = ops.maximum(self.log_sigma, np.log(0.05).astype(np.float32))
             g = 0.5 * ops.square((y - p) * ops.exp(-ls)) + ls + 0.5 * np.log(2 * np.pi)
             rate = ops.exp(ops.minimum(p, 10.0))
             po = rate - y * p + ops.convert_to_tensor(_lgamma1(y))
@@ -114,7 +132,7 @@ def _nll_layer(kinds: np.ndarray):
     return PerFeatureNLL(name="nll")
 
 
-def build(kinds: np.ndarray, seed: int):
+def build(kinds: np.ndarray, seed: int, het: bool = False):
     import keras
     from keras import ops
 
@@ -133,18 +151,28 @@ def build(kinds: np.ndarray, seed: int):
     for i, w in enumerate((16, 32)):
         d = keras.layers.Dense(w, activation="relu", name=f"dec{i}")(d)
     p = keras.layers.Dense(n_out, name="params")(d)
-    nll = _nll_layer(kinds)([y_in, p])
+    if het:  # per-event log sigma head, starting at sigma = 1 for every event
+        s = keras.layers.Dense(n, kernel_initializer="zeros", bias_initializer="zeros", name="log_sigma")(d)
+        nll = _nll_layer(kinds, het=True)([y_in, p, s])
+        opt = keras.optimizers.Adam(1e-3, global_clipnorm=HET_CLIPNORM)
+    else:
+        nll = _nll_layer(kinds)([y_in, p])
+        opt = keras.optimizers.Adam(1e-3)
     train = keras.Model([x_in, y_in], nll)
-    train.compile(optimizer=keras.optimizers.Adam(1e-3))
+    train.compile(optimizer=opt)
     kl = -0.5 * ops.sum(1.0 + lv - ops.square(mu) - ops.exp(lv), axis=-1)
-    score = keras.Model([x_in, y_in], [nll, kl, mu])
+    score = keras.Model([x_in, y_in], [nll, kl, mu] + ([ops.maximum(s, LOG_SIGMA_FLOOR)] if het else []))
     return train, score
 
 
 def scores(score_model, x, y) -> dict:
-    nll, kl, mu = score_model.predict([x, y], batch_size=65536, verbose=0)
+    out = score_model.predict([x, y], batch_size=65536, verbose=0)
+    nll, kl, mu = out[:3]
     reco = nll.sum(axis=1)
-    return {"reco": reco, "kl": kl, "total": reco + kl, "mu2": (mu ** 2).sum(axis=1), "_nll": nll}
+    res = {"reco": reco, "kl": kl, "total": reco + kl, "mu2": (mu ** 2).sum(axis=1), "_nll": nll}
+    if len(out) > 3:  # per-event log sigma (het models)
+        res["_ls"] = out[3]
+    return res
 
 
 def main(argv=None) -> int:
@@ -156,6 +184,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=SEED, help="training sample and initialisation (validation: fixed)")
     ap.add_argument("--min-above", type=int, default=20, help="SM events above the threshold at least (default "
                     "models.vae21_select's 20; 10 with --n-sm 2100000 is the build's test-sample ~30/day rule)")
+    ap.add_argument("--models", default="gauss,mixed,hurdle", help="comma-separated, from " + ",".join(MODELS) +
+                    " (default gauss,mixed,hurdle: the earlier runs; each model's figures do not depend on which "
+                    "others run)")
     ap.add_argument("--zero-frac", type=float, default=0.2, help="hurdle model: a Gaussian feature is "
                     "zero-inflated when more than this fraction of the training events is exactly 0 (default 0.2)")
     a = ap.parse_args(argv)
@@ -163,6 +194,10 @@ def main(argv=None) -> int:
         raise SystemExit("--n-train, --epochs, --n-sm, --n-sig, --min-above must be positive")
     if not 0.0 <= a.zero_frac < 1.0:
         raise SystemExit(f"--zero-frac must be in [0, 1), got {a.zero_frac}")
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise SystemExit(f"--models: unknown {bad} (choose from {','.join(MODELS)})")
     from analysis import working_points as wp
     from data.features import HLT21_FEATURES, compute_hlt21
     from data.generator import SM_PROCESSES, generate_sm_cocktail
@@ -195,9 +230,11 @@ def main(argv=None) -> int:
     sigs = [k for k in val if k != "background"]
     rows = [f"| model | score | " + " | ".join(f"{s} AUC / eff" for s in sigs) + " | mean eff |",
             "|---|---|" + "---|" * (len(sigs) + 1)]
-    for name, kinds in (("gauss", np.zeros(len(HLT21_FEATURES), int)), ("mixed", kinds_mixed),
-                        ("hurdle", kinds_hurdle)):
-        train, score_model = build(kinds, a.seed)
+    all_kinds = {"gauss": np.zeros(len(HLT21_FEATURES), int), "mixed": kinds_mixed, "hurdle": kinds_hurdle}
+    for name in models:
+        kinds = all_kinds[name.removesuffix("_het")]
+        het = name.endswith("_het")
+        train, score_model = build(kinds, a.seed, het=het)
         xtr = scale(raw_tr)
         train.fit([xtr, _targets(raw_tr, xtr, kinds)], epochs=a.epochs, batch_size=1024, verbose=0, shuffle=True)
         s = {}
@@ -214,6 +251,13 @@ def main(argv=None) -> int:
         order = np.argsort(share)[::-1][:5]
         print(f"{name}: SM top-{a.min_above} reco NLL {s['background']['reco'][top].mean():.4g}, "
               "largest features: " + ", ".join(f"{HLT21_FEATURES[j]} {share[j]:.3g}" for j in order))
+        if het:  # the per-event widths of the tail's leading features: top-N SM events vs all SM events
+            ls = s["background"]["_ls"]
+            print(f"  {name} per-event sigma (median over the SM top-{a.min_above} / over all SM; range over all "
+                  "SM 1st-99th percentile): " + "; ".join(
+                      f"{HLT21_FEATURES[j]} {np.exp(np.median(ls[top, j])):.3g} / {np.exp(np.median(ls[:, j])):.3g}"
+                      f" ({np.exp(np.percentile(ls[:, j], 1)):.3g}-{np.exp(np.percentile(ls[:, j], 99)):.3g})"
+                      for j in order[:3] if kinds[j] in (0, 3)))
         t_reco, _ = wp.threshold_at_fpr(s["background"]["reco"], fpr)
         for k in sigs:  # where each signal's own tail sits against the reco threshold, and what drives it
             r = s[k]["reco"]
