@@ -105,3 +105,46 @@ def test_targets_append_hurdle_indicators():
     z = {first: y[:, n], second: y[:, n + 1]}
     assert list(z[je]) == [0.0, 1.0, 0.0]
     assert list(z[jm]) == [1.0, 0.0, 0.0]
+
+
+def test_het_nll_uses_per_event_log_sigma_with_floor():
+    """het: y = (x0 Gaussian, x1 Poisson, x2 hurdle, z2), p = (mu0, log-rate1, mu2, l2), s = per-event log sigma per
+    feature; Gaussian / hurdle terms use sigma = exp(max(s, log 0.05)) per event, the Poisson term ignores s."""
+    m = _mod()
+    layer = m._nll_layer(np.array([0, 1, 3]), het=True)
+    assert not layer.weights or all("log_sigma" not in w.name for w in layer.weights)
+    y = np.array([[0.3, 2.0, 1.1, 1.0], [-1.0, 0.0, 0.4, 0.0], [2.0, 5.0, -0.5, 1.0]], np.float32)
+    p = np.array([[0.1, 0.5, 0.9, 0.3], [0.4, -1.0, 0.0, 2.0], [-0.2, 1.2, 0.1, -1.0]], np.float32)
+    s = np.array([[0.7, 3.0, -0.4], [-5.0, 0.0, 1.3], [-2.0, -9.0, -4.0]], np.float32)  # -5, -4 below the floor
+    nll = np.asarray(layer([y, p, s]), np.float64)
+    h = 0.5 * math.log(2 * math.pi)
+    floor = math.log(0.05)
+    for i in range(3):
+        ls0, ls2 = max(float(s[i, 0]), floor), max(float(s[i, 2]), floor)
+        g0 = (y[i, 0] - p[i, 0]) ** 2 / (2 * math.exp(2 * ls0)) + ls0 + h
+        assert nll[i, 0] == pytest.approx(g0, rel=1e-5, abs=1e-5)
+        po = math.exp(p[i, 1]) - y[i, 1] * p[i, 1] + math.lgamma(y[i, 1] + 1)
+        assert nll[i, 1] == pytest.approx(po, rel=1e-5, abs=1e-5)
+        x, z, mu, lg = float(y[i, 2]), float(y[i, 3]), float(p[i, 2]), float(p[i, 3])
+        want = math.log1p(math.exp(lg)) - z * lg + z * ((x - mu) ** 2 / (2 * math.exp(2 * ls2)) + ls2 + h)
+        assert nll[i, 2] == pytest.approx(want, rel=1e-5, abs=1e-5)
+    # row 1, feature 0: s = -5 is clipped to log 0.05 (sigma 0.05): (1.4)^2 / (2 * 0.0025) + log 0.05 + h
+    assert nll[1, 0] == pytest.approx(1.4 ** 2 / 0.005 + floor + h, rel=1e-5)
+
+
+def test_het_model_starts_at_unit_width_and_scores_carry_it():
+    m = _mod()
+    kinds = np.array([0, 1, 2, 3])
+    train, score = m.build(kinds, seed=5, het=True)
+    assert np.all(score.get_layer("log_sigma").get_weights()[0] == 0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    y = np.concatenate([x, rng.integers(0, 2, (6, 1)).astype(np.float32)], axis=1)
+    res = m.scores(score, x, y)
+    np.testing.assert_allclose(res["_ls"], 0.0, atol=0)  # sigma = 1 for every event before training
+    np.testing.assert_allclose(res["reco"], res["_nll"].sum(1), rtol=1e-6)
+
+
+def test_unknown_model_fails_before_work():
+    with pytest.raises(SystemExit):
+        _mod().main(["--models", "mixed,nonesuch"])
