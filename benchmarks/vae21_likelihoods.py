@@ -220,6 +220,12 @@ def main(argv=None) -> int:
     kinds_hurdle = hurdle_kinds(kinds_mixed, zf, a.zero_frac)
     print("training-sample fraction of events at raw 0: " +
           ", ".join(f"{f} {v:.3f}" for f, v in zip(HLT21_FEATURES, zf)))
+    j_pt = HLT21_FEATURES.index("lep_pt")
+    print("training sample, events with a non-zero pt_mu_tot / pt_ele_tot in which it equals lep_pt (rel 1e-5; "
+          "a near-deterministic relation a per-event width can collapse on): " + ", ".join(
+              f"{f} {np.isclose(raw_tr[nz, j], raw_tr[nz, j_pt], rtol=1e-5).mean():.4f}"
+              for f in ("pt_mu_tot", "pt_ele_tot")
+              for j in [HLT21_FEATURES.index(f)] for nz in [raw_tr[:, j] != 0]))
     print(f"hurdle features (Gaussian in mixed, zero fraction > {a.zero_frac:g}): " +
           ", ".join(f for f, k in zip(HLT21_FEATURES, kinds_hurdle) if k == 3))
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
@@ -265,7 +271,10 @@ def main(argv=None) -> int:
             sh = s[k]["_nll"][ts].mean(0)
             print(f"  {name} {k}: highest reco {r.max():.4g} vs threshold {t_reco:.4g}; top-50 mean "
                   f"{r[ts].mean():.4g}, largest: " +
-                  ", ".join(f"{HLT21_FEATURES[j]} {sh[j]:.3g}" for j in np.argsort(sh)[::-1][:3]))
+                  ", ".join(f"{HLT21_FEATURES[j]} {sh[j]:.3g}" for j in np.argsort(sh)[::-1][:3]) +
+                  "; its highest event: " + ", ".join(
+                      f"{HLT21_FEATURES[j]} {s[k]['_nll'][ts[-1], j]:.3g}"
+                      for j in np.argsort(s[k]["_nll"][ts[-1]])[::-1][:3]))
     rows.append("| published | (total loss) | " + " | ".join(f"- / {PUBLISHED[k]:.1e}" for k in sigs) +
                 f" | {np.mean([PUBLISHED[k] for k in sigs]):.2e} |")
     print("\n".join(rows))
