@@ -46,7 +46,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SIGNAL = "h0_tautau"
 LOOSER = (10, 100)  # the 30/day FPR times these: 300 and 3000 SM events/day
@@ -65,7 +64,7 @@ def generate_variant(kind: str, n_stream: int, rng: np.random.Generator):
     """(raw 21 features, counts) of n_stream h0_tautau stream events produced by variant ``kind``."""
     from data.features import compute_hlt21
     from data.generator import generate
-    from scalar_production_variants import production
+    from benchmarks.scalar_production_variants import production
 
     counts: dict = {}
     with production(kind):
@@ -76,7 +75,7 @@ def generate_variant(kind: str, n_stream: int, rng: np.random.Generator):
 def study(b, a) -> tuple:
     from analysis import working_points as wp
     from data.transforms import port_input
-    from scalar_production_variants import BRACKETS, VARIANTS
+    from benchmarks.scalar_production_variants import BRACKETS, VARIANTS
 
     wps = {w.name: w.fpr for w in b.family_state["wps"]}
     fpr30 = wps["30_per_day"]
