@@ -2,7 +2,7 @@
 current all-Gaussian decoder, on the same events.
 
 ``python benchmarks/vae21_likelihoods.py [--n-train 150000] [--epochs 15] [--n-sm 300000] [--n-sig 10000]
-[--zero-frac 0.2] [--models gauss,mixed,hurdle]``
+[--zero-frac 0.2] [--models gauss,mixed,hurdle] [--nu 3]``
 
 The models are float Keras VAEs written here (not the build's quantized model), same encoder (21 -> 32 -> 16 ->
 latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standardised on the training split):
@@ -25,12 +25,17 @@ latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standa
   sigma = exp(s) per event.  Stability: the head's kernel and bias start at zero (sigma = 1 for every event, the
   constant-width models' initial width), and Adam clips the global gradient norm at ``HET_CLIPNORM`` (the
   constant-width models keep the unclipped optimizer, so their figures do not change).
+- ``mixed_t`` / ``hurdle_t`` (not in the default ``--models``): ``mixed`` / ``hurdle`` with every Gaussian term (and
+  the continuous part of every hurdle feature) a Student-t with ``--nu`` degrees of freedom (default 3), location
+  mu, scale = the learned per-feature width (same floor 0.05): NLL = ((nu + 1) / 2) log(1 + r^2 / (nu sigma^2)) +
+  log sigma + lgamma(nu / 2) - lgamma((nu + 1) / 2) + log(nu pi) / 2, r = x - mu.  One feature's cost grows like
+  (nu + 1) log|r| instead of r^2 / 2, so no single outlier dominates the score.  Rows labelled ``mixed_t (nu 3)``.
 Training: SM cocktail from its own seeded stream (not the build's cache); validation: models.vae21_select's
 validation split (stream 271828; never the test sample).  Scores with mu in place of the sample: reco (NLL),
 kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM events/day), FPR raised to 20 SM
 events / n_sm when that is not reachable on the split (as models.vae21_select does).  Also prints, per model,
 which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest,
-with its highest reco against the reco threshold and its highest event's three largest terms); for the het models
+with its highest reco and total against their thresholds and its highest event's three largest terms); for the het models
 also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
 """
 
