@@ -34,8 +34,8 @@ Training: SM cocktail from its own seeded stream (not the build's cache); valida
 validation split (stream 271828; never the test sample).  Scores with mu in place of the sample: reco (NLL),
 kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM events/day), FPR raised to 20 SM
 events / n_sm when that is not reachable on the split (as models.vae21_select does).  Also prints, per model,
-which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest,
-with its highest reco and total against their thresholds and its highest event's three largest terms); for the het models
+which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest, with its
+highest reco and total against their thresholds and its highest event's three largest terms); for the het models
 also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
 """
 
