@@ -35,8 +35,8 @@ validation split (stream 271828; never the test sample).  Scores with mu in plac
 kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM events/day), FPR raised to 20 SM
 events / n_sm when that is not reachable on the split (as models.vae21_select does).  Also prints, per model,
 which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest, with its
-highest reco and total against their thresholds and its highest event's three largest terms); for the het models
-also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
+highest reco and total against their thresholds, the number of SM events above its highest reco, and its highest
+event's three largest terms); for the het models also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
 """
 
 from __future__ import annotations
@@ -295,8 +295,9 @@ def main(argv=None) -> int:
             r = s[k]["reco"]
             ts = np.argsort(r)[-50:]
             sh = s[k]["_nll"][ts].mean(0)
-            print(f"  {name} {k}: highest reco {r.max():.4g} vs threshold {t_reco:.4g} (total {s[k]['total'].max():.4g}"
-                  f" vs {t_tot:.4g}); top-50 mean "
+            n_above = int((s["background"]["reco"] > r.max()).sum())
+            print(f"  {name} {k}: highest reco {r.max():.4g} vs threshold {t_reco:.4g} ({n_above} SM events above it;"
+                  f" total {s[k]['total'].max():.4g} vs {t_tot:.4g}); top-50 mean "
                   f"{r[ts].mean():.4g}, largest: " +
                   ", ".join(f"{HLT21_FEATURES[j]} {sh[j]:.3g}" for j in np.argsort(sh)[::-1][:3]) +
                   "; its highest event: " + ", ".join(
