@@ -36,7 +36,8 @@ kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM ev
 events / n_sm when that is not reachable on the split (as models.vae21_select does).  Also prints, per model,
 which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest, with its
 highest reco and total against their thresholds, the number of SM events above its highest reco, and its highest
-event's three largest terms); for the het models also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
+event's three largest terms); for the het models also the per-event sigma of the SM tail's leading features.
+Synthetic events (data.generator).
 """
 
 from __future__ import annotations
