@@ -2,7 +2,7 @@
 current all-Gaussian decoder, on the same events.
 
 ``python benchmarks/vae21_likelihoods.py [--n-train 150000] [--epochs 15] [--n-sm 300000] [--n-sig 10000]
-[--zero-frac 0.2] [--models gauss,mixed,hurdle]``
+[--zero-frac 0.2] [--models gauss,mixed,hurdle] [--nu 3]``
 
 The models are float Keras VAEs written here (not the build's quantized model), same encoder (21 -> 32 -> 16 ->
 latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standardised on the training split):
@@ -25,13 +25,19 @@ latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standa
   sigma = exp(s) per event.  Stability: the head's kernel and bias start at zero (sigma = 1 for every event, the
   constant-width models' initial width), and Adam clips the global gradient norm at ``HET_CLIPNORM`` (the
   constant-width models keep the unclipped optimizer, so their figures do not change).
+- ``mixed_t`` / ``hurdle_t`` (not in the default ``--models``): ``mixed`` / ``hurdle`` with every Gaussian term (and
+  the continuous part of every hurdle feature) a Student-t with ``--nu`` degrees of freedom (default 3), location
+  mu, scale = the learned per-feature width (same floor 0.05): NLL = ((nu + 1) / 2) log(1 + r^2 / (nu sigma^2)) +
+  log sigma + lgamma(nu / 2) - lgamma((nu + 1) / 2) + log(nu pi) / 2, r = x - mu.  One feature's cost grows like
+  (nu + 1) log|r| instead of r^2 / 2, so no single outlier dominates the score.  Rows labelled ``mixed_t (nu 3)``.
 Training: SM cocktail from its own seeded stream (not the build's cache); validation: models.vae21_select's
 validation split (stream 271828; never the test sample).  Scores with mu in place of the sample: reco (NLL),
 kl, total (reco + beta kl), mu2.  Working point: the build's main one (~30 SM events/day), FPR raised to 20 SM
 events / n_sm when that is not reachable on the split (as models.vae21_select does).  Also prints, per model,
-which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest,
-with its highest reco against the reco threshold and its highest event's three largest terms); for the het models
-also the per-event sigma of the SM tail's leading features.  Synthetic events (data.generator).
+which features dominate the reco NLL of the 20 highest SM events (and of each signal's 50 highest, with its
+highest reco and total against their thresholds, the number of SM events above its highest reco, and its highest
+event's three largest terms); for the het models also the per-event sigma of the SM tail's leading features.
+Synthetic events (data.generator).
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ SEED = 11
 TRAIN_STREAM = 314159
 LOG_SIGMA_FLOOR = float(np.log(0.05).astype(np.float32))
 HET_CLIPNORM = 10.0
-MODELS = ("gauss", "mixed", "hurdle", "mixed_het", "hurdle_het")
+MODELS = ("gauss", "mixed", "hurdle", "mixed_het", "hurdle_het", "mixed_t", "hurdle_t")
+NU = 3.0  # --nu default: Student-t degrees of freedom of the _t models
 
 
 def _targets(raw: np.ndarray, xs: np.ndarray, kinds: np.ndarray) -> np.ndarray:
@@ -83,10 +90,19 @@ def hurdle_kinds(kinds: np.ndarray, zero_frac: np.ndarray, threshold: float) -> 
     return out
 
 
-def _nll_layer(kinds: np.ndarray, het: bool = False):
+def student_t_const(nu: float) -> float:
+    """The Student-t NLL's constant: lgamma(nu / 2) - lgamma((nu + 1) / 2) + log(nu pi) / 2."""
+    import math
+
+    return math.lgamma(nu / 2.0) - math.lgamma((nu + 1.0) / 2.0) + 0.5 * math.log(nu * math.pi)
+
+
+def _nll_layer(kinds: np.ndarray, het: bool = False, nu: float | None = None):
     """The per-feature NLL layer; called on [y, p] (learned per-feature widths) or, with ``het``, on [y, p, s]
     with s the decoder's per-event log sigma per feature (clipped below at LOG_SIGMA_FLOOR; used on the Gaussian
-    and hurdle features only)."""
+    and hurdle features only).  With ``nu`` the continuous pdf (kind 0 and the hurdle's z = 1 part) is a Student-t
+    with nu degrees of freedom, location mu and scale sigma (same floor):
+    ((nu + 1) / 2) log(1 + r^2 / (nu sigma^2)) + log sigma + student_t_const(nu), r = x - mu."""
     import keras
     from keras import ops
 
@@ -112,7 +128,11 @@ def _nll_layer(kinds: np.ndarray, het: bool = False):
                 y_all, p_all = inputs
                 ls = ops.maximum(self.log_sigma, np.log(0.05).astype(np.float32))
             y, p = y_all[:, :n], p_all[:, :n]
-            g = 0.5 * ops.square((y - p) * ops.exp(-ls)) + ls + 0.5 * np.log(2 * np.pi)
+            if nu is None:
+                g = 0.5 * ops.square((y - p) * ops.exp(-ls)) + ls + 0.5 * np.log(2 * np.pi)
+            else:
+                g = (0.5 * (nu + 1.0) * ops.log1p(ops.square((y - p) * ops.exp(-ls)) / nu) + ls +
+                     np.float32(student_t_const(nu)))
             rate = ops.exp(ops.minimum(p, 10.0))
             po = rate - y * p + ops.convert_to_tensor(_lgamma1(y))
             be = ops.softplus(p) - y * p
@@ -133,7 +153,7 @@ def _nll_layer(kinds: np.ndarray, het: bool = False):
     return PerFeatureNLL(name="nll")
 
 
-def build(kinds: np.ndarray, seed: int, het: bool = False):
+def build(kinds: np.ndarray, seed: int, het: bool = False, nu: float | None = None):
     import keras
     from keras import ops
 
@@ -157,7 +177,7 @@ def build(kinds: np.ndarray, seed: int, het: bool = False):
         nll = _nll_layer(kinds, het=True)([y_in, p, s])
         opt = keras.optimizers.Adam(1e-3, global_clipnorm=HET_CLIPNORM)
     else:
-        nll = _nll_layer(kinds)([y_in, p])
+        nll = _nll_layer(kinds, nu=nu)([y_in, p])
         opt = keras.optimizers.Adam(1e-3)
     train = keras.Model([x_in, y_in], nll)
     train.compile(optimizer=opt)
@@ -188,11 +208,15 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="gauss,mixed,hurdle", help="comma-separated, from " + ",".join(MODELS) +
                     " (default gauss,mixed,hurdle: the earlier runs; each model's figures do not depend on which "
                     "others run)")
+    ap.add_argument("--nu", type=float, default=NU, help="Student-t degrees of freedom of the _t models "
+                    f"(default {NU:g}; the other models ignore it)")
     ap.add_argument("--zero-frac", type=float, default=0.2, help="hurdle model: a Gaussian feature is "
                     "zero-inflated when more than this fraction of the training events is exactly 0 (default 0.2)")
     a = ap.parse_args(argv)
     if min(a.n_train, a.epochs, a.n_sm, a.n_sig, a.min_above) <= 0:
         raise SystemExit("--n-train, --epochs, --n-sm, --n-sig, --min-above must be positive")
+    if not a.nu > 0.0:
+        raise SystemExit(f"--nu must be positive, got {a.nu}")
     if not 0.0 <= a.zero_frac < 1.0:
         raise SystemExit(f"--zero-frac must be in [0, 1), got {a.zero_frac}")
     models = [m.strip() for m in a.models.split(",") if m.strip()]
@@ -239,9 +263,10 @@ def main(argv=None) -> int:
             "|---|---|" + "---|" * (len(sigs) + 1)]
     all_kinds = {"gauss": np.zeros(len(HLT21_FEATURES), int), "mixed": kinds_mixed, "hurdle": kinds_hurdle}
     for name in models:
-        kinds = all_kinds[name.removesuffix("_het")]
-        het = name.endswith("_het")
-        train, score_model = build(kinds, a.seed, het=het)
+        het, student = name.endswith("_het"), name.endswith("_t")
+        kinds = all_kinds[name.split("_")[0]]
+        train, score_model = build(kinds, a.seed, het=het, nu=a.nu if student else None)
+        label = f"{name} (nu {a.nu:g})" if student else name
         xtr = scale(raw_tr)
         train.fit([xtr, _targets(raw_tr, xtr, kinds)], epochs=a.epochs, batch_size=1024, verbose=0, shuffle=True)
         s = {}
@@ -252,7 +277,7 @@ def main(argv=None) -> int:
             t, _ = wp.threshold_at_fpr(s["background"][sc], fpr)
             effs = [wp.efficiency(s[k][sc], t) for k in sigs]
             cells = [f"{wp.auc(s['background'][sc], s[k][sc]):.3f} / {e:.2e}" for k, e in zip(sigs, effs)]
-            rows.append(f"| {name} | {sc} | " + " | ".join(cells) + f" | {np.mean(effs):.2e} |")
+            rows.append(f"| {label} | {sc} | " + " | ".join(cells) + f" | {np.mean(effs):.2e} |")
         top = np.argsort(s["background"]["reco"])[-a.min_above:]
         share = s["background"]["_nll"][top].mean(0)
         order = np.argsort(share)[::-1][:5]
@@ -266,11 +291,14 @@ def main(argv=None) -> int:
                       f" ({np.exp(np.percentile(ls[:, j], 1)):.3g}-{np.exp(np.percentile(ls[:, j], 99)):.3g})"
                       for j in order[:3] if kinds[j] in (0, 3)))
         t_reco, _ = wp.threshold_at_fpr(s["background"]["reco"], fpr)
+        t_tot, _ = wp.threshold_at_fpr(s["background"]["total"], fpr)
         for k in sigs:  # where each signal's own tail sits against the reco threshold, and what drives it
             r = s[k]["reco"]
             ts = np.argsort(r)[-50:]
             sh = s[k]["_nll"][ts].mean(0)
-            print(f"  {name} {k}: highest reco {r.max():.4g} vs threshold {t_reco:.4g}; top-50 mean "
+            n_above = int((s["background"]["reco"] > r.max()).sum())
+            print(f"  {name} {k}: highest reco {r.max():.4g} vs threshold {t_reco:.4g} ({n_above} SM events above it;"
+                  f" total {s[k]['total'].max():.4g} vs {t_tot:.4g}); top-50 mean "
                   f"{r[ts].mean():.4g}, largest: " +
                   ", ".join(f"{HLT21_FEATURES[j]} {sh[j]:.3g}" for j in np.argsort(sh)[::-1][:3]) +
                   "; its highest event: " + ", ".join(

@@ -148,3 +148,47 @@ def test_het_model_starts_at_unit_width_and_scores_carry_it():
 def test_unknown_model_fails_before_work():
     with pytest.raises(SystemExit):
         _mod().main(["--models", "mixed,nonesuch"])
+
+
+@pytest.mark.parametrize("nu", [2.0, 5.0])
+def test_student_t_nll_matches_formula_gauss_and_hurdle(nu):
+    """nu: the continuous terms (kind 0 and the hurdle's z = 1 part) are Student-t:
+    ((nu + 1) / 2) log(1 + r^2 / (nu sigma^2)) + log sigma + lgamma(nu / 2) - lgamma((nu + 1) / 2) + log(nu pi) / 2
+    (sigma = 1 at initialisation, and 0.05 at the floor); Poisson and Bernoulli terms as in ``mixed``."""
+    m = _mod()
+    layer = m._nll_layer(np.array([0, 1, 2, 3]), nu=nu)
+    #            x0    k1   b2   x3    z3        mu0   eta1  l2   mu3   l3
+    y = np.array([[0.3, 2.0, 1.0, 1.1, 1.0], [40.0, 0.0, 0.0, -2.0, 0.0], [-1.5, 5.0, 1.0, 30.0, 1.0]], np.float32)
+    p = np.array([[0.1, 0.5, 0.3, 0.9, 0.3], [0.0, -1.0, 2.0, 0.5, 2.0], [0.2, 1.2, -1.0, -0.5, -1.0]], np.float32)
+    nll = np.asarray(layer([y, p]), np.float64)
+    c = math.lgamma(nu / 2) - math.lgamma((nu + 1) / 2) + 0.5 * math.log(nu * math.pi)
+    assert m.student_t_const(nu) == pytest.approx(c, rel=1e-12)
+
+    def t(r, sig=1.0):
+        return 0.5 * (nu + 1) * math.log1p(r * r / (nu * sig * sig)) + math.log(sig) + c
+
+    for i in range(3):
+        assert nll[i, 0] == pytest.approx(t(float(y[i, 0] - p[i, 0])), rel=1e-5, abs=1e-5)
+        po = math.exp(p[i, 1]) - y[i, 1] * p[i, 1] + math.lgamma(y[i, 1] + 1)
+        assert nll[i, 1] == pytest.approx(po, rel=1e-5, abs=1e-5)
+        assert nll[i, 2] == pytest.approx(math.log1p(math.exp(p[i, 2])) - y[i, 2] * p[i, 2], rel=1e-5, abs=1e-5)
+        x, z, mu, lg = float(y[i, 3]), float(y[i, 4]), float(p[i, 3]), float(p[i, 4])
+        assert nll[i, 3] == pytest.approx(math.log1p(math.exp(lg)) - z * lg + z * t(x - mu), rel=1e-5, abs=1e-5)
+    # the Student-t density integrates to 1 (so the constant is right): trapezoid over a wide grid, sigma = 1
+    r = np.linspace(-2000.0, 2000.0, 2_000_001)
+    dens = np.exp(-(0.5 * (nu + 1) * np.log1p(r * r / nu) + c))
+    assert np.trapezoid(dens, r) == pytest.approx(1.0, abs=2e-3 if nu == 2.0 else 1e-6)
+    # a far outlier costs ~(nu + 1) log r, not r^2 / 2: row 1's r = 40 costs < 30 nats (the Gaussian: 800)
+    assert nll[1, 0] < 30.0
+    # at the width floor (sigma 0.05): log_sigma below log 0.05 is clipped
+    layer.log_sigma.assign(np.full(4, -6.0, np.float32))
+    nll2 = np.asarray(layer([y, p]), np.float64)
+    assert nll2[0, 0] == pytest.approx(t(float(y[0, 0] - p[0, 0]), 0.05), rel=1e-5, abs=1e-5)
+    # the Gaussian layer (nu None) is unchanged by the option
+    g = np.asarray(m._nll_layer(np.array([0]))([y[:, :1], p[:, :1]]), np.float64)[:, 0]
+    np.testing.assert_allclose(g, 0.5 * (y[:, 0] - p[:, 0]) ** 2 + 0.5 * math.log(2 * math.pi), rtol=1e-5)
+
+
+def test_bad_nu_fails_before_work():
+    with pytest.raises(SystemExit):
+        _mod().main(["--models", "mixed_t", "--nu", "0"])
