@@ -1,19 +1,15 @@
 """benchmarks/vae21_likelihoods.py: the per-feature NLL (Gaussian / Poisson / Bernoulli) against closed forms."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 
 def _mod():
-    p = Path(__file__).resolve().parents[1] / "benchmarks" / "vae21_likelihoods.py"
-    spec = importlib.util.spec_from_file_location("vae21_likelihoods", p)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
+    from benchmarks import vae21_likelihoods
+
+    return vae21_likelihoods
 
 
 def test_per_feature_nll_matches_closed_forms():
