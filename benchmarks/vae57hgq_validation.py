@@ -13,9 +13,9 @@ sigma; :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`) with the SM
     .venv/bin/python -m benchmarks.vae57hgq_validation --data .cache/data/l1_57_...h5 --cache-dir .cache \\
         --vae57 seed=13 --variants "" beta_ebops=0 --model-cache /tmp/vae57hgq_models
 
-A variant is ``key=value[,key=value]``: ``seed`` (vae57's seed, for both models) or a field of
-:class:`models.vae57_hgq.HGQConfig` (``beta_ebops``, ``met_row_min_bits``, ``init_act_frac``, ...); ``""`` is the
-default.  ``--vae57`` lists the vae57 (QKeras API) seeds to compare (``seed=N``).  Models come from ``--cache-dir``
+A variant is ``key=value[,key=value]`` of :class:`models.vae57_hgq.HGQConfig` fields (``seed``, ``beta_ebops``,
+``max_bits``, ``min_bits``, ``init_act_frac``, ...); ``""`` is the default.  ``--vae57`` lists the vae57 (QKeras API)
+training seeds to compare (``seed=N``).  Models come from ``--cache-dir``
 when their key is there, else are trained into ``--model-cache`` (default: ``--cache-dir``).  Synthetic events
 (data.generator).
 """
@@ -35,19 +35,19 @@ FPR_1KHZ = 2.5e-5
 
 
 def parse_variant(spec: str) -> dict:
+    """``key=value[,key=value]`` -> {field: typed value}: fields of :class:`models.vae57_hgq.HGQConfig` (``seed`` among
+    them: the training seed); ``None`` for the optional ones."""
     from models.vae57_hgq import HGQConfig
 
-    types = {f.name: f.type for f in fields(HGQConfig)}
+    types = {f.name: str(f.type) for f in fields(HGQConfig)}
     over = {}
     for item in filter(None, spec.split(",")):
         k, _, val = item.partition("=")
-        if k == "seed":
-            over[k] = int(val)
-        elif k in types:
-            over[k] = None if val == "None" else (val.lower() in ("1", "true") if "bool" in str(types[k])
-                                                  else (float(val) if "float" in str(types[k]) else int(val)))
-        else:
-            raise ValueError(f"variant {spec!r}: {k!r} is neither seed nor a field of HGQConfig")
+        if k not in types:
+            raise ValueError(f"variant {spec!r}: {k!r} is not a field of HGQConfig ({', '.join(types)})")
+        t = types[k]
+        over[k] = (None if val == "None" else val.lower() in ("1", "true") if "bool" in t
+                   else float(val) if "float" in t else int(val))
     return over
 
 
@@ -129,6 +129,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     variants = [parse_variant(s) for s in a.variants]  # bad input fails before any training
     refs = [parse_variant(s) for s in a.vae57]
+    if any(set(r) - {"seed"} for r in refs):
+        raise SystemExit(f"--vae57 {a.vae57}: only seed=N")
     caches = [a.cache_dir] + ([a.model_cache] if a.model_cache else [])
 
     from benchmarks.hgq_beta_scan import validation_efficiency_check
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
     from models.vae21_scores import float_scores
     from models.vae21_select import VALIDATION_STREAM
     from models.vae57 import vae_config
-    from models.vae57_hgq import HGQConfig, build_hgq_vae, train_hgq_vae
+    from models.vae57_hgq import HGQConfig, build_hgq_vae, hgq_model_config, train_hgq_vae
     from quantize.ebops import ebops_report
 
     ds = read_l1_h5(a.data)
@@ -170,7 +172,7 @@ def main(argv=None) -> int:
         return {k: emu.predict(x)[:, 0] for k, x in xs.items()}
 
     for over in refs:
-        mc = replace(mc0, **over)
+        mc = replace(mc0, seed=over.get("seed", mc0.seed))
         qvae, _, info = _load_or_train(caches, "vae57", mc.to_dict(), ds, lambda q: v.build_vae(mc, q),
                                        lambda m, q: v.train_vae(m, mc, xt, xv))
         tab = score_table(chip_scores(qvae), ae)
@@ -179,9 +181,8 @@ def main(argv=None) -> int:
         results.append({"model": f"vae57 {over}", "ebops": eb["ebops"], "cache": info["cache_dir"], **_plain(tab)})
 
     for over in variants:
-        over = dict(over)
-        mc = replace(mc0, seed=over.pop("seed")) if "seed" in over else mc0
         hc = replace(HGQConfig(), **over)
+        mc = hgq_model_config(mc0, hc)  # vae57's, with vae57hgq's seed: as models.vae57_hgq.prepare_for_build
         qvae, _, info = _load_or_train(
             caches, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, ds,
             lambda q: build_hgq_vae(mc, hc) if q else v.build_vae(mc, quantized=False),
@@ -198,7 +199,7 @@ def main(argv=None) -> int:
 
         rho = float(spearmanr(chip["background"], view["background"]).statistic)
         mr = met_row(qvae)
-        label = f"vae57hgq {dict(seed=mc.seed, **over)}"
+        label = f"vae57hgq {dict(over, seed=mc.seed)}"
         show(label, tab, f" EBOPs {eb['total']['ebops']} (encoder {enc}), zero {eb['total']['n_zero_weights']}")
         print(f"    efficiency check {'passed' if ec['passed'] else 'FAILED'}, Spearman (SM) {rho:.4f}: " + "; ".join(
             f"{k} emu {d['eff_emulator']:.2e} view {d['eff_float_view']:.2e} "

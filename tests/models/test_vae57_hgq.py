@@ -267,7 +267,7 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
 
 def test_vae57hgq_validation_variants_and_paired_table():
     """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
-    sets vae57's seed or HGQConfig fields with their types, an unknown key fails before any training; the table counts
+    sets HGQConfig fields (the training seed among them) with their types, an unknown key fails before any training; the table counts
     the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on the same events."""
     from benchmarks.vae57hgq_validation import FPR_1KHZ, parse_variant, score_table
 
@@ -302,3 +302,18 @@ def test_vae57hgq_validation_met_row(small_hgq):
     assert r["met_row_bits"] == bits[0].tolist() and len(r["met_row_bits"]) == w.shape[1]
     assert r["met_row_zero"] == int((w[0] == 0).sum()) and r["other_rows_zero_mean"] == pytest.approx((w[1:] == 0).sum(1).mean())
     assert (w == 0).any()  # widths 0..6 drawn at random: some weights pruned
+
+
+def test_hgq_training_seed_is_its_own_and_in_the_cache_key():
+    """vae57hgq trains with its own seed (DEFAULT_HGQ_SEED = 17, chosen on the validation sample, issue 15 section 2)
+    while vae57 keeps 13; ``seed=None`` falls back to vae57's.  The seed is part of HGQConfig.to_dict (the model
+    cache key) and reaches the model's configuration that prepare_for_build keys and trains with."""
+    from models.vae57 import VAE57_CONFIG
+    from models.vae57_hgq import DEFAULT_HGQ_SEED, HGQConfig, hgq_model_config
+
+    assert DEFAULT_HGQ_SEED == 17 and VAE57_CONFIG.seed == 13
+    hc = HGQConfig()
+    assert hc.seed == 17 and hc.to_dict()["seed"] == 17 and hc.beta_ebops == 1e-8 and hc.act_int_floor
+    mc = hgq_model_config(VAE57_CONFIG, hc)
+    assert mc.seed == 17 and replace(mc, seed=13) == VAE57_CONFIG  # nothing else of vae57's changes
+    assert hgq_model_config(VAE57_CONFIG, replace(hc, seed=None)) is VAE57_CONFIG
