@@ -57,20 +57,14 @@ def _cfg(cache_dir: Path):
 
 def _load_or_train(caches: list[Path], tag, key_cfg, ds, build, train):
     """From the first cache holding the key (no training), else trained into the last one."""
+    import keras
+
+    from models.build_util import config_hash
     from models.training import train_pair
 
-    for c in caches[:-1]:
-        probe = {}
-        try:
-            from models.build_util import config_hash
-            import keras
-
-            key = config_hash({"model": key_cfg, "data": ds.meta.get("cache_key", ds.meta), "keras": keras.__version__})
-            if (Path(c) / "models" / f"{tag}-{key}" / "info.json").is_file():
-                return train_pair(_cfg(c), tag, key_cfg, ds, build, train, probe)
-        except OSError:
-            pass
-    return train_pair(_cfg(caches[-1]), tag, key_cfg, ds, build, train, {})
+    key = config_hash({"model": key_cfg, "data": ds.meta.get("cache_key", ds.meta), "keras": keras.__version__})
+    where = next((c for c in caches if (Path(c) / "models" / f"{tag}-{key}" / "info.json").is_file()), caches[-1])
+    return train_pair(_cfg(where), tag, key_cfg, ds, build, train, {})
 
 
 def score_table(scores: dict, ref: dict | None) -> dict:
@@ -116,7 +110,7 @@ def met_row(model) -> dict:
 def main(argv=None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, required=True, help="an L1 dataset file (data/l1.py layout, e.g. the build cache)")
+    p.add_argument("--data", type=Path, required=True, help="an L1 dataset file (the build's cache)")
     p.add_argument("--variants", nargs="*", default=[""], help="vae57hgq settings ('' = the default)")
     p.add_argument("--vae57", nargs="*", default=["seed=13"], help="vae57 references (seed=N)")
     p.add_argument("--n-sm", type=int, default=800_000, help="SM validation events (20 above FPR 2.5e-5 at 800k)")
@@ -124,7 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=42, help="validation stream seed (the build's --seed)")
     p.add_argument("--cache-dir", type=Path, default=Path(".cache"), help="model cache read first (ae57, vae57, ...)")
     p.add_argument("--model-cache", type=Path, default=None, help="where models not in --cache-dir are trained into")
-    p.add_argument("--events-cache", type=Path, default=None, help="an .npz holding the validation events (written once)")
+    p.add_argument("--events-cache", type=Path, default=None, help="an .npz of the validation events (written once)")
     p.add_argument("--json", type=Path)
     a = p.parse_args(argv)
     variants = [parse_variant(s) for s in a.variants]  # bad input fails before any training

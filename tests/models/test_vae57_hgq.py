@@ -267,8 +267,9 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
 
 def test_vae57hgq_validation_variants_and_paired_table():
     """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
-    sets HGQConfig fields (the training seed among them) with their types, an unknown key fails before any training; the table counts
-    the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on the same events."""
+    sets HGQConfig fields (the training seed among them) with their types, an unknown key fails before any training;
+    the table counts the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on
+    the same events."""
     from benchmarks.vae57hgq_validation import FPR_1KHZ, parse_variant, score_table
 
     assert parse_variant("") == {}
@@ -285,7 +286,8 @@ def test_vae57hgq_validation_variants_and_paired_table():
     r = tab["signals"]["s"]
     assert r["n_selected"] == 4 and r["auc"] == pytest.approx(0.8)
     # ae57 selects events 1, 2, 3; this model 0, 2, 3, 4: one lost, two gained, z = (2 - 1) / sqrt(3)
-    assert r["vs_ae57"] == {"n_a": 3, "n_b": 4, "only_a": 1, "only_b": 2, "mcnemar_z_b_minus_a": pytest.approx(1 / np.sqrt(3))}
+    assert r["vs_ae57"] == {"n_a": 3, "n_b": 4, "only_a": 1, "only_b": 2,
+                            "mcnemar_z_b_minus_a": pytest.approx(1 / np.sqrt(3))}
 
 
 def test_vae57hgq_validation_met_row(small_hgq):
@@ -300,7 +302,8 @@ def test_vae57hgq_validation_met_row(small_hgq):
     bits = quantizer_widths(layer.kq, w.shape)
     r = met_row(vae)
     assert r["met_row_bits"] == bits[0].tolist() and len(r["met_row_bits"]) == w.shape[1]
-    assert r["met_row_zero"] == int((w[0] == 0).sum()) and r["other_rows_zero_mean"] == pytest.approx((w[1:] == 0).sum(1).mean())
+    assert r["met_row_zero"] == int((w[0] == 0).sum())
+    assert r["other_rows_zero_mean"] == pytest.approx((w[1:] == 0).sum(1).mean())
     assert (w == 0).any()  # widths 0..6 drawn at random: some weights pruned
 
 
