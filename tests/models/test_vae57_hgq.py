@@ -263,3 +263,60 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
     ec, _ = validation_efficiency_check({"background": view["background"], "sig": few}, view, 1e-3)
     assert ec["passed"] and ec["signals"]["sig"]["status"] == "within_limit"
     assert ec["signals"]["sig"]["n_only_float_view"] == 3 and ec["signals"]["sig"]["n_only_emulator"] == 0
+
+
+def test_vae57hgq_validation_variants_and_paired_table():
+    """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
+    sets HGQConfig fields (the training seed among them) with their types, an unknown key fails before any training;
+    the table counts the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on
+    the same events."""
+    from benchmarks.vae57hgq_validation import FPR_1KHZ, parse_variant, score_table
+
+    assert parse_variant("") == {}
+    assert parse_variant("seed=14,beta_ebops=0,max_bits=7,init_act_frac=None,act_int_floor=false") == {
+        "seed": 14, "beta_ebops": 0.0, "max_bits": 7, "init_act_frac": None, "act_int_floor": False}
+    assert isinstance(parse_variant("beta_ebops=1e-9")["beta_ebops"], float)
+    with pytest.raises(ValueError, match="not_a_field"):
+        parse_variant("not_a_field=1")
+    n_sm = 400_000  # 10 SM events above FPR 2.5e-5
+    bkg = np.arange(n_sm, dtype=np.float64)
+    ref = score_table({"background": bkg, "s": np.array([0.0, 1e9, 1e9, 1e9, 0.0])}, None)
+    assert ref["n_sm_above"] == int(FPR_1KHZ * n_sm) == 10 and ref["signals"]["s"]["n_selected"] == 3
+    tab = score_table({"background": bkg, "s": np.array([1e9, 0.0, 1e9, 1e9, 1e9])}, ref)
+    r = tab["signals"]["s"]
+    assert r["n_selected"] == 4 and r["auc"] == pytest.approx(0.8)
+    # ae57 selects events 1, 2, 3; this model 0, 2, 3, 4: one lost, two gained, z = (2 - 1) / sqrt(3)
+    assert r["vs_ae57"] == {"n_a": 3, "n_b": 4, "only_a": 1, "only_b": 2,
+                            "mcnemar_z_b_minus_a": pytest.approx(1 / np.sqrt(3))}
+
+
+def test_vae57hgq_validation_met_row(small_hgq):
+    """The study's MET_pt row of enc_dense1 (feature 0): its configured widths and zero weights, from the model's own
+    quantizer (the small model's random widths include pruned 0-bit weights)."""
+    from benchmarks.vae57hgq_validation import met_row
+    from quantize.ebops import quantizer_widths
+
+    _, vae, _ = small_hgq
+    layer = vae.get_layer("enc_dense1")
+    w = np.asarray(layer.qkernel, np.float64)
+    bits = quantizer_widths(layer.kq, w.shape)
+    r = met_row(vae)
+    assert r["met_row_bits"] == bits[0].tolist() and len(r["met_row_bits"]) == w.shape[1]
+    assert r["met_row_zero"] == int((w[0] == 0).sum())
+    assert r["other_rows_zero_mean"] == pytest.approx((w[1:] == 0).sum(1).mean())
+    assert (w == 0).any()  # widths 0..6 drawn at random: some weights pruned
+
+
+def test_hgq_training_seed_is_its_own_and_in_the_cache_key():
+    """vae57hgq trains with its own seed (DEFAULT_HGQ_SEED = 17, chosen on the validation sample, issue 15 section 2)
+    while vae57 keeps 13; ``seed=None`` falls back to vae57's.  The seed is part of HGQConfig.to_dict (the model
+    cache key) and reaches the model's configuration that prepare_for_build keys and trains with."""
+    from models.vae57 import VAE57_CONFIG
+    from models.vae57_hgq import DEFAULT_HGQ_SEED, HGQConfig, hgq_model_config
+
+    assert DEFAULT_HGQ_SEED == 17 and VAE57_CONFIG.seed == 13
+    hc = HGQConfig()
+    assert hc.seed == 17 and hc.to_dict()["seed"] == 17 and hc.beta_ebops == 1e-8 and hc.act_int_floor
+    mc = hgq_model_config(VAE57_CONFIG, hc)
+    assert mc.seed == 17 and replace(mc, seed=13) == VAE57_CONFIG  # nothing else of vae57's changes
+    assert hgq_model_config(VAE57_CONFIG, replace(hc, seed=None)) is VAE57_CONFIG
