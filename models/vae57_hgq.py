@@ -59,10 +59,12 @@ DEFAULT_BETA_EBOPS = 1e-8
 # the 1 kHz efficiency moves with the training seed as much for vae57 itself (hpm_taunu 60 / 65 / 34 / 50 / 63 events
 # for seeds 13-17) as for vae57hgq (36 / 45 / 37 / 47 / 120).  Seed 17 is the one of 13-17 that meets the criterion
 # on validation: events (McNemar z vs ae57) LQ_btau 10 (+3.0), A_4l 222 (+13.7), h0_tautau 10 (0.0), hpm_taunu 120
-# (+2.4), AUCs 0.836 / 0.886 / 0.609 / 0.924, the efficiency check passed (Spearman 0.9926), EBOPs 135311 vs 134726.
-# Confirmed once on the test sample (default build, exit 0; benchmarks.l1_paired_decisions vs firmware_projects/ae57):
-# A_4l 293 vs 7, LQ_btau 18 vs 0, h0_tautau 6 vs 11 (z -1.89), hpm_taunu 169 vs 66 (z +7.74).  README "HGQ2-native".
-DEFAULT_HGQ_SEED = 17
+# (+2.4), AUCs 0.836 / 0.886 / 0.609 / 0.924, the efficiency check passed (Spearman 0.9926), EBOPs 135311 vs 134726;
+# on the test sample (a build with seed=17, exit 0; benchmarks.l1_paired_decisions vs firmware_projects/ae57):
+# A_4l 293 vs 7, LQ_btau 18 vs 0, h0_tautau 6 vs 11 (z -1.89), hpm_taunu 169 vs 66 (z +7.74).  NOT the default: one
+# seed of five meeting the criterion is a lucky training, not a recipe that meets it (the project's rule: defaults
+# must not pass for one lucky training only), so vae57hgq keeps vae57's seed (None).  README "HGQ2-native".
+DEFAULT_HGQ_SEED = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,10 @@ class HGQConfig:
     seed: int | None = DEFAULT_HGQ_SEED  # the training seed (None: vae57's); see DEFAULT_HGQ_SEED
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["seed"] is None:  # vae57's seed: absent, so that the models cached before this field keep their key
+            d.pop("seed")
+        return d
 
 
 def hgq_model_config(mc, hc: HGQConfig):
