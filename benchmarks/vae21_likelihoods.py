@@ -2,10 +2,12 @@
 current all-Gaussian decoder, on the same events.
 
 ``python benchmarks/vae21_likelihoods.py [--n-train 150000] [--epochs 15] [--n-sm 300000] [--n-sig 10000]
-[--zero-frac 0.2] [--models gauss,mixed,hurdle] [--nu 3]``
+[--zero-frac 0.2] [--models gauss,mixed,hurdle] [--nu 3] [--hidden 32,16] [--latent 4] [--beta 1]``
 
 The models are float Keras VAEs written here (not the build's quantized model), same encoder (21 -> 32 -> 16 ->
-latent 4, beta 1), same input (log1p on data.transforms.HLT21_LOG1P, then standardised on the training split):
+latent 4, beta 1; ``--hidden`` / ``--latent`` / ``--beta`` change it for every model, decoder mirrored, rows then
+labelled e.g. ``mixed [hidden 64,32]``), same input (log1p on data.transforms.HLT21_LOG1P, then standardised on
+the training split):
 - ``gauss``: the current vae21 likelihood: per-feature Gaussian with a learned width per feature (floored at 0.05)
   on every log1p-standardised feature;
 - ``mixed``: Bernoulli (logit) for lep_is_ele and lep_charge (as (q+1)/2), Poisson (log-rate) for the raw small
@@ -59,6 +61,27 @@ LOG_SIGMA_FLOOR = float(np.log(0.05).astype(np.float32))
 HET_CLIPNORM = 10.0
 MODELS = ("gauss", "mixed", "hurdle", "mixed_het", "hurdle_het", "mixed_t", "hurdle_t")
 NU = 3.0  # --nu default: Student-t degrees of freedom of the _t models
+HIDDEN = (32, 16)  # --hidden default: encoder widths (decoder mirrored)
+LATENT = 4  # --latent default
+BETA = 1.0  # --beta default: KL weight in the training loss and in the total score
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'32,16' -> (32, 16); SystemExit unless one or more positive integers."""
+    try:
+        w = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--hidden must be comma-separated positive integers, got {text!r}") from None
+    if not w or min(w) <= 0:
+        raise SystemExit(f"--hidden must be comma-separated positive integers, got {text!r}")
+    return w
+
+
+def arch_label(hidden: tuple[int, ...], latent: int, beta: float) -> str:
+    """The non-default architecture settings, e.g. ' [hidden 64,32]' ('' at the defaults)."""
+    parts = ([f"hidden {','.join(map(str, hidden))}"] if tuple(hidden) != HIDDEN else []) + \
+        ([f"latent {latent}"] if latent != LATENT else []) + ([f"beta {beta:g}"] if beta != BETA else [])
+    return f" [{', '.join(parts)}]" if parts else ""
 
 
 def _targets(raw: np.ndarray, xs: np.ndarray, kinds: np.ndarray) -> np.ndarray:
@@ -153,7 +176,9 @@ def _nll_layer(kinds: np.ndarray, het: bool = False, nu: float | None = None):
     return PerFeatureNLL(name="nll")
 
 
-def build(kinds: np.ndarray, seed: int, het: bool = False, nu: float | None = None):
+def build(kinds: np.ndarray, seed: int, het: bool = False, nu: float | None = None,
+          hidden: tuple[int, ...] = HIDDEN, latent: int = LATENT, beta: float = BETA):
+    """The float VAE: encoder ``hidden`` -> latent ``latent`` (KL weight ``beta``), decoder ``reversed(hidden)``."""
     import keras
     from keras import ops
 
@@ -164,12 +189,12 @@ def build(kinds: np.ndarray, seed: int, het: bool = False, nu: float | None = No
     n_out = n + int((kinds == 3).sum())  # a second output (the logit) per hurdle feature
     x_in, y_in = keras.Input((n,), name="x"), keras.Input((n_out,), name="y")
     h = x_in
-    for i, w in enumerate((32, 16)):
+    for i, w in enumerate(hidden):
         h = keras.layers.Dense(w, activation="relu", name=f"enc{i}")(h)
-    mu, lv = keras.layers.Dense(4, name="mu")(h), keras.layers.Dense(4, name="logvar")(h)
-    z = _sampling_layer_cls()(beta=1.0, seed=seed, name="sampling")([mu, lv])
+    mu, lv = keras.layers.Dense(latent, name="mu")(h), keras.layers.Dense(latent, name="logvar")(h)
+    z = _sampling_layer_cls()(beta=float(beta), seed=seed, name="sampling")([mu, lv])
     d = z
-    for i, w in enumerate((16, 32)):
+    for i, w in enumerate(tuple(reversed(hidden))):
         d = keras.layers.Dense(w, activation="relu", name=f"dec{i}")(d)
     p = keras.layers.Dense(n_out, name="params")(d)
     if het:  # per-event log sigma head, starting at sigma = 1 for every event
@@ -186,11 +211,11 @@ def build(kinds: np.ndarray, seed: int, het: bool = False, nu: float | None = No
     return train, score
 
 
-def scores(score_model, x, y) -> dict:
+def scores(score_model, x, y, beta: float = BETA) -> dict:
     out = score_model.predict([x, y], batch_size=65536, verbose=0)
     nll, kl, mu = out[:3]
     reco = nll.sum(axis=1)
-    res = {"reco": reco, "kl": kl, "total": reco + kl, "mu2": (mu ** 2).sum(axis=1), "_nll": nll}
+    res = {"reco": reco, "kl": kl, "total": reco + beta * kl, "mu2": (mu ** 2).sum(axis=1), "_nll": nll}
     if len(out) > 3:  # per-event log sigma (het models)
         res["_ls"] = out[3]
     return res
@@ -210,6 +235,11 @@ def main(argv=None) -> int:
                     "others run)")
     ap.add_argument("--nu", type=float, default=NU, help="Student-t degrees of freedom of the _t models "
                     f"(default {NU:g}; the other models ignore it)")
+    ap.add_argument("--hidden", default=",".join(map(str, HIDDEN)), help="encoder hidden widths, comma-separated "
+                    f"(default {','.join(map(str, HIDDEN))}; the decoder mirrors them)")
+    ap.add_argument("--latent", type=int, default=LATENT, help=f"latent dimension (default {LATENT})")
+    ap.add_argument("--beta", type=float, default=BETA, help=f"KL weight in the training loss and in the total "
+                    f"score reco + beta kl (default {BETA:g})")
     ap.add_argument("--zero-frac", type=float, default=0.2, help="hurdle model: a Gaussian feature is "
                     "zero-inflated when more than this fraction of the training events is exactly 0 (default 0.2)")
     a = ap.parse_args(argv)
@@ -217,6 +247,11 @@ def main(argv=None) -> int:
         raise SystemExit("--n-train, --epochs, --n-sm, --n-sig, --min-above must be positive")
     if not a.nu > 0.0:
         raise SystemExit(f"--nu must be positive, got {a.nu}")
+    hidden = parse_hidden(a.hidden)
+    if a.latent <= 0:
+        raise SystemExit(f"--latent must be positive, got {a.latent}")
+    if not (a.beta > 0.0 and np.isfinite(a.beta)):
+        raise SystemExit(f"--beta must be positive, got {a.beta}")
     if not 0.0 <= a.zero_frac < 1.0:
         raise SystemExit(f"--zero-frac must be in [0, 1), got {a.zero_frac}")
     models = [m.strip() for m in a.models.split(",") if m.strip()]
@@ -256,6 +291,8 @@ def main(argv=None) -> int:
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
     main_wp = wp.default_working_points(sm_month)[1]
     fpr = max(main_wp.fpr, a.min_above / a.n_sm)
+    print(f"VAE: encoder 21 -> {' -> '.join(map(str, hidden))} -> latent {a.latent}, decoder mirrored, beta "
+          f"{a.beta:g}")
     print(f"train SM {a.n_train} (seed [{a.seed}, {TRAIN_STREAM}]), {a.epochs} epochs; validation SM {a.n_sm}, "
           f"signals {a.n_sig} each; working point {main_wp.name} FPR {main_wp.fpr:.3g} -> used {fpr:.3g}")
     sigs = [k for k in val if k != "background"]
@@ -265,14 +302,15 @@ def main(argv=None) -> int:
     for name in models:
         het, student = name.endswith("_het"), name.endswith("_t")
         kinds = all_kinds[name.split("_")[0]]
-        train, score_model = build(kinds, a.seed, het=het, nu=a.nu if student else None)
-        label = f"{name} (nu {a.nu:g})" if student else name
+        train, score_model = build(kinds, a.seed, het=het, nu=a.nu if student else None, hidden=hidden,
+                                   latent=a.latent, beta=a.beta)
+        label = (f"{name} (nu {a.nu:g})" if student else name) + arch_label(hidden, a.latent, a.beta)
         xtr = scale(raw_tr)
         train.fit([xtr, _targets(raw_tr, xtr, kinds)], epochs=a.epochs, batch_size=1024, verbose=0, shuffle=True)
         s = {}
         for k, r in val.items():
             xv = scale(r)
-            s[k] = scores(score_model, xv, _targets(r, xv, kinds))
+            s[k] = scores(score_model, xv, _targets(r, xv, kinds), beta=a.beta)
         for sc in ("reco", "kl", "total", "mu2"):
             t, _ = wp.threshold_at_fpr(s["background"][sc], fpr)
             effs = [wp.efficiency(s[k][sc], t) for k in sigs]

@@ -188,3 +188,35 @@ def test_student_t_nll_matches_formula_gauss_and_hurdle(nu):
 def test_bad_nu_fails_before_work():
     with pytest.raises(SystemExit):
         _mod().main(["--models", "mixed_t", "--nu", "0"])
+
+
+def test_hidden_latent_beta_parse_and_label():
+    m = _mod()
+    assert m.parse_hidden("64,32") == (64, 32)
+    assert m.parse_hidden("32,16") == m.HIDDEN
+    assert m.arch_label(m.HIDDEN, m.LATENT, m.BETA) == ""  # defaults: rows labelled as before
+    assert m.arch_label((64, 32), 4, 1.0) == " [hidden 64,32]"
+    assert m.arch_label((32, 16), 8, 0.1) == " [latent 8, beta 0.1]"
+
+
+def test_build_uses_hidden_and_latent():
+    m = _mod()
+    kinds = np.array([0, 1, 2])
+    train, _ = m.build(kinds, seed=5, hidden=(8, 6, 5), latent=3, beta=0.5)
+    assert [train.get_layer(f"enc{i}").units for i in range(3)] == [8, 6, 5]
+    assert [train.get_layer(f"dec{i}").units for i in range(3)] == [5, 6, 8]
+    assert train.get_layer("mu").units == 3 and train.get_layer("sampling").beta == 0.5
+
+
+@pytest.mark.parametrize("args", [["--latent", "0"], ["--hidden", "32,0"], ["--hidden", "a,16"], ["--hidden", ""],
+                                  ["--beta", "0"], ["--beta", "-1"], ["--beta", "nan"]])
+def test_bad_architecture_fails_before_work(args, monkeypatch):
+    m = _mod()
+    import data.generator
+
+    def boom(*a, **k):  # no event generation may happen before the options are checked
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(data.generator, "generate_sm_cocktail", boom)
+    with pytest.raises(SystemExit):
+        m.main(["--models", "mixed"] + args)
