@@ -138,13 +138,14 @@ def _top_k(key, k, arrays):
     return arrays
 
 
-def _reconstruct(t: _Truth, rng) -> tuple[EventObjects, np.ndarray]:
-    """Detector simulation; returns the objects of the events passing the trigger and the trigger mask.
+def _reconstruct(t: _Truth, rng) -> tuple[EventObjects, np.ndarray, np.ndarray]:
+    """Detector simulation; returns the objects of the events passing the trigger, the trigger mask and the
+    acceptance mask of all t.n events (the stream's two decisions, :func:`_lepton_decisions`).
 
     Random numbers are drawn in a fixed order (lepton smearing, isolation, jets, photons, MET, multiplicities):
     the events of a seed depend on it."""
     # leptons first: the trigger decision, then everything else only for triggered events
-    trig, sel, lep, lep_sums = _reco_leptons(t, rng)
+    trig, accepted, sel, lep, lep_sums = _reco_leptons(t, rng)
     jets, jet_sums = _reco_jets(t, sel, rng)
     pho, pho_sums = _reco_photons(t.n_extra_photons, len(sel), rng)
     mis_x, mis_y, sum_et = (a + b + c for a, b, c in zip(lep_sums, jet_sums, pho_sums))
@@ -169,7 +170,7 @@ def _reconstruct(t: _Truth, rng) -> tuple[EventObjects, np.ndarray]:
         met=np.hypot(mx, my), met_phi=np.arctan2(my, mx),
         n_charged_hadrons=n_ch, n_neutral_hadrons=n_neu,
     )
-    return ev, trig
+    return ev, trig, accepted
 
 
 def _mismeasurement(pt, pt_true, ok, phi):
@@ -188,16 +189,11 @@ def _stack_leptons(lc, n):
     return pt_t, eta, present, is_e
 
 
-def _accepted(pt_t, eta, present):
-    """The stream's acceptance per event: a generator-level e/mu with pT > TRIGGER_PT and |eta| < TRIGGER_ABS_ETA."""
-    return (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
-
-
 def _lepton_decisions(t: _Truth, rng):
     """Smeared pT, reconstruction mask, isolations and the per-event (accepted, triggered) of all t.n events."""
     lc, n = t.lep_cols, t.n
     pt_t, eta, present, is_e = _stack_leptons(lc, n)
-    accepted = _accepted(pt_t, eta, present)
+    accepted = (present & (pt_t > TRIGGER_PT) & (np.abs(eta) < TRIGGER_ABS_ETA)).any(1)
     pt = pt_t * (1.0 + np.where(is_e, 0.02, 0.015) * rng.standard_normal(pt_t.shape))
     ok = present & (pt > 5.0) & (np.abs(eta) < 2.5)
     # isolation: absolute prompt (UE / pile-up) cone sums unless the process provided relative values
@@ -217,7 +213,7 @@ def _lepton_decisions(t: _Truth, rng):
 def _reco_leptons(t: _Truth, rng):
     """Lepton smearing and the stream decision (all events), then the leptons of the selected events.
 
-    Returns (stream mask, indices of the selected events, the N_LEPTONS-slot lepton arrays,
+    Returns (stream mask, acceptance mask, indices of the selected events, the N_LEPTONS-slot lepton arrays,
     (mismeasurement x, y, sum ET) of the leptons)."""
     lc, n = t.lep_cols, t.n
     d = _lepton_decisions(t, rng)
@@ -234,7 +230,7 @@ def _reco_leptons(t: _Truth, rng):
     lep = _top_k(pt, N_LEPTONS, [pt.astype(f32), np.where(ok, eta, 0.0).astype(f32),
                                  np.where(ok, phi, 0.0).astype(f32), np.where(ok, charge, 0).astype(i8),
                                  np.where(ok, flav, 0).astype(i8), *[np.where(ok, a, 0.0).astype(f32) for a in iso]])
-    return trig, sel, lep, (mis_x, mis_y, pt.sum(1))
+    return trig, d["accepted"], sel, lep, (mis_x, mis_y, pt.sum(1))
 
 
 def stream_decisions(process: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -323,10 +319,9 @@ def generate(process: str, n: int, rng: np.random.Generator, counts: dict | None
         t = _Truth(m, rng)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             fill(t, rng)
-            ev, trig = _reconstruct(t, rng)
+            ev, trig, accepted = _reconstruct(t, rng)
         if counts is not None:
-            pt_t, eta, present, _ = _stack_leptons(t.lep_cols, m)
-            for key, v in (("generated", m), ("accepted", int(_accepted(pt_t, eta, present).sum())),
+            for key, v in (("generated", m), ("accepted", int(np.count_nonzero(accepted))),
                            ("triggered", int(np.count_nonzero(trig)))):
                 counts[key] = counts.get(key, 0) + v
         k = len(ev)
