@@ -57,13 +57,9 @@ def _cfg(cache_dir: Path):
 
 def _load_or_train(caches: list[Path], tag, key_cfg, ds, build, train):
     """From the first cache holding the key (no training), else trained into the last one."""
-    import keras
+    from models.training import model_cache_dir, train_pair
 
-    from models.build_util import config_hash
-    from models.training import train_pair
-
-    key = config_hash({"model": key_cfg, "data": ds.meta.get("cache_key", ds.meta), "keras": keras.__version__})
-    where = next((c for c in caches if (Path(c) / "models" / f"{tag}-{key}" / "info.json").is_file()), caches[-1])
+    where = next((c for c in caches if (model_cache_dir(c, tag, key_cfg, ds) / "info.json").is_file()), caches[-1])
     return train_pair(_cfg(where), tag, key_cfg, ds, build, train, {})
 
 
@@ -159,18 +155,19 @@ def main(argv=None) -> int:
     tf = l1_common.log1p_transform(mc0, ds.feature_names)
     scale, xt, xv = l1_common.scaled(ds, tf)
     xs = {k: (tf(x) / scale).astype(np.float32) for k, x in events.items()}
-    w = v.masked_score_weights(mc0, ds.feature_names)
+    masked = v.masked_reco(mc0, ds.feature_names)  # the deployed reco, MET's weight included (chip and float view)
 
-    def chip_scores(qvae):
-        emu = FastEmulator(v.deployable_model(qvae, "reco", masked=mc0.quant, score_weights=w))
+    def chip_scores(deploy):
+        emu = FastEmulator(deploy)
         return {k: emu.predict(x)[:, 0] for k, x in xs.items()}
 
     for over in refs:
         mc = replace(mc0, seed=over.get("seed", mc0.seed))
         qvae, _, info = _load_or_train(caches, "vae57", mc.to_dict(), ds, lambda q: v.build_vae(mc, q),
                                        lambda m, q: v.train_vae(m, mc, xt, xv))
-        tab = score_table(chip_scores(qvae), ae)
-        eb = ebops_report(v.deployable_model(qvae, "reco", masked=mc0.quant, score_weights=w))["total"]
+        deploy = v.deployable_model(qvae, "reco", masked=masked)
+        tab = score_table(chip_scores(deploy), ae)
+        eb = ebops_report(deploy)["total"]
         show(f"vae57 {over}", tab, f" EBOPs {eb['ebops']}")
         results.append({"model": f"vae57 {over}", "ebops": eb["ebops"], "cache": info["cache_dir"], **_plain(tab)})
 
@@ -181,13 +178,13 @@ def main(argv=None) -> int:
             caches, "vae57hgq", {"vae57": mc.to_dict(), "hgq": hc.to_dict()}, ds,
             lambda q: build_hgq_vae(mc, hc) if q else v.build_vae(mc, quantized=False),
             lambda m, q: train_hgq_vae(m, mc, hc, xt, xv) if q else v.train_vae(m, mc, xt, xv))
-        chip = chip_scores(qvae)
+        deploy = v.deployable_model(qvae, "reco", masked=masked)
+        chip = chip_scores(deploy)
         tab = score_table(chip, ae)
-        deploy = v.deployable_model(qvae, "reco", masked=mc.quant, score_weights=w)
         eb = ebops_report(deploy)
         enc = sum(eb["layers"][n]["ebops"] for n in ("enc_dense1", "enc_dense2", "mu_dense"))
         fview = v.float_view(qvae, mc)
-        view = {k: float_scores(fview, x, True, mc.beta, w)["reco"] for k, x in xs.items()}
+        view = {k: float_scores(fview, x, masked, mc.beta)["reco"] for k, x in xs.items()}
         ec, _ = validation_efficiency_check(chip, view, FPR_1KHZ)
         from scipy.stats import spearmanr
 

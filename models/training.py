@@ -71,17 +71,25 @@ def fit(model, x_train, x_val, loss, mc, callbacks=()) -> dict:
             "seconds": round(time.perf_counter() - t0, 1), "determinism": determinism}
 
 
+def model_cache_dir(cache_dir, tag: str, model_cfg: dict, train_ds) -> Path:
+    """The cache entry of (tag, model config, training data): ``<cache_dir>/models/<tag>-<key>`` (complete when it
+    holds ``info.json``)."""
+    import keras
+
+    from models.build_util import config_hash
+
+    key = config_hash({"model": model_cfg, "data": train_ds.meta.get("cache_key", train_ds.meta),
+                       "keras": keras.__version__})
+    return Path(cache_dir) / "models" / f"{tag}-{key}"
+
+
 def train_or_load(cfg, tag: str, model_cfg: dict, train_ds, models: dict, train_fn, timings: dict) -> dict:
     """Load the weights of ``models`` (name -> Keras model) from the cache keyed by (tag, model config, data),
     or train each with ``train_fn(name, model) -> info`` and cache them (unless ``cfg.retrain``: always train).
     Sets ``timings['train']``; returns ``{name: info, ..., "from_cache", "cache_dir"}``."""
-    import keras
+    from models.build_util import say
 
-    from models.build_util import config_hash, say
-
-    key = config_hash({"model": model_cfg, "data": train_ds.meta.get("cache_key", train_ds.meta),
-                       "keras": keras.__version__})
-    mdir = Path(cfg.cache_dir) / "models" / f"{tag}-{key}"
+    mdir = model_cache_dir(cfg.cache_dir, tag, model_cfg, train_ds)
     info_path = mdir / "info.json"
     t0 = time.perf_counter()
     if info_path.is_file() and not cfg.retrain:
