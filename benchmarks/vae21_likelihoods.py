@@ -149,7 +149,7 @@ def _nll_layer(kinds: np.ndarray, het: bool = False, nu: float | None = None):
                 ls = ops.maximum(s, LOG_SIGMA_FLOOR)  # per event
             else:
                 y_all, p_all = inputs
-                ls = ops.maximum(self.log_sigma, np.log(0.05).astype(np.float32))
+                ls = ops.maximum(self.log_sigma, LOG_SIGMA_FLOOR)  # the floor shared with the het models
             y, p = y_all[:, :n], p_all[:, :n]
             if nu is None:
                 g = 0.5 * ops.square((y - p) * ops.exp(-ls)) + ls + 0.5 * np.log(2 * np.pi)
