@@ -95,13 +95,16 @@ def estimate_line(model) -> str:
     return f"{e['ns']:.0f} ns, {e['LUT']} LUT, {e['DSP']} DSP"
 
 
-def ae57_scores(ds, xs_raw: dict, cache_dir: Path) -> dict:
-    """ae57's on-chip score (fast emulator) on the validation events (its cached models when the key matches)."""
+def ae57_scores(ds, xs_raw: dict, cache_dir: Path, seed: int | None = None) -> dict:
+    """ae57's on-chip score (fast emulator) on the validation events (its cached models when the key matches);
+    ``seed``: another training seed than the default's."""
+    from dataclasses import replace
+
     from emulation.fast import FastEmulator
     from models import ae57, l1_common
     from models.training import fit, train_pair
 
-    mc = ae57.AE57Config()
+    mc = ae57.AE57Config() if seed is None else replace(ae57.AE57Config(), seed=seed)
     scale, xt, xv = l1_common.scaled(ds)
     cfg = SimpleNamespace(cache_dir=cache_dir, retrain=False)
     qae, _, _ = train_pair(cfg, "ae57", mc.to_dict(), ds, lambda q: ae57.build_ae(mc, q),

@@ -15,7 +15,7 @@ sigma; :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`) with the SM
 
 A variant is ``key=value[,key=value]`` of :class:`models.vae57_hgq.HGQConfig` fields (``seed``, ``beta_ebops``,
 ``max_bits``, ``min_bits``, ``init_act_frac``, ...); ``""`` is the default.  ``--vae57`` lists the vae57 (QKeras API)
-training seeds to compare (``seed=N``).  Models come from ``--cache-dir``
+settings to compare (``seed=N[,beta=X]``: its training seed and KL weight).  Models come from ``--cache-dir``
 when their key is there, else are trained into ``--model-cache`` (default: ``--cache-dir``).  Synthetic events
 (data.generator).
 """
@@ -32,19 +32,22 @@ from types import SimpleNamespace
 import numpy as np
 
 FPR_1KHZ = 2.5e-5
+# the vae57 (QKeras API) settings ``--vae57`` may vary: its training seed and the KL weight
+VAE57_KEYS = {"seed", "beta"}
 
 
-def parse_variant(spec: str) -> dict:
-    """``key=value[,key=value]`` -> {field: typed value}: fields of :class:`models.vae57_hgq.HGQConfig` (``seed`` among
-    them: the training seed); ``None`` for the optional ones."""
-    from models.vae57_hgq import HGQConfig
+def parse_variant(spec: str, config_cls=None) -> dict:
+    """``key=value[,key=value]`` -> {field: typed value}: fields of ``config_cls`` (default
+    :class:`models.vae57_hgq.HGQConfig`, ``seed`` among them: the training seed); ``None`` for the optional ones."""
+    if config_cls is None:
+        from models.vae57_hgq import HGQConfig as config_cls
 
-    types = {f.name: str(f.type) for f in fields(HGQConfig)}
+    types = {f.name: str(f.type) for f in fields(config_cls)}
     over = {}
     for item in filter(None, spec.split(",")):
         k, _, val = item.partition("=")
         if k not in types:
-            raise ValueError(f"variant {spec!r}: {k!r} is not a field of HGQConfig ({', '.join(types)})")
+            raise ValueError(f"variant {spec!r}: {k!r} is not a field of {config_cls.__name__} ({', '.join(types)})")
         t = types[k]
         over[k] = (None if val == "None" else val.lower() in ("1", "true") if "bool" in t
                    else float(val) if "float" in t else int(val))
@@ -109,6 +112,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, required=True, help="an L1 dataset file (the build's cache)")
     p.add_argument("--variants", nargs="*", default=[""], help="vae57hgq settings ('' = the default)")
     p.add_argument("--vae57", nargs="*", default=["seed=13"], help="vae57 references (seed=N)")
+    p.add_argument("--ae57-seeds", nargs="*", type=int, default=[],
+                   help="ae57 trained with these seeds too: the reference's own seed spread (paired vs the default)")
     p.add_argument("--n-sm", type=int, default=800_000, help="SM validation events (20 above FPR 2.5e-5 at 800k)")
     p.add_argument("--n-signal", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=42, help="validation stream seed (the build's --seed)")
@@ -116,11 +121,15 @@ def main(argv=None) -> int:
     p.add_argument("--model-cache", type=Path, default=None, help="where models not in --cache-dir are trained into")
     p.add_argument("--events-cache", type=Path, default=None, help="an .npz of the validation events (written once)")
     p.add_argument("--json", type=Path)
+    p.add_argument("--scores-dir", type=Path, default=None,
+                   help="write each model's chip scores (an .npz per model: background and every signal) here")
     a = p.parse_args(argv)
     variants = [parse_variant(s) for s in a.variants]  # bad input fails before any training
-    refs = [parse_variant(s) for s in a.vae57]
-    if any(set(r) - {"seed"} for r in refs):
-        raise SystemExit(f"--vae57 {a.vae57}: only seed=N")
+    from models.vae21 import VAE21Config
+
+    refs = [parse_variant(s, VAE21Config) for s in a.vae57]
+    if any(set(r) - VAE57_KEYS for r in refs):
+        raise SystemExit(f"--vae57 {a.vae57}: only {', '.join(sorted(VAE57_KEYS))} (seed=N,beta=X)")
     caches = [a.cache_dir] + ([a.model_cache] if a.model_cache else [])
 
     from benchmarks.hgq_beta_scan import validation_efficiency_check
@@ -147,7 +156,8 @@ def main(argv=None) -> int:
             np.savez(a.events_cache, **events)
     print(f"validation: {a.n_sm} SM, {a.n_signal} per signal, stream [{a.seed}, {VALIDATION_STREAM}]; columns: "
           "signal AUC, events selected at 1 kHz (FPR 2.5e-5), McNemar z vs ae57 on the same events", flush=True)
-    ae = score_table(ae57_scores(ds, events, a.cache_dir), None)
+    ae_chip = ae57_scores(ds, events, a.cache_dir)
+    ae = score_table(ae_chip, None)
     show("ae57 chip", ae)
     results = [{"model": "ae57", **_plain(ae)}]
 
@@ -161,12 +171,26 @@ def main(argv=None) -> int:
         emu = FastEmulator(deploy)
         return {k: emu.predict(x)[:, 0] for k, x in xs.items()}
 
+    def keep(label: str, scores: dict) -> None:
+        if a.scores_dir:
+            a.scores_dir.mkdir(parents=True, exist_ok=True)
+            np.savez(a.scores_dir / (label.replace(" ", "_").replace("'", "").replace(":", "") + ".npz"), **scores)
+
+    keep("ae57", ae_chip)
+    for seed in a.ae57_seeds:
+        chip = ae57_scores(ds, events, a.model_cache or a.cache_dir, seed=seed)
+        keep(f"ae57 seed {seed}", chip)
+        tab = score_table(chip, ae)
+        show(f"ae57 seed {seed}", tab)
+        results.append({"model": f"ae57 seed {seed}", **_plain(tab)})
     for over in refs:
-        mc = replace(mc0, seed=over.get("seed", mc0.seed))
+        mc = replace(mc0, **over)
         qvae, _, info = _load_or_train(caches, "vae57", mc.to_dict(), ds, lambda q: v.build_vae(mc, q),
                                        lambda m, q: v.train_vae(m, mc, xt, xv))
         deploy = v.deployable_model(qvae, "reco", masked=masked)
-        tab = score_table(chip_scores(deploy), ae)
+        chip = chip_scores(deploy)
+        keep(f"vae57 {over}", chip)
+        tab = score_table(chip, ae)
         eb = ebops_report(deploy)["total"]
         show(f"vae57 {over}", tab, f" EBOPs {eb['ebops']}")
         results.append({"model": f"vae57 {over}", "ebops": eb["ebops"], "cache": info["cache_dir"], **_plain(tab)})
@@ -180,6 +204,7 @@ def main(argv=None) -> int:
             lambda m, q: train_hgq_vae(m, mc, hc, xt, xv) if q else v.train_vae(m, mc, xt, xv))
         deploy = v.deployable_model(qvae, "reco", masked=masked)
         chip = chip_scores(deploy)
+        keep(f"vae57hgq {dict(over, seed=mc.seed)}", chip)
         tab = score_table(chip, ae)
         eb = ebops_report(deploy)
         enc = sum(eb["layers"][n]["ebops"] for n in ("enc_dense1", "enc_dense2", "mu_dense"))

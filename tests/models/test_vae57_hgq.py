@@ -267,7 +267,8 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
 
 def test_vae57hgq_validation_variants_and_paired_table():
     """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
-    sets HGQConfig fields (the training seed among them) with their types, an unknown key fails before any training;
+    sets HGQConfig fields (the training seed among them) with their types, a vae57 reference its seed and beta, an unknown
+    key fails before any training;
     the table counts the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on
     the same events."""
     from benchmarks.vae57hgq_validation import FPR_1KHZ, parse_variant, score_table
@@ -278,6 +279,15 @@ def test_vae57hgq_validation_variants_and_paired_table():
     assert isinstance(parse_variant("beta_ebops=1e-9")["beta_ebops"], float)
     with pytest.raises(ValueError, match="not_a_field"):
         parse_variant("not_a_field=1")
+    # --vae57: the QKeras-API references' fields (seed and KL weight), typed from VAE21Config; HGQ fields refused there
+    from benchmarks.vae57hgq_validation import main
+    from models.vae21 import VAE21Config
+
+    assert parse_variant("seed=15,beta=0.01", VAE21Config) == {"seed": 15, "beta": 0.01}
+    with pytest.raises(ValueError, match="beta_ebops.*VAE21Config"):
+        parse_variant("beta_ebops=0", VAE21Config)
+    with pytest.raises(SystemExit, match="only beta, seed"):
+        main(["--data", "unused.h5", "--vae57", "seed=13,epochs=3"])
     n_sm = 400_000  # 10 SM events above FPR 2.5e-5
     bkg = np.arange(n_sm, dtype=np.float64)
     ref = score_table({"background": bkg, "s": np.array([0.0, 1e9, 1e9, 1e9, 0.0])}, None)
