@@ -14,6 +14,7 @@ Validation events only (never the test sample); synthetic events (data.generator
 from __future__ import annotations
 
 import argparse
+import math
 from itertools import combinations
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
             show(" + ".join(combo), tab)
             for s, r in tab["signals"].items():
                 tally.setdefault(s, []).append(r["vs_ae57"]["mcnemar_z_b_minus_a"])
-        print(f"  k={k}: {len(tally[next(iter(tally))])} ensembles; per signal, ensembles at least the reference's "
+        print(f"  k={k}: {math.comb(len(a.models), k)} ensembles; per signal, ensembles at least the reference's "
               "count (z >= 0) / beyond -2 sigma below it: " + " | ".join(
                   f"{s} {sum(z >= 0 for z in zs)} / {sum(z < -2 for z in zs)}" for s, zs in tally.items()), flush=True)
     return 0

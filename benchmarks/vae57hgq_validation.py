@@ -58,12 +58,18 @@ def _cfg(cache_dir: Path):
     return SimpleNamespace(cache_dir=cache_dir, retrain=False, precision_bits=None, input_precision=None, epochs=None)
 
 
+def _cache_for(caches: list[Path], tag, key_cfg, ds) -> Path:
+    """The first cache holding the key (no training), else the last one (trained into)."""
+    from models.training import model_cache_dir
+
+    return next((c for c in caches if (model_cache_dir(c, tag, key_cfg, ds) / "info.json").is_file()), caches[-1])
+
+
 def _load_or_train(caches: list[Path], tag, key_cfg, ds, build, train):
     """From the first cache holding the key (no training), else trained into the last one."""
-    from models.training import model_cache_dir, train_pair
+    from models.training import train_pair
 
-    where = next((c for c in caches if (model_cache_dir(c, tag, key_cfg, ds) / "info.json").is_file()), caches[-1])
-    return train_pair(_cfg(where), tag, key_cfg, ds, build, train, {})
+    return train_pair(_cfg(_cache_for(caches, tag, key_cfg, ds)), tag, key_cfg, ds, build, train, {})
 
 
 def score_table(scores: dict, ref: dict | None) -> dict:
@@ -111,7 +117,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="an L1 dataset file (the build's cache)")
     p.add_argument("--variants", nargs="*", default=[""], help="vae57hgq settings ('' = the default)")
-    p.add_argument("--vae57", nargs="*", default=["seed=13"], help="vae57 references (seed=N)")
+    p.add_argument("--vae57", nargs="*", default=["seed=13"], help="vae57 references (seed=N[,beta=X])")
     p.add_argument("--ae57-seeds", nargs="*", type=int, default=[],
                    help="ae57 trained with these seeds too: the reference's own seed spread (paired vs the default)")
     p.add_argument("--n-sm", type=int, default=800_000, help="SM validation events (20 above FPR 2.5e-5 at 800k)")
@@ -138,6 +144,7 @@ def main(argv=None) -> int:
     from emulation.fast import FastEmulator
     from models import l1_common
     from models import vae21 as v
+    from models.ae57 import AE57Config
     from models.vae21_scores import float_scores
     from models.vae21_select import VALIDATION_STREAM
     from models.vae57 import vae_config
@@ -178,7 +185,8 @@ def main(argv=None) -> int:
 
     keep("ae57", ae_chip)
     for seed in a.ae57_seeds:
-        chip = ae57_scores(ds, events, a.model_cache or a.cache_dir, seed=seed)
+        key_cfg = replace(AE57Config(), seed=seed).to_dict()  # ae57_scores' key: read from any cache holding it
+        chip = ae57_scores(ds, events, _cache_for(caches, "ae57", key_cfg, ds), seed=seed)
         keep(f"ae57 seed {seed}", chip)
         tab = score_table(chip, ae)
         show(f"ae57 seed {seed}", tab)

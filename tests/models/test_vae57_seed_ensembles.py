@@ -35,6 +35,7 @@ def test_ensemble_sum_threshold_and_pairing(tmp_path, capsys):
     assert out[-1].strip() == ("k=2: 1 ensembles; per signal, ensembles at least the reference's count (z >= 0) / "
                                "beyond -2 sigma below it: s 1 / 0")
 
+
 def test_ensemble_refuses_other_events_and_missing_files(tmp_path):
     from benchmarks.vae57_seed_ensembles import ensemble, main
 
