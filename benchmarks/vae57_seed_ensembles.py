@@ -8,7 +8,8 @@ times the model's resources.  Each ensemble's threshold is set at FPR 2.5e-5 (1 
 scores and its decisions are paired with ae57's on the same events (McNemar z), as in vae57hgq_validation.
 Validation events only (never the test sample); synthetic events (data.generator).
 
-    .venv/bin/python -m benchmarks.vae57_seed_ensembles --scores-dir /tmp/scores --models "vae57_{seed_13,_beta_0.01}" ... --k 2
+    .venv/bin/python -m benchmarks.vae57_seed_ensembles --scores-dir /tmp/scores \
+        --models "vae57_{seed_13,_beta_0.01}" "vae57_{seed_14,_beta_0.01}" ... --k 2
 """
 
 from __future__ import annotations

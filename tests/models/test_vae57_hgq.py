@@ -267,8 +267,8 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
 
 def test_vae57hgq_validation_variants_and_paired_table():
     """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
-    sets HGQConfig fields (the training seed among them) with their types, a vae57 reference its seed and beta, an unknown
-    key fails before any training;
+    sets HGQConfig fields (the training seed among them) with their types, a vae57 reference its seed and beta, an
+    unknown key fails before any training;
     the table counts the events above each model's own SM threshold at 1 kHz and pairs them with ae57's decisions on
     the same events."""
     from benchmarks.vae57hgq_validation import FPR_1KHZ, parse_variant, score_table
