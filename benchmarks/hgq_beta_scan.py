@@ -131,10 +131,12 @@ def main(argv=None) -> int:
     return 0
 
 
-def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: float = 0.10):
+def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: float = 0.10, bootstrap: bool = False):
     """The build's efficiency check (analysis.working_points: paired emulator vs float view efficiency, each at its
-    own threshold at ``fpr`` of its "background" scores, limit ``max_rel``, failed beyond EFFICIENCY_CHECK_Z sigma)
-    on score dicts {"background": ..., <signal>: ...}; returns (check, (SM events above each threshold))."""
+    own threshold at ``fpr`` of its "background" scores, limit ``max_rel``, failed beyond EFFICIENCY_CHECK_Z sigma
+    of the paired signal-only uncertainty: the L1 build's rule) on score dicts {"background": ..., <signal>: ...};
+    returns (check, (SM events above each threshold)).  ``bootstrap=True``: decided instead with the full
+    uncertainty, the thresholds' fluctuation included (:mod:`analysis.eff_bootstrap`), vae21's rule at ~30/day."""
     from analysis import working_points as wp
 
     te, ne = wp.threshold_at_fpr(emu["background"], fpr)
@@ -147,9 +149,26 @@ def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: floa
         sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
                    "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view, "rel_diff_stat": pe.eff_rel_diff_stat,
                    "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view}
+    if bootstrap:  # the full uncertainty, thresholds included (flow.steps.vae_scores, vae21's check)
+        from analysis.eff_bootstrap import rel_diff_bootstrap
+
+        boot = rel_diff_bootstrap(emu["background"], view["background"], {k: emu[k] for k in sigs},
+                                  {k: view[k] for k in sigs}, fpr)
+        for k, d in sigs.items():
+            d["rel_diff_stat_bootstrap"] = boot["signals"][k]["std"]
     ec = wp.decide_efficiency_check({"working_point": f"fpr_{fpr:g}", "max_rel_diff": max_rel,
                                      "significance_z": wp.EFFICIENCY_CHECK_Z, "signals": sigs})
     return ec, (ne, nv)
+
+
+def efficiency_check_line(ec: dict) -> str:
+    """One line of :func:`validation_efficiency_check`'s result: passed / FAILED, then per signal the emulator's and
+    the view's efficiencies, the paired relative difference and its status."""
+    return f"efficiency check {'passed' if ec['passed'] else 'FAILED'}: " + "; ".join(
+        f"{k} emu {d['eff_emulator']:.2e} view {d['eff_float_view']:.2e} "
+        f"{(d['rel_diff'] if d['rel_diff'] is not None else float('nan')):+.1%} +- {(d['rel_diff_stat'] or 0):.1%}"
+        + ("" if d.get("rel_diff_stat_bootstrap") is None else f" (bootstrap +- {d['rel_diff_stat_bootstrap']:.1%})")
+        + f" {d['status']}" for k, d in ec["signals"].items())
 
 
 def _predict64(model, x, chunk=65536):

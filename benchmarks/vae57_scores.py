@@ -16,7 +16,13 @@ free_bits) and ``mu=BITS`` (the mu quantizer's bits, integer bits kept); inputs 
 pT, MET's linear, ae57's port / ReLU / reconstruction widths, MET's term weighted 1/8 in ``reco``): ``linear=1``
 (no log1p at all, unweighted), ``linear_met=1`` (the default's inputs, unweighted), ``log1p_met=1`` (the previous
 default: log1p of MET's pT too, port quantized_bits(9, 2), ReLUs (10, 4), reconstruction (10, 3), unweighted),
-``met_w=W`` (MET's weight in ``reco``, a power of two in (0, 1]; after the others).
+``met_w=W`` (MET's weight in ``reco``, a power of two in (0, 1]; after the others).  Widths (QKeras bits, each
+place's integer bits kept; after the input keys): ``w=BITS`` (kernels and biases), ``act=BITS`` (the ReLUs),
+``out=BITS`` (the on-chip reconstruction).
+
+Every variant also prints, per signal, the deployed ``reco`` chip against its float view at the working point, each
+at its own threshold, paired (the quantity of the
+build's efficiency check, here on validation events: :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ import numpy as np
 from models.vae21_select import VALIDATION_STREAM
 
 KEYS = {"seed": int, "beta": float, "latent": int, "epochs": int, "mu": int, "free_bits": float, "linear": int,
-        "linear_met": int, "log1p_met": int, "met_w": float}
+        "linear_met": int, "log1p_met": int, "met_w": float, "w": int, "act": int, "out": int}
+WIDTH_KEYS = {"w": ("weight", "bias"), "act": ("activation",), "out": ("output",)}
 FPR_1KHZ = 2.5e-5
 
 
@@ -66,6 +73,10 @@ def variant_config(over: dict):
     if "met_w" in over:
         w = over.pop("met_w")
         mc = replace(mc, score_weights=() if w == 1 else (("MET_pt", w),))
+    for key, where in WIDTH_KEYS.items():
+        if key in over:
+            bits = over.pop(key)
+            places.update({p: (bits, places[p][1]) for p in where})
     from quantize.spec import QuantSpec
 
     mc = replace(mc, quant=QuantSpec(precision_places=mc.quant.precision_places, **places))
@@ -114,6 +125,7 @@ def ae57_scores(ds, xs_raw: dict, cache_dir: Path, seed: int | None = None) -> d
 
 
 def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
+    from benchmarks.hgq_beta_scan import efficiency_check_line, validation_efficiency_check
     from emulation.fast import FastEmulator
     from models import l1_common
     from models import vae21 as v
@@ -137,10 +149,16 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
         zero = float(np.mean(s["background"] == 0))
         show(f"{name} chip (emulator)", rows(s, fpr))
         print(f"    SM at score 0: {zero:.2%}; HLS estimate: {estimate_line(model)}", flush=True)
+        if name == "reco":
+            chip_reco = s
     for src, m in (("float view", fview), ("QAT Keras", qvae), ("float twin", twin)):
         f = {k: float_scores(m, x, masked=masked, beta=mc.beta) for k, x in xs.items()}
         for name in ("mu2", "reco", "kl", "total"):
             show(f"{name} {src}", rows({k: d[name] for k, d in f.items()}, fpr))
+        if src == "float view":
+            ec, _ = validation_efficiency_check(chip_reco, {k: d["reco"] for k, d in f.items()}, fpr)
+            print("  reco chip vs float view: " + efficiency_check_line(ec), flush=True)
+
 
 
 def main(argv=None) -> int:

@@ -265,6 +265,33 @@ def test_validation_efficiency_check_catches_a_clipped_signal_tail():
     assert ec["signals"]["sig"]["n_only_float_view"] == 3 and ec["signals"]["sig"]["n_only_emulator"] == 0
 
 
+def test_validation_efficiency_check_bootstrap_option():
+    """``bootstrap=True`` decides with the thresholds' fluctuation included (vae21's rule): a signal piled up at a
+    threshold set by 100 SM events, which the firmware's threshold (its SM tail perturbed) cuts at -39 %, fails the
+    L1 build's paired rule (4.6 sigma beyond the limit) and is not significant on the full uncertainty (> 20 %);
+    the paired rule stays the default."""
+    from benchmarks.hgq_beta_scan import efficiency_check_line, validation_efficiency_check
+
+    rng = np.random.default_rng(6)
+    fpr, view_bkg = 2.5e-4, rng.normal(0, 1, 400_000)
+    t = np.sort(view_bkg)[-101]
+    sig = np.concatenate([rng.uniform(t - 0.03, t + 0.03, 120), np.full(40, 10.0), rng.normal(0, 1, 5000)])
+    emu_bkg = view_bkg.copy()
+    top = np.argsort(-view_bkg)[:300]
+    emu_bkg[top] += rng.normal(0, 0.15, 300)
+    emu, view = {"background": emu_bkg, "s": sig}, {"background": view_bkg, "s": sig}
+    paired, _ = validation_efficiency_check(emu, view, fpr)
+    d = paired["signals"]["s"]
+    assert (d["n_only_emulator"], d["n_only_float_view"]) == (0, 38) and d["rel_diff"] == pytest.approx(-38 / 97)
+    assert d["status"] == "failed" and "rel_diff_stat_bootstrap" not in d and "bootstrap" not in efficiency_check_line(
+        paired)
+    full, _ = validation_efficiency_check(emu, view, fpr, bootstrap=True)
+    f = full["signals"]["s"]
+    assert f["rel_diff_stat"] == d["rel_diff_stat"] and f["rel_diff_stat_bootstrap"] > 0.2
+    assert f["status"] == "beyond_limit_not_significant" and full["passed"]
+    assert "FAILED" in efficiency_check_line(paired) and "(bootstrap +- " in efficiency_check_line(full)
+
+
 def test_vae57hgq_validation_variants_and_paired_table():
     """benchmarks/vae57hgq_validation.py (the issue-15 study of vae57hgq vs ae57 on the validation sample): a variant
     sets HGQConfig fields (the training seed among them) with their types, a vae57 reference its seed and beta, an
@@ -279,15 +306,18 @@ def test_vae57hgq_validation_variants_and_paired_table():
     assert isinstance(parse_variant("beta_ebops=1e-9")["beta_ebops"], float)
     with pytest.raises(ValueError, match="not_a_field"):
         parse_variant("not_a_field=1")
-    # --vae57: the QKeras-API references' fields (seed and KL weight), typed from VAE21Config; HGQ fields refused there
+    # --vae57: the QKeras-API references' seed, KL weight and widths; other vae57_scores keys and unknown keys refused
+    # before any file is read
     from benchmarks.vae57hgq_validation import main
     from models.vae21 import VAE21Config
 
     assert parse_variant("seed=15,beta=0.01", VAE21Config) == {"seed": 15, "beta": 0.01}
     with pytest.raises(ValueError, match="beta_ebops.*VAE21Config"):
         parse_variant("beta_ebops=0", VAE21Config)
-    with pytest.raises(SystemExit, match="only beta, seed"):
+    with pytest.raises(SystemExit, match="only act, beta, mu, out, seed, w"):
         main(["--data", "unused.h5", "--vae57", "seed=13,epochs=3"])
+    with pytest.raises(SystemExit, match="'bits' is not one of"):
+        main(["--data", "unused.h5", "--vae57", "seed=13,bits=16"])
     n_sm = 400_000  # 10 SM events above FPR 2.5e-5
     bkg = np.arange(n_sm, dtype=np.float64)
     ref = score_table({"background": bkg, "s": np.array([0.0, 1e9, 1e9, 1e9, 0.0])}, None)

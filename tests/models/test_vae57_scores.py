@@ -141,8 +141,9 @@ def test_reco_candidate_csim_equals_keras(small_reco_vae57, rng, adversarial_inp
 def test_vae57_scores_variants_transform_and_widths():
     """benchmarks/vae57_scores.py's variants against the default (objects' pT log1p, MET linear and weighted 1/8 in
     ``reco``, ae57's widths): ``linear=1`` drops every log1p, ``linear_met=1`` only the weight, ``log1p_met=1``
-    restores the previous default (MET log1p, its narrow port), ``met_w`` sets the weight; an unknown key fails
-    before training."""
+    restores the previous default (MET log1p, its narrow port), ``met_w`` sets the weight, ``w`` / ``act`` / ``mu`` /
+    ``out`` the bits of the weights and biases / ReLUs / mu / reconstruction (integer bits kept, the rest untouched);
+    an unknown key fails before training."""
     from benchmarks.vae57_scores import parse_variant, variant_config
     from models.ae57 import AE57_QUANT
     from models.l1_common import L1_LOG1P_PT, L1_LOG_INPUT
@@ -160,6 +161,12 @@ def test_vae57_scores_variants_transform_and_widths():
         assert default.quant.places[k] == lin.quant.places[k] == met.quant.places[k] == AE57_QUANT.places[k]
     with pytest.raises(ValueError, match="linear_mte"):
         parse_variant("linear_mte=1")
+    wide = variant_config(parse_variant("beta=0.01,act=16,mu=16,out=16,w=10"))
+    d, q = default.quant.places, wide.quant.places
+    assert q["activation"] == (16, d["activation"][1]) and q["mu"] == (16, d["mu"][1])
+    assert q["output"] == (16, d["output"][1]) and q["weight"] == (10, d["weight"][1]) == (10, q["bias"][1])
+    assert q["input"] == d["input"] and wide.quant.precision_places == default.quant.precision_places
+    assert wide.beta == 0.01 and wide.log1p == default.log1p and wide.score_weights == default.score_weights
 
 
 def test_weighted_reco_candidate_exact_and_the_weighted_error(small_reco_vae57, rng, adversarial_inputs):
