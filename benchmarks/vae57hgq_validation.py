@@ -15,8 +15,8 @@ sigma; :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`) with the SM
 
 A variant is ``key=value[,key=value]`` of :class:`models.vae57_hgq.HGQConfig` fields (``seed``, ``beta_ebops``,
 ``max_bits``, ``min_bits``, ``init_act_frac``, ...); ``""`` is the default.  ``--vae57`` lists the vae57 (QKeras API)
-settings to compare (``seed=N[,beta=X][,act=BITS,mu=BITS,out=BITS,w=BITS]``: its training seed, KL weight and
-widths); each gets the build's efficiency check on the validation events too.  Models come from ``--cache-dir``
+settings to compare (``seed=N[,beta=X][,act=BITS,mu=BITS,out=BITS,w=BITS][,met_w=W]``: its training seed, KL
+weight, widths and MET's weight in ``reco``); each gets the build's efficiency check on the validation events too.  Models come from ``--cache-dir``
 when their key is there, else are trained into ``--model-cache`` (default: ``--cache-dir``).  Synthetic events
 (data.generator).
 """
@@ -33,10 +33,11 @@ from types import SimpleNamespace
 import numpy as np
 
 FPR_1KHZ = 2.5e-5
-# the vae57 (QKeras API) settings ``--vae57`` may vary: its training seed, the KL weight and the widths (QKeras bits,
-# integer bits kept: ``w`` kernels and biases, ``act`` ReLUs, ``mu``, ``out`` the on-chip reconstruction;
-# benchmarks.vae57_scores.variant_config)
-VAE57_KEYS = {"seed", "beta", "w", "act", "mu", "out"}
+# the vae57 (QKeras API) settings ``--vae57`` may vary: its training seed, the KL weight, the widths (QKeras bits,
+# integer bits kept: ``w`` kernels and biases, ``act`` ReLUs, ``mu``, ``out`` the on-chip reconstruction) and MET's
+# weight in ``reco`` (``met_w``, a power of two; the score only, the trained model is the same);
+# benchmarks.vae57_scores.variant_config
+VAE57_KEYS = {"seed", "beta", "w", "act", "mu", "out", "met_w"}
 
 
 def parse_variant(spec: str, config_cls=None) -> dict:
@@ -200,7 +201,7 @@ def main(argv=None) -> int:
         tab = score_table(chip, ae)
         show(f"ae57 seed {seed}", tab)
         results.append({"model": f"ae57 seed {seed}", **_plain(tab)})
-    def view_check(chip, qvae, mc):
+    def view_check(chip, qvae, mc, masked):
         """The build's efficiency check (emulator vs float view) on the validation events, and the SM Spearman."""
         from scipy.stats import spearmanr
 
@@ -213,15 +214,18 @@ def main(argv=None) -> int:
 
     for over in refs:
         mc = variant_config(over)  # vae57's configuration with these settings (the build's when over is {})
-        qvae, _, info = _load_or_train(caches, "vae57", mc.to_dict(), ds, lambda q: v.build_vae(mc, q),
+        # the trained model does not depend on the score's weights: its cache key is the default weights' one
+        key_cfg = replace(mc, score_weights=mc0.score_weights)
+        qvae, _, info = _load_or_train(caches, "vae57", key_cfg.to_dict(), ds, lambda q: v.build_vae(mc, q),
                                        lambda m, q: v.train_vae(m, mc, xt, xv))
-        deploy = v.deployable_model(qvae, "reco", masked=masked)
+        ref_masked = v.masked_reco(mc, ds.feature_names)  # its reco's weights (chip and float view)
+        deploy = v.deployable_model(qvae, "reco", masked=ref_masked)
         chip = chip_scores(deploy)
         keep(f"vae57 {over}", chip)
         tab = score_table(chip, ae)
         eb = ebops_report(deploy)["total"]
         show(f"vae57 {over}", tab, f" EBOPs {eb['ebops']}")
-        ec, rho = view_check(chip, qvae, mc)
+        ec, rho = view_check(chip, qvae, mc, ref_masked)
         results.append({"model": f"vae57 {over}", "ebops": eb["ebops"], "efficiency_check": ec, "spearman_sm": rho,
                         "cache": info["cache_dir"], **_plain(tab)})
 
@@ -241,7 +245,7 @@ def main(argv=None) -> int:
         mr = met_row(qvae)
         label = f"vae57hgq {dict(over, seed=mc.seed)}"
         show(label, tab, f" EBOPs {eb['total']['ebops']} (encoder {enc}), zero {eb['total']['n_zero_weights']}")
-        ec, rho = view_check(chip, qvae, mc)
+        ec, rho = view_check(chip, qvae, mc, masked)
         print(f"    enc_dense1 MET_pt row: bits {mr['met_row_bits']}, zero {mr['met_row_zero']}/32 (other rows: "
               f"{mr['other_rows_zero_mean']:.1f} zero, bits mean {mr['other_rows_bits_mean']:.2f}), "
               f"sum|w| {mr['met_row_abs_sum']:.3f}", flush=True)

@@ -314,7 +314,7 @@ def test_vae57hgq_validation_variants_and_paired_table():
     assert parse_variant("seed=15,beta=0.01", VAE21Config) == {"seed": 15, "beta": 0.01}
     with pytest.raises(ValueError, match="beta_ebops.*VAE21Config"):
         parse_variant("beta_ebops=0", VAE21Config)
-    with pytest.raises(SystemExit, match="only act, beta, mu, out, seed, w"):
+    with pytest.raises(SystemExit, match="only act, beta, met_w, mu, out, seed, w"):
         main(["--data", "unused.h5", "--vae57", "seed=13,epochs=3"])
     with pytest.raises(SystemExit, match="'bits' is not one of"):
         main(["--data", "unused.h5", "--vae57", "seed=13,bits=16"])
@@ -363,3 +363,34 @@ def test_hgq_training_seed_default_and_cache_key():
     assert h17.to_dict()["seed"] == 17 and h17.to_dict() != hc.to_dict()
     mc = hgq_model_config(VAE57_CONFIG, h17)
     assert mc.seed == 17 and replace(mc, seed=13) == VAE57_CONFIG  # nothing else of vae57's changes
+
+
+@pytest.mark.slow
+def test_vae57hgq_validation_main_end_to_end(tmp_path):
+    """benchmarks/vae57hgq_validation.py's main() on a small L1 file (the study's whole path, so that a stale call in
+    it fails here): ae57 and two vae57 references, the default score and MET's weight 1/4, share one trained model
+    (the weight is the score's, not the training's) and differ in their chip scores; every reference carries the
+    build's efficiency check and the SM Spearman; the chip scores are written per model."""
+    import h5py
+
+    from benchmarks.vae57hgq_validation import main
+    from data.l1 import l1_validation_events
+
+    ev = l1_validation_events(5, 6000, 10, stream=99)["background"]
+    data = tmp_path / "l1.h5"
+    with h5py.File(data, "w") as f:
+        f["train/features"], f["val/features"], f["background/features"] = ev[:4000], ev[4000:5000], ev[5000:]
+    out, scores = tmp_path / "out.json", tmp_path / "scores"
+    rc = main(["--data", str(data), "--n-sm", "40000", "--n-signal", "300", "--cache-dir", str(tmp_path / "cache"),
+               "--variants", "--vae57", "seed=3", "seed=3,met_w=0.25", "--json", str(out), "--scores-dir", str(scores)])
+    rows = json.loads(out.read_text())
+    assert rc == 0 and [r["model"] for r in rows] == ["ae57", "vae57 {'seed': 3}", "vae57 {'seed': 3, 'met_w': 0.25}"]
+    default, met = rows[1], rows[2]
+    assert default["cache"] == met["cache"] and default["ebops"] == met["ebops"]  # one trained model
+    for r in rows[1:]:
+        assert r["n_sm_above"] == 1 and set(r["signals"]) == {"A_4l", "LQ_btau", "h0_tautau", "hpm_taunu"}
+        assert set(r["efficiency_check"]["signals"]) == set(r["signals"]) and 0.5 < r["spearman_sm"] <= 1
+    a = np.load(scores / "vae57_{seed_3}.npz")
+    b = np.load(scores / "vae57_{seed_3,_met_w_0.25}.npz")
+    assert len(a["background"]) == 40000 and len(a["A_4l"]) == 300
+    assert not np.array_equal(a["background"], b["background"])
