@@ -16,9 +16,9 @@ sigma; :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`) with the SM
 A variant is ``key=value[,key=value]`` of :class:`models.vae57_hgq.HGQConfig` fields (``seed``, ``beta_ebops``,
 ``max_bits``, ``min_bits``, ``init_act_frac``, ...); ``""`` is the default.  ``--vae57`` lists the vae57 (QKeras API)
 settings to compare (``seed=N[,beta=X][,act=BITS,mu=BITS,out=BITS,w=BITS][,met_w=W]``: its training seed, KL
-weight, widths and MET's weight in ``reco``); each gets the build's efficiency check on the validation events too.  Models come from ``--cache-dir``
-when their key is there, else are trained into ``--model-cache`` (default: ``--cache-dir``).  Synthetic events
-(data.generator).
+weight, widths and MET's weight in ``reco``); each gets the build's efficiency check on the validation events too.
+Models come from ``--cache-dir`` when their key is there, else are trained into ``--model-cache`` (default:
+``--cache-dir``).  Synthetic events (data.generator).
 """
 
 from __future__ import annotations
