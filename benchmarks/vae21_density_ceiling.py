@@ -44,13 +44,15 @@ def dequantise(raw: np.ndarray, cols: np.ndarray, rng) -> np.ndarray:
     return out
 
 
-def density_scores(raw_train: np.ndarray, events: dict, transform, components=(16,), seed: int = SEED) -> dict:
+def density_scores(raw_train: np.ndarray, events: dict, transform, components=(16,), seed: int = SEED,
+                   dequantised: bool = True) -> dict:
     """{score name: {sample: scores}} (higher = less SM-like) for ``mahalanobis`` and ``gmm<K>`` per K in
-    ``components``, fitted on ``raw_train`` (raw features; ``transform``: the log1p of vae21's inputs or None)."""
+    ``components``, fitted on ``raw_train`` (raw features; ``transform``: the log1p of vae21's inputs or None;
+    ``dequantised=False``: the integer-valued features as they are)."""
     from sklearn.mixture import GaussianMixture
 
     tf = transform or (lambda x: x)
-    cols = integer_valued(raw_train)
+    cols = integer_valued(raw_train) if dequantised else np.zeros(raw_train.shape[1], bool)
     xt = tf(dequantise(raw_train, cols, np.random.default_rng([seed, 1])))
     mean, std = xt.mean(axis=0), xt.std(axis=0)
     std[std == 0] = 1.0
@@ -86,6 +88,9 @@ def main(argv=None) -> int:
     p.add_argument("--n-sig", type=int, default=50_000)
     p.add_argument("--components", type=int, nargs="*", default=[16, 64], help="Gaussian-mixture sizes")
     p.add_argument("--seed", type=int, default=SEED, help="training sample, dequantisation and mixture seed")
+    p.add_argument("--no-dequantise", action="store_true",
+                   help="keep the integer-valued features as they are (their discrete values then make near-singular "
+                        "directions of the density)")
     a = p.parse_args(argv)
     if a.n_train < 1000 or a.n_sm < 10 or a.n_sig < 1 or any(k < 1 for k in a.components):
         raise SystemExit("--n-train >= 1000, --n-sm >= 10, --n-sig >= 1 and --components >= 1 each")
@@ -102,9 +107,10 @@ def main(argv=None) -> int:
     sm_month = float(sum(v[1] for v in SM_PROCESSES.values()))
     fpr = max(wp.default_working_points(sm_month)[1].fpr, 10 / a.n_sm)
     print(f"SM training {a.n_train} (stream [{a.seed}, {TRAIN_STREAM}]); validation split {a.n_sm} SM, {a.n_sig} per "
-          f"signal; FPR {fpr:.3g} (~30 SM events/day); integer-valued (dequantised): "
-          + ", ".join(f for f, b in zip(HLT21_FEATURES, integer_valued(raw_tr)) if b), flush=True)
-    scores = density_scores(raw_tr, val, FeatureTransform(HLT21_FEATURES, HLT21_LOG1P), a.components, a.seed)
+          f"signal; FPR {fpr:.3g} (~30 SM events/day); integer-valued ({'kept' if a.no_dequantise else 'dequantised'}):"
+          + " " + ", ".join(f for f, b in zip(HLT21_FEATURES, integer_valued(raw_tr)) if b), flush=True)
+    scores = density_scores(raw_tr, val, FeatureTransform(HLT21_FEATURES, HLT21_LOG1P), a.components, a.seed,
+                            dequantised=not a.no_dequantise)
     pub = {k: BSM_SIGNALS[k]["published"]["eff_30_per_day"] for k in val if k != "background"}
     print("cells: AUC / events selected (efficiency, its ratio to the published VAE's) / SM events above the "
           "signal's highest event")

@@ -46,6 +46,9 @@ def test_density_scores_find_a_broken_correlation_inside_the_marginals():
         assert r["n_sm_above"] == 100
         assert r["signals"]["broken"]["auc"] > 0.99 and r["signals"]["broken"]["selected"] > 1000, name
         assert r["signals"]["sm_like"]["selected"] <= 10 and 0.45 < r["signals"]["sm_like"]["auc"] < 0.55, name
+    kept = density_scores(train, events, None, components=(), seed=5, dequantised=False)["mahalanobis"]
+    assert not np.array_equal(kept["background"], scores["mahalanobis"]["background"])  # the count not dequantised
+    assert summary(kept, fpr)["signals"]["broken"]["selected"] > 1000
 
 
 def test_summary_counts():
