@@ -178,7 +178,11 @@ def _efficiency_check_lines(ec: dict | None) -> list[str]:
             if d.get("rel_diff_stat_bootstrap") is not None:  # the thresholds' fluctuation included
                 stat += f" (+- {d['rel_diff_stat_bootstrap']:.1%} with the thresholds, bootstrap)"
             flag = _status_flag(d, ec)
-            cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{flag}")
+            split = ""
+            if d.get("rel_diff_from_thresholds") is not None and d["rel_diff"] != 0:
+                split = (f" [thresholds {d['rel_diff_from_thresholds']:+.1%}, signal scores "
+                         f"{d['rel_diff_from_signal_scores']:+.1%}]")
+            cells.append(f"{s} {d['rel_diff']:+.1%}{stat}{split}{flag}")
     return ["", f"efficiency check at {ec['working_point']} (emulator vs float view, relative, limit "
                 f"{ec['max_rel_diff']:.0%}): {'passed' if ec['passed'] else 'FAILED'}; " + ", ".join(cells)]
 

@@ -140,7 +140,13 @@ class PairedEfficiency:
     ``rel_diff`` = (eff_emu - eff_view) / eff_view (None when the view selects nothing).  Its statistical
     uncertainty treats the two selections as paired (McNemar): only events selected by one and not the other
     carry information, so sigma(n_emu - n_view) = sqrt(n_only_emu + n_only_view) and
-    ``rel_diff_stat`` = that / n_view.  The thresholds' own fluctuation (from the finite SM sample) is not in it."""
+    ``rel_diff_stat`` = that / n_view.  The thresholds' own fluctuation (from the finite SM sample) is not in it.
+
+    Where the difference comes from (both scores compute the same quantity, in fixed point and in float): the
+    emulator's score at the float view's threshold (``n_selected_emulator_at_view_threshold``) splits it into
+    ``eff_rel_diff_from_thresholds`` = (n_emu - n_emu_at_view_thr) / n_view, the two scores' SM tails setting
+    different thresholds, and ``eff_rel_diff_from_signal_scores`` = (n_emu_at_view_thr - n_view) / n_view, the
+    signal events' own scores moved by the arithmetic; the two add up to ``eff_rel_diff_emu_vs_view``."""
 
     n_selected_emulator: int
     n_selected_float_view: int
@@ -148,6 +154,9 @@ class PairedEfficiency:
     n_selected_only_float_view: int
     eff_rel_diff_emu_vs_view: float | None
     eff_rel_diff_stat: float | None
+    n_selected_emulator_at_view_threshold: int | None = None
+    eff_rel_diff_from_thresholds: float | None = None
+    eff_rel_diff_from_signal_scores: float | None = None
 
     def to_dict(self):
         return asdict(self)
@@ -160,7 +169,9 @@ def paired_efficiency_difference(emu_scores, emu_thr, view_scores, view_thr) -> 
     oa, ob = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
     rel = (na - nb) / nb if nb else (0.0 if na == 0 else None)
     stat = math.sqrt(oa + ob) / nb if nb else None
-    return PairedEfficiency(na, nb, oa, ob, rel, stat)
+    nc = int(np.count_nonzero(np.asarray(emu_scores) > view_thr))
+    return PairedEfficiency(na, nb, oa, ob, rel, stat, nc, (na - nc) / nb if nb else None,
+                            (nc - nb) / nb if nb else None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,7 +241,9 @@ def efficiency_check(signals: dict, wp_name: str, max_rel: float) -> dict:
                              "eff_float_twin": e["eff_float_twin"], "rel_diff": e.get("eff_rel_diff_emu_vs_view"),
                              "rel_diff_stat": e.get("eff_rel_diff_stat"),
                              "n_only_emulator": e.get("n_selected_only_emulator"),
-                             "n_only_float_view": e.get("n_selected_only_float_view")}
+                             "n_only_float_view": e.get("n_selected_only_float_view"),
+                             "rel_diff_from_thresholds": e.get("eff_rel_diff_from_thresholds"),
+                             "rel_diff_from_signal_scores": e.get("eff_rel_diff_from_signal_scores")}
     return decide_efficiency_check(out)
 
 

@@ -148,7 +148,9 @@ def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: floa
         pe = wp.paired_efficiency_difference(emu[k], te, view[k], tv)
         sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
                    "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view, "rel_diff_stat": pe.eff_rel_diff_stat,
-                   "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view}
+                   "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view,
+                   "rel_diff_from_thresholds": pe.eff_rel_diff_from_thresholds,
+                   "rel_diff_from_signal_scores": pe.eff_rel_diff_from_signal_scores}
     if bootstrap:  # the full uncertainty, thresholds included (flow.steps.vae_scores, vae21's check)
         from analysis.eff_bootstrap import rel_diff_bootstrap
 
@@ -168,6 +170,8 @@ def efficiency_check_line(ec: dict) -> str:
         f"{k} emu {d['eff_emulator']:.2e} view {d['eff_float_view']:.2e} "
         f"{(d['rel_diff'] if d['rel_diff'] is not None else float('nan')):+.1%} +- {(d['rel_diff_stat'] or 0):.1%}"
         + ("" if d.get("rel_diff_stat_bootstrap") is None else f" (bootstrap +- {d['rel_diff_stat_bootstrap']:.1%})")
+        + ("" if d.get("rel_diff_from_thresholds") is None or not d["rel_diff"] else
+           f" [thresholds {d['rel_diff_from_thresholds']:+.1%}, signal scores {d['rel_diff_from_signal_scores']:+.1%}]")
         + f" {d['status']}" for k, d in ec["signals"].items())
 
 

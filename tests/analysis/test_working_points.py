@@ -69,12 +69,18 @@ def test_paired_efficiency_difference_counts_by_hand():
     assert (d.n_selected_only_emulator, d.n_selected_only_float_view) == (1, 1)
     assert d.eff_rel_diff_emu_vs_view == 0.0
     assert d.eff_rel_diff_stat == pytest.approx(np.sqrt(2) / 4)
+    # the split: at the view's threshold 3.5 the emulator selects events 3, 4, 5 (3): its lower threshold gains
+    # one event (+1/4), the signal events' own scores lose one (event 1: 2 against the view's 9; -1/4)
+    assert d.n_selected_emulator_at_view_threshold == 3
+    assert (d.eff_rel_diff_from_thresholds, d.eff_rel_diff_from_signal_scores) == (0.25, -0.25)
     d = wp.paired_efficiency_difference(emu, 4.5, view, 4.5)  # 2 (events 4, 5) vs 3 (events 1, 4, 5)
     assert d.eff_rel_diff_emu_vs_view == pytest.approx(-1 / 3) and d.eff_rel_diff_stat == pytest.approx(1 / 3)
+    assert d.eff_rel_diff_from_thresholds == 0 and d.eff_rel_diff_from_signal_scores == pytest.approx(-1 / 3)
     d = wp.paired_efficiency_difference(emu, 1.0, view, 4.5)  # 5 vs 3
     assert d.eff_rel_diff_emu_vs_view == pytest.approx(2 / 3)
     d = wp.paired_efficiency_difference(emu, 1.0, view, 100.0)  # view selects nothing
     assert d.eff_rel_diff_emu_vs_view is None and d.eff_rel_diff_stat is None
+    assert d.eff_rel_diff_from_thresholds is None and d.eff_rel_diff_from_signal_scores is None
 
 
 def test_efficiency_check_gates_the_build_at_its_working_point():
@@ -128,15 +134,17 @@ def test_selections_are_strictly_above_threshold_and_tiny_denominators():
 
 def test_efficiency_check_record():
     e = {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3, "eff_rel_diff_emu_vs_view": -0.2,
-         "eff_rel_diff_stat": 0.04, "n_selected_only_emulator": 3, "n_selected_only_float_view": 8}
+         "eff_rel_diff_stat": 0.04, "n_selected_only_emulator": 3, "n_selected_only_float_view": 8,
+         "eff_rel_diff_from_thresholds": -0.15, "eff_rel_diff_from_signal_scores": -0.05}
     ec = wp.efficiency_check({"S": {"working_points": {"l1_1kHz": e}}}, "l1_1kHz", 0.1)
     assert ec == {"working_point": "l1_1kHz", "max_rel_diff": 0.1, "significance_z": 2.0, "passed": False,
                   "not_significant": [],
                   "source": "emulator and float view efficiencies on the same signal events, each at its own threshold",
                   "signals": {"S": {"eff_emulator": 0.2, "eff_float_view": 0.25, "eff_float_twin": 0.3,
                                     "rel_diff": -0.2, "rel_diff_stat": 0.04, "n_only_emulator": 3,
-                                    "n_only_float_view": 8, "status": "failed", "excess_z": pytest.approx(2.5),
-                                    "passed": False}}}
+                                    "n_only_float_view": 8, "rel_diff_from_thresholds": -0.15,
+                                    "rel_diff_from_signal_scores": -0.05, "status": "failed",
+                                    "excess_z": pytest.approx(2.5), "passed": False}}}
     none = wp.efficiency_check({"S": {"working_points": {"other": e}}}, "l1_1kHz", 0.1)
     assert none["working_point"] is None and none["passed"] is True
 
@@ -242,6 +250,11 @@ def test_efficiency_check_lines_of_the_report_name_each_status():
     assert "B -20.0% +- 5.0% stat beyond the limit by 2.0 sigma: not significant (<= 2)" in line
     assert "C +50.0% +- 1.0% stat FAIL" in line
     assert "D undefined (view selects none, emulator 2 events) beyond the limit by 1.4 sigma: not significant" in line
+    # with the split of the difference (analysis.working_points.PairedEfficiency) the line names its two parts
+    split = e(-0.3, 0.05)
+    split["working_points"]["w"].update(eff_rel_diff_from_thresholds=-0.25, eff_rel_diff_from_signal_scores=-0.05)
+    line = _efficiency_check_lines(wp.efficiency_check({"E": split}, "w", 0.1))[1]
+    assert "E -30.0% +- 5.0% stat [thresholds -25.0%, signal scores -5.0%] FAIL" in line
 
 
 def test_auc_equals_sklearn_with_ties_and_a_reused_sort():
