@@ -21,8 +21,8 @@ place's integer bits kept; after the input keys): ``w=BITS`` (kernels and biases
 ``out=BITS`` (the on-chip reconstruction).
 
 Every variant also prints, per signal, the deployed ``reco`` chip against its float view at the working point, each
-at its own threshold, paired (the quantity of the
-build's efficiency check, here on validation events: :func:`benchmarks.hgq_beta_scan.validation_efficiency_check`).
+at its own threshold, paired: the build's efficiency check, here on validation events
+(:func:`benchmarks.hgq_beta_scan.validation_efficiency_check`).
 """
 
 from __future__ import annotations
@@ -158,7 +158,6 @@ def study(ds, events: dict, over: dict, fpr: float, cache_dir: Path) -> None:
         if src == "float view":
             ec, _ = validation_efficiency_check(chip_reco, {k: d["reco"] for k, d in f.items()}, fpr)
             print("  reco chip vs float view: " + efficiency_check_line(ec), flush=True)
-
 
 
 def main(argv=None) -> int:

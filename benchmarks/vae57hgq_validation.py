@@ -201,6 +201,7 @@ def main(argv=None) -> int:
         tab = score_table(chip, ae)
         show(f"ae57 seed {seed}", tab)
         results.append({"model": f"ae57 seed {seed}", **_plain(tab)})
+
     def view_check(chip, qvae, mc, masked):
         """The build's efficiency check (emulator vs float view) on the validation events, and the SM Spearman."""
         from scipy.stats import spearmanr
