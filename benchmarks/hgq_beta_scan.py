@@ -141,25 +141,20 @@ def validation_efficiency_check(emu: dict, view: dict, fpr: float, max_rel: floa
 
     te, ne = wp.threshold_at_fpr(emu["background"], fpr)
     tv, nv = wp.threshold_at_fpr(view["background"], fpr)
-    sigs = {}
-    for k in emu:
-        if k == "background":
-            continue
-        pe = wp.paired_efficiency_difference(emu[k], te, view[k], tv)
-        sigs[k] = {"eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv),
-                   "eff_float_twin": None, "rel_diff": pe.eff_rel_diff_emu_vs_view, "rel_diff_stat": pe.eff_rel_diff_stat,
-                   "n_only_emulator": pe.n_selected_only_emulator, "n_only_float_view": pe.n_selected_only_float_view,
-                   "rel_diff_from_thresholds": pe.eff_rel_diff_from_thresholds,
-                   "rel_diff_from_signal_scores": pe.eff_rel_diff_from_signal_scores}
+    name = f"fpr_{fpr:g}"
+    # the report's per-signal entries (analysis.report.physics_section's fields), checked by the build's function
+    signals = {k: {"working_points": {name: {
+        "eff_emulator": wp.efficiency(emu[k], te), "eff_float_view": wp.efficiency(view[k], tv), "eff_float_twin": None,
+        **wp.paired_efficiency_difference(emu[k], te, view[k], tv).to_dict()}}} for k in emu if k != "background"}
+    ec = wp.efficiency_check(signals, name, max_rel)
     if bootstrap:  # the full uncertainty, thresholds included (flow.steps.vae_scores, vae21's check)
         from analysis.eff_bootstrap import rel_diff_bootstrap
 
-        boot = rel_diff_bootstrap(emu["background"], view["background"], {k: emu[k] for k in sigs},
-                                  {k: view[k] for k in sigs}, fpr)
-        for k, d in sigs.items():
+        boot = rel_diff_bootstrap(emu["background"], view["background"], {k: emu[k] for k in signals},
+                                  {k: view[k] for k in signals}, fpr)
+        for k, d in ec["signals"].items():
             d["rel_diff_stat_bootstrap"] = boot["signals"][k]["std"]
-    ec = wp.decide_efficiency_check({"working_point": f"fpr_{fpr:g}", "max_rel_diff": max_rel,
-                                     "significance_z": wp.EFFICIENCY_CHECK_Z, "signals": sigs})
+        wp.decide_efficiency_check(ec)
     return ec, (ne, nv)
 
 
