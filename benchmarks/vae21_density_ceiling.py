@@ -76,8 +76,10 @@ def summary(scores: dict, fpr: float) -> dict:
 
     bkg = scores["background"]
     thr, n_above = wp.threshold_at_fpr(bkg, fpr)
-    sig = {k: {"auc": wp.auc(bkg, v), "selected": int(np.count_nonzero(v > thr)),
-               "sm_above_highest": int(np.count_nonzero(bkg > v.max()))} for k, v in scores.items() if k != "background"}
+    signals = {k: v for k, v in scores.items() if k != "background"}
+    auc = wp.aucs(bkg, signals)  # the SM scores sorted once for every signal
+    sig = {k: {"auc": auc[k], "selected": int(np.count_nonzero(v > thr)),
+               "sm_above_highest": int(np.count_nonzero(bkg > v.max()))} for k, v in signals.items()}
     return {"n_sm_above": n_above, "signals": sig}
 
 
