@@ -40,11 +40,11 @@ FPR_1KHZ = 2.5e-5
 VAE57_KEYS = {"seed", "beta", "w", "act", "mu", "out", "met_w"}
 
 
-def parse_variant(spec: str, config_cls=None) -> dict:
-    """``key=value[,key=value]`` -> {field: typed value}: fields of ``config_cls`` (default
-    :class:`models.vae57_hgq.HGQConfig`, ``seed`` among them: the training seed); ``None`` for the optional ones."""
-    if config_cls is None:
-        from models.vae57_hgq import HGQConfig as config_cls
+def parse_variant(spec: str) -> dict:
+    """``key=value[,key=value]`` -> {field: typed value}: fields of :class:`models.vae57_hgq.HGQConfig` (``seed``
+    among them: the training seed); ``None`` for the optional ones.  (``--vae57``'s settings are parsed by
+    :func:`benchmarks.vae57_scores.parse_variant`.)"""
+    from models.vae57_hgq import HGQConfig as config_cls
 
     types = {f.name: str(f.type) for f in fields(config_cls)}
     over = {}
@@ -121,7 +121,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="an L1 dataset file (the build's cache)")
     p.add_argument("--variants", nargs="*", default=[""], help="vae57hgq settings ('' = the default)")
-    p.add_argument("--vae57", nargs="*", default=["seed=13"], help="vae57 references (seed=N[,beta=X])")
+    p.add_argument("--vae57", nargs="*", default=["seed=13"],
+                   help="vae57 references (seed=N[,beta=X][,act=BITS,mu=BITS,out=BITS,w=BITS][,met_w=W])")
     p.add_argument("--ae57-seeds", nargs="*", type=int, default=[],
                    help="ae57 trained with these seeds too: the reference's own seed spread (paired vs the default)")
     p.add_argument("--n-sm", type=int, default=800_000, help="SM validation events (20 above FPR 2.5e-5 at 800k)")
